@@ -1,0 +1,63 @@
+"""The one small protocol every chat backend speaks, and the values it exchanges."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agents.persona import Persona
+
+
+class BackendError(RuntimeError):
+    """A chat backend could not produce a completion."""
+
+
+class Usage(BaseModel):
+    """Token counts of one completion (estimated where a backend has no tokenizer)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
+class ChatRequest(BaseModel):
+    """One call: the rendered prompts plus the raw inputs (the synthetic channel reads those)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    system: str
+    user: str
+    inputs: tuple[str, ...]
+    persona: Persona
+    task: str
+    model: str | None = None
+    temperature: float = 0.7
+    max_tokens: int = 512
+    seed: int | None = None
+
+
+class Completion(BaseModel):
+    """What a backend returns for one request."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    model: str
+    usage: Usage = Field(default_factory=Usage)
+    latency_ms: float = 0.0
+    finish_reason: str | None = None
+    system_fingerprint: str | None = None
+
+
+@runtime_checkable
+class ChatBackend(Protocol):
+    """Anything that turns a chat request into text."""
+
+    name: str
+
+    async def complete(self, request: ChatRequest) -> Completion: ...
+
+    async def aclose(self) -> None: ...

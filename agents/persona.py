@@ -1,0 +1,44 @@
+"""Personas: who an agent is (system prompt, sampling) and how the synthetic channel imitates it."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RetellingStyle(BaseModel):
+    """Parameters of the synthetic channel for one persona (see docs/synthetic.md)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    drop_rate: float = Field(
+        0.2, ge=0, le=1, description="chance a zero-salience clause is dropped"
+    )
+    salience_protection: float = Field(
+        0.8, ge=0, le=1, description="how far salience lowers the drop chance"
+    )
+    target_words: int = Field(80, ge=5, description="length the persona's retellings drift toward")
+    number_drift: float = Field(
+        0.1, ge=0, le=1, description="chance a number is rounded or shifted"
+    )
+    qualifier_loss: float = Field(0.3, ge=0, le=1, description="chance a hedge word is dropped")
+    intensify: float = Field(0.0, ge=0, le=1, description="chance a sentence gains an intensifier")
+    hedge: float = Field(0.0, ge=0, le=1, description="chance a sentence gains a hedge")
+    vocabulary: tuple[str, ...] = Field((), description="the persona's stock phrases")
+    vocabulary_rate: float = Field(0.0, ge=0, le=1, description="chance a sentence gains one")
+
+
+class Persona(BaseModel):
+    """A named voice: the system prompt and sampling settings an agent speaks with."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    system: str = Field(min_length=1)
+    temperature: float = Field(0.7, ge=0, le=2)
+    max_tokens: int = Field(512, ge=1)
+    model: str | None = None
+    backend: str | None = None
+    base_url: str | None = None
+    api_key_env: str | None = None
+    style: RetellingStyle = Field(default_factory=RetellingStyle)

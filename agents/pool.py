@@ -1,0 +1,61 @@
+"""One backend instance per configuration, shared by every agent of a run."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from agents.backend import BackendError, ChatBackend
+
+BACKEND_KINDS = ("synthetic", "openai", "local")
+
+
+@dataclass(frozen=True, slots=True)
+class BackendConfig:
+    """What identifies one backend instance."""
+
+    kind: str
+    model: str | None = None
+    base_url: str | None = None
+    api_key_env: str | None = None
+    n_threads: int | None = None
+    n_ctx: int = 2048
+
+
+@dataclass
+class BackendPool:
+    """Creates backends lazily and closes them together."""
+
+    _backends: dict[BackendConfig, ChatBackend] = field(default_factory=dict)
+
+    def get(self, config: BackendConfig) -> ChatBackend:
+        """The shared backend for `config`, created on first use."""
+        if config not in self._backends:
+            self._backends[config] = _create(config)
+        return self._backends[config]
+
+    async def aclose(self) -> None:
+        for backend in self._backends.values():
+            await backend.aclose()
+        self._backends.clear()
+
+
+def _create(config: BackendConfig) -> ChatBackend:
+    if config.kind == "synthetic":
+        from agents.synthetic import SyntheticBackend
+
+        return SyntheticBackend()
+    if config.kind == "openai":
+        from agents.openai_chat import DEFAULT_MODEL, OpenAIChatBackend
+
+        api_key = os.environ.get(config.api_key_env) if config.api_key_env else None
+        if config.api_key_env and not api_key:
+            raise BackendError(f"environment variable {config.api_key_env} is not set")
+        return OpenAIChatBackend(
+            base_url=config.base_url, api_key=api_key, model=config.model or DEFAULT_MODEL
+        )
+    if config.kind == "local":
+        from agents.local_chat import LocalChatBackend
+
+        return LocalChatBackend.shared(config.model, n_threads=config.n_threads, n_ctx=config.n_ctx)
+    raise BackendError(f"unknown backend {config.kind!r}; expected one of {list(BACKEND_KINDS)}")

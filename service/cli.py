@@ -1,0 +1,324 @@
+"""The driftlab command line: run, dry-run, list, export, delete runs and show lineage."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from agents.backend import BackendError
+from agents.embedding import make_embedder
+from service.dry_run import estimate
+from service.engine import Engine, RoundReport, new_run_id
+from service.errors import MessageNotFound, RunNotFound, SpecError
+from service.experiment import apply_overrides, load, read_spec_file
+from service.export import FORMATS, export_run
+from service.lineage import render_lineage
+from service.redis_conn import RedisConnection, RedisUnavailable, open_redis
+from service.report import format_value
+from service.settings import Settings
+from service.store import ProvenanceStore
+
+DRIFT_HEADERS = {
+    "generation": "gen",
+    "n": "n",
+    "euclidean": "euclid",
+    "cosine": "cosine",
+    "length_words": "words",
+    "unique_words": "unique",
+    "type_token_ratio": "TTR",
+    "fact_retention": "facts",
+}
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return asyncio.run(args.handler(args))
+    except SpecError as exc:
+        err.print(
+            f"[bold red]invalid spec[/] ({len(exc.problems)} problem"
+            f"{'s' if len(exc.problems) != 1 else ''}):"
+        )
+        for problem in exc.problems:
+            err.print(f"  - {problem}", markup=False)
+        return EXIT_USAGE
+    except (RunNotFound, MessageNotFound) as exc:
+        err.print(f"error: {exc}", markup=False)
+        return EXIT_USAGE
+    except (RedisUnavailable, BackendError) as exc:
+        err.print(f"error: {exc}", markup=False)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        err.print("interrupted: the run is marked cancelled; messages written so far are kept")
+        return EXIT_INTERRUPTED
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="driftlab", description="Simulate text drift across networks of LLM agents."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run an experiment spec (YAML or JSON)")
+    run.add_argument("spec", type=Path)
+    run.add_argument("--backend", choices=("synthetic", "openai", "local"))
+    run.add_argument("--model")
+    run.add_argument("--embedder", choices=("none", "openai", "local"))
+    run.add_argument("--rounds", type=_positive_int)
+    run.add_argument("--seed", type=int)
+    run.add_argument("--concurrency", type=_positive_int)
+    run.add_argument("--run-id")
+    run.add_argument("--out", type=Path, help="output directory (default runs/RUN_ID)")
+    run.add_argument(
+        "--format",
+        default="jsonl",
+        type=_formats,
+        help=f"message export formats, comma-separated from {', '.join(FORMATS)}",
+    )
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print graph size, LLM calls and a token estimate; call nothing",
+    )
+    run.set_defaults(handler=_run)
+
+    runs = commands.add_parser("runs", help="list stored runs")
+    runs.set_defaults(handler=_runs)
+
+    export = commands.add_parser("export", help="write a stored run's files")
+    export.add_argument("run")
+    export.add_argument("--out", type=Path)
+    export.add_argument("--format", default="jsonl", type=_formats)
+    export.set_defaults(handler=_export)
+
+    delete = commands.add_parser("delete", help="delete a stored run")
+    delete.add_argument("run")
+    delete.set_defaults(handler=_delete)
+
+    lineage = commands.add_parser("lineage", help="print a message's ancestors back to humans")
+    lineage.add_argument("run")
+    lineage.add_argument("message")
+    lineage.set_defaults(handler=_lineage)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _formats(text: str) -> list[str]:
+    chosen = [f.strip() for f in text.split(",") if f.strip()]
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"formats must come from {', '.join(FORMATS)}; got {text!r}"
+        )
+    return chosen
+
+
+async def _with_store(action: Callable[[ProvenanceStore], Awaitable[int]]) -> int:
+    connection: RedisConnection = await open_redis(Settings(), announce=_notice)
+    try:
+        return await action(ProvenanceStore(connection.client))
+    finally:
+        await connection.aclose()
+
+
+def _notice(text: str) -> None:
+    err.print(f"[dim]{text}[/]", markup=True, highlight=False)
+
+
+async def _run(args: argparse.Namespace) -> int:
+    raw = apply_overrides(
+        read_spec_file(args.spec),
+        backend=args.backend,
+        model=args.model,
+        embedder=args.embedder,
+        rounds=args.rounds,
+        seed=args.seed,
+        concurrency=args.concurrency,
+    )
+    experiment = load(raw)
+    if args.dry_run:
+        _print_estimate(experiment.spec.name, estimate(experiment))
+        return EXIT_OK
+    for notice in experiment.notices:
+        _notice(notice)
+    run_id = args.run_id or new_run_id(experiment.spec.name)
+    out_dir = args.out or Path("runs") / run_id
+
+    async def go(store: ProvenanceStore) -> int:
+        embedder = make_embedder(experiment.embedder, experiment.spec.embedder_model)
+        err.print(
+            f"run [bold]{run_id}[/]: {len(experiment.agents)} agents, "
+            f"{experiment.spec.rounds} rounds, backend {experiment.backend}, "
+            f"embedder {experiment.embedder}"
+        )
+        try:
+            with _progress(experiment.spec.rounds) as on_round:
+                engine = Engine(
+                    experiment, store, run_id=run_id, embedder=embedder, on_round=on_round
+                )
+                try:
+                    result = await engine.run()
+                finally:
+                    await engine.pool.aclose()
+        finally:
+            if embedder is not None:
+                await embedder.aclose()
+        _print_drift(result.drift)
+        written = await export_run(store, run_id, out_dir, args.format)
+        out.print(
+            f"run {run_id} {result.status.value}: {result.counts['messages']} messages "
+            f"({result.counts['skips']} silent) -> {out_dir}/",
+            markup=False,
+        )
+        for path in written:
+            out.print(f"  {path}", markup=False)
+        return EXIT_OK
+
+    return await _with_store(go)
+
+
+class _progress:
+    """A progress bar on a terminal; one line per round elsewhere (logs, CI)."""
+
+    def __init__(self, rounds: int) -> None:
+        self.rounds = rounds
+        self.bar: Progress | None = None
+
+    def __enter__(self) -> Callable[[RoundReport], None]:
+        if err.is_terminal:
+            self.bar = Progress(
+                TextColumn("round"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[info]}"),
+                TimeElapsedColumn(),
+                console=err,
+            )
+            task = self.bar.add_task("rounds", total=self.rounds, info="")
+            self.bar.start()
+
+            def advance(report: RoundReport) -> None:
+                assert self.bar is not None
+                self.bar.update(task, advance=1, info=f"{report.messages} messages")
+
+            return advance
+
+        def line(report: RoundReport) -> None:
+            err.print(
+                f"round {report.round + 1}/{report.rounds}: {report.messages} messages, "
+                f"{report.skips} silent, {report.seconds:.2f} s",
+                markup=False,
+            )
+
+        return line
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _print_drift(rows: list[dict[str, Any]]) -> None:
+    table = Table(title="drift from the original, by generation (means)")
+    for header in DRIFT_HEADERS.values():
+        table.add_column(header, justify="right")
+    columns = tuple(DRIFT_HEADERS)
+    for row in rows:
+        table.add_row(*(format_value(row.get(c)) for c in columns))
+    out.print(table)
+
+
+def _print_estimate(name: str, est: Any) -> None:
+    table = Table(title=f"dry run: {name} (nothing called)", show_header=False)
+    for label, value in (
+        ("nodes / edges", f"{est.nodes} / {est.edges}"),
+        ("agents / human sources", f"{est.agents} / {est.human_sources}"),
+        ("rounds", est.rounds),
+        ("LLM calls (at most)", est.llm_calls),
+        ("human messages", est.human_messages),
+        ("prompt tokens (est.)", f"{est.prompt_tokens:,}"),
+        ("completion tokens (est.)", f"{est.completion_tokens:,}"),
+        ("total tokens (est.)", f"{est.total_tokens:,}"),
+    ):
+        table.add_row(label, str(value))
+    out.print(table)
+
+
+async def _runs(args: argparse.Namespace) -> int:
+    async def go(store: ProvenanceStore) -> int:
+        runs = await store.list_runs()
+        if not runs:
+            out.print("no stored runs")
+            return EXIT_OK
+        table = Table(title="stored runs")
+        for column in ("run", "status", "backend", "rounds", "messages", "finished"):
+            table.add_column(column)
+        for run in runs:
+            counts = run.get("counts") or {}
+            table.add_row(
+                run["id"],
+                run.get("status", "?"),
+                run.get("backend", "?"),
+                str(run.get("rounds", "?")),
+                str(counts.get("messages", "-")),
+                run.get("finished_at", "-"),
+            )
+        out.print(table)
+        return EXIT_OK
+
+    return await _with_store(go)
+
+
+async def _export(args: argparse.Namespace) -> int:
+    async def go(store: ProvenanceStore) -> int:
+        written = await export_run(
+            store, args.run, args.out or Path("runs") / args.run, args.format
+        )
+        for path in written:
+            out.print(str(path), markup=False)
+        return EXIT_OK
+
+    return await _with_store(go)
+
+
+async def _delete(args: argparse.Namespace) -> int:
+    async def go(store: ProvenanceStore) -> int:
+        await store.delete_run(args.run)
+        out.print(f"deleted run {args.run}", markup=False)
+        return EXIT_OK
+
+    return await _with_store(go)
+
+
+async def _lineage(args: argparse.Namespace) -> int:
+    async def go(store: ProvenanceStore) -> int:
+        await store.get_run(args.run)
+        ancestors = await store.ancestors(args.run, args.message)
+        out.print(render_lineage(args.message, ancestors), markup=False, soft_wrap=True)
+        return EXIT_OK
+
+    return await _with_store(go)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,20 @@
+"""Fresh human text: each source walks the corpus in its own seeded order, reshuffled per pass."""
+
+from __future__ import annotations
+
+from service.rng import Purpose, rng_for
+
+
+def fresh_text(corpus: list[str], seed: int, replicate: int, source: str, index: int) -> str:
+    """The `index`-th (0-based) fresh text source `source` emits: sampling without replacement."""
+    epoch, position = divmod(index, len(corpus))
+    order = list(range(len(corpus)))
+    rng_for(seed, replicate, epoch, source, Purpose.CORPUS).shuffle(order)
+    return corpus[order[position]]
+
+
+def injects(rate: float, seed: int, replicate: int, round_: int, source: str) -> bool:
+    """Whether `source` emits fresh human text in `round_` (> 0): one draw with chance `rate`."""
+    if rate <= 0 or round_ == 0:
+        return False
+    return rng_for(seed, replicate, round_, source, Purpose.INJECTION).random() < rate

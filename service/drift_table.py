@@ -1,0 +1,58 @@
+"""Per-generation drift: running means of every metric, fed one message at a time."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+METRICS = (
+    "length_words",
+    "unique_words",
+    "type_token_ratio",
+    "fact_retention",
+    "euclidean",
+    "cosine",
+)
+
+
+@dataclass
+class _Cell:
+    total: float = 0.0
+    count: int = 0
+
+
+@dataclass
+class DriftTable:
+    """Mean of each metric and message count per true generation."""
+
+    _messages: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    _cells: dict[tuple[int, str], _Cell] = field(default_factory=lambda: defaultdict(_Cell))
+
+    def add(self, generation: int, values: dict[str, float | None]) -> None:
+        """Count one message of `generation`; None values (metric not measured) are skipped."""
+        self._messages[generation] += 1
+        self.add_values(generation, values)
+
+    def add_values(self, generation: int, values: dict[str, float | None]) -> None:
+        """Add metrics measured later (embeddings) for an already counted message."""
+        for name, value in values.items():
+            if value is not None:
+                cell = self._cells[generation, name]
+                cell.total += value
+                cell.count += 1
+
+    def rows(self) -> list[dict[str, float | int | None]]:
+        """One row per generation: generation, n, each metric's mean and n_embedded."""
+        rows = []
+        for generation in sorted(self._messages):
+            row: dict[str, float | int | None] = {
+                "generation": generation,
+                "n": self._messages[generation],
+            }
+            for name in METRICS:
+                cell = self._cells.get((generation, name))
+                row[name] = cell.total / cell.count if cell and cell.count else None
+            embedded = self._cells.get((generation, "euclidean"))
+            row["n_embedded"] = embedded.count if embedded else 0
+            rows.append(row)
+        return rows

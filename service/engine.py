@@ -1,0 +1,309 @@
+"""The in-process engine: runs an experiment round by round and stores every message."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import random
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from agents.agent import Agent
+from agents.embedding import Embedder
+from agents.pool import BackendConfig, BackendPool
+from service.corpus import fresh_text, injects
+from service.drift_table import DriftTable
+from service.experiment import Experiment
+from service.inbox import Inbox
+from service.manifest import versions
+from service.metrics import cosine_distance, euclidean
+from service.rng import Purpose, derive_seed
+from service.status import RunStatus
+from service.step import Emitted, RunContext, Skipped, agent_step, deliveries, human_step
+from service.store import ProvenanceStore
+
+DEFAULT_MODELS = {"synthetic": "synthetic", "openai": "gpt-4o-mini", "local": None}
+
+
+@dataclass(frozen=True, slots=True)
+class RoundReport:
+    """What one round did, for progress displays and the event stream."""
+
+    round: int
+    rounds: int
+    messages: int
+    human: int
+    skips: int
+    seconds: float
+
+
+@dataclass
+class RunResult:
+    """The outcome of one run."""
+
+    run_id: str
+    status: RunStatus
+    counts: dict[str, int]
+    drift: list[dict[str, Any]]
+    notices: list[str]
+    started_at: str
+    finished_at: str
+    round_seconds: list[float] = field(default_factory=list)
+
+
+def new_run_id(name: str) -> str:
+    """A fresh, sortable run id: name, UTC time and a random suffix."""
+    return f"{name}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def bind_agents(
+    experiment: Experiment, pool: BackendPool
+) -> tuple[dict[str, Agent], dict[str, str]]:
+    """An Agent per agent node, with its shared backend; and each node's backend kind."""
+    spec = experiment.spec
+    agents: dict[str, Agent] = {}
+    backend_of: dict[str, str] = {}
+    for node in experiment.agents:
+        persona = experiment.persona_of[node]
+        kind = persona.backend or experiment.backend
+        model = spec.model if kind == experiment.backend else None
+        config = BackendConfig(
+            kind=kind,
+            model=persona.model or model or DEFAULT_MODELS[kind],
+            base_url=persona.base_url or spec.base_url,
+            api_key_env=persona.api_key_env,
+            n_threads=spec.local.n_threads,
+            n_ctx=spec.local.n_ctx,
+        )
+        agents[node] = Agent(
+            persona, pool.get(config), spec.task, model=config.model, max_tokens=spec.max_tokens
+        )
+        backend_of[node] = kind
+    return agents, backend_of
+
+
+class Engine:
+    """Runs one experiment (one seed, one replicate) and writes it to the provenance store."""
+
+    def __init__(
+        self,
+        experiment: Experiment,
+        store: ProvenanceStore,
+        *,
+        run_id: str | None = None,
+        replicate: int = 0,
+        pool: BackendPool | None = None,
+        embedder: Embedder | None = None,
+        on_round: Callable[[RoundReport], None] | None = None,
+    ) -> None:
+        self.experiment = experiment
+        self.spec = experiment.spec
+        self.store = store
+        self.run_id = run_id or new_run_id(self.spec.name)
+        self.replicate = replicate
+        self.pool = pool or BackendPool()
+        self.embedder = embedder
+        self.on_round = on_round
+        self.table = DriftTable()
+        self.counts = dict.fromkeys(
+            ("messages", "human", "model", "skips", "prompt_tokens", "completion_tokens"), 0
+        )
+        self.notices = list(experiment.notices)
+        self._inboxes = {node: Inbox() for node in experiment.agents}
+        self._injected = dict.fromkeys(experiment.sources, 0)
+        self._reservoirs: dict[int, list[tuple[str, str]]] = {}
+        self._seen_per_generation: dict[int, int] = {}
+        self._sample_rng = random.Random(
+            derive_seed(self.spec.seed, replicate, 0, "embedding-sample", Purpose.SAMPLE)
+        )
+
+    async def run(self) -> RunResult:
+        """Run every round, then the embedding metrics; the run record tracks the status."""
+        spec = self.spec
+        started = datetime.now(UTC).isoformat(timespec="milliseconds")
+        await self.store.create_run(
+            self.run_id,
+            spec.model_dump(mode="json"),
+            replicate=self.replicate,
+            backend=self.experiment.backend,
+            embedder=self.experiment.embedder,
+            rounds=spec.rounds,
+            agents=len(self.experiment.agents),
+            versions=versions(),
+        )
+        await self.store.update_run(self.run_id, RunStatus.RUNNING, started_at=started)
+        round_seconds: list[float] = []
+        status = RunStatus.FAILED
+        try:
+            agents, backend_of = bind_agents(self.experiment, self.pool)
+            graph = self.experiment.graph
+            ctx = RunContext(
+                run_id=self.run_id,
+                replicate=self.replicate,
+                experiment=self.experiment,
+                agents=agents,
+                backend_of=backend_of,
+                successors={n: sorted(graph.successors(n)) for n in graph.nodes},
+            )
+            for round_ in range(spec.rounds):
+                round_seconds.append(await self._round(ctx, round_))
+            await self._embed()
+            status = RunStatus.SUCCEEDED
+        except asyncio.CancelledError:
+            status = RunStatus.CANCELLED
+            raise
+        except Exception as exc:
+            await self.store.update_run(self.run_id, error=f"{type(exc).__name__}: {exc}")
+            raise
+        finally:
+            finished = datetime.now(UTC).isoformat(timespec="milliseconds")
+            await self.store.update_run(
+                self.run_id,
+                status,
+                finished_at=finished,
+                counts=self.counts,
+                drift=self.table.rows(),
+                notices=self.notices,
+                round_seconds=round_seconds,
+            )
+            await self.store.add_event(self.run_id, {"type": "status", "status": status.value})
+        return RunResult(
+            self.run_id,
+            status,
+            dict(self.counts),
+            self.table.rows(),
+            self.notices,
+            started,
+            finished,
+            round_seconds,
+        )
+
+    async def _round(self, ctx: RunContext, round_: int) -> float:
+        started = time.perf_counter()
+        sources = self._human_emissions(ctx, round_)
+        await self._store_and_deliver(sources, round_)
+        active = [node for node, inbox in self._inboxes.items() if inbox.pending]
+        outcomes = await self._run_agents(ctx, round_, active)
+        for node in active:
+            self._inboxes[node].pending = False
+        emitted = [o for o in outcomes if isinstance(o, Emitted)]
+        skipped = {
+            f"{self.replicate}:{o.round}:{o.node}": o.reason
+            for o in outcomes
+            if isinstance(o, Skipped)
+        }
+        await self.store.record_skips(self.run_id, skipped)
+        self.counts["skips"] += len(skipped)
+        await self._store_and_deliver(emitted, round_)
+        seconds = time.perf_counter() - started
+        report = RoundReport(
+            round_,
+            self.spec.rounds,
+            len(sources) + len(emitted),
+            len(sources),
+            len(skipped),
+            seconds,
+        )
+        await self.store.add_event(self.run_id, {"type": "round", **dataclasses.asdict(report)})
+        if self.on_round:
+            self.on_round(report)
+        return seconds
+
+    def _human_emissions(self, ctx: RunContext, round_: int) -> list[Emitted]:
+        spec = self.spec
+        emitted = []
+        for source in self.experiment.sources:
+            if round_ == 0:
+                text = spec.source.text
+            elif injects(spec.injection.rate, spec.seed, self.replicate, round_, source):
+                text = fresh_text(
+                    spec.human_corpus, spec.seed, self.replicate, source, self._injected[source]
+                )
+                self._injected[source] += 1
+            else:
+                continue
+            emitted.append(human_step(ctx, round_, source, text))
+        return emitted
+
+    async def _run_agents(
+        self, ctx: RunContext, round_: int, active: list[str]
+    ) -> list[Emitted | Skipped]:
+        """Every active agent's step, at most `concurrency` backend calls at once."""
+        results: list[Emitted | Skipped | None] = [None] * len(active)
+        work = iter(enumerate(active))
+
+        async def worker() -> None:
+            for index, node in work:
+                inbox = self._inboxes[node]
+                results[index] = await agent_step(ctx, round_, node, inbox.contents(), inbox.anchor)
+
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(self.spec.concurrency, len(active))):
+                group.create_task(worker())
+        return [r for r in results if r is not None]
+
+    async def _store_and_deliver(self, emitted: list[Emitted], round_: int) -> None:
+        """Write first, then deliver: a receiver never holds a message the store lacks."""
+        if not emitted:
+            return
+        await self.store.write_messages(self.run_id, (e.message for e in emitted))
+        for item in emitted:
+            self._account(item)
+            for receiver, delivery in deliveries(item, round_):
+                self._inboxes[receiver].deliver(delivery)
+
+    def _account(self, item: Emitted) -> None:
+        message = item.message
+        self.counts["messages"] += 1
+        self.counts[message.origin] += 1
+        self.counts["prompt_tokens"] += message.usage.prompt_tokens
+        self.counts["completion_tokens"] += message.usage.completion_tokens
+        drift = message.drift
+        self.table.add(
+            message.generation,
+            {
+                "length_words": drift.length_words,
+                "unique_words": drift.unique_words,
+                "type_token_ratio": drift.type_token_ratio,
+                "fact_retention": drift.fact_retention,
+            },
+        )
+        self._reserve_for_embedding(message.generation, message.id, message.text)
+
+    def _reserve_for_embedding(self, generation: int, message_id: str, text: str) -> None:
+        """Reservoir sampling: a uniform sample of `embed_sample` messages per generation."""
+        if self.embedder is None:
+            return
+        limit = self.spec.embed_sample
+        seen = self._seen_per_generation.get(generation, 0) + 1
+        self._seen_per_generation[generation] = seen
+        reservoir = self._reservoirs.setdefault(generation, [])
+        if limit == "all" or len(reservoir) < limit:
+            reservoir.append((message_id, text))
+        else:
+            slot = self._sample_rng.randrange(seen)
+            if slot < limit:
+                reservoir[slot] = (message_id, text)
+
+    async def _embed(self) -> None:
+        if self.embedder is None:
+            return
+        sampled = [
+            item for generation in sorted(self._reservoirs) for item in self._reservoirs[generation]
+        ]
+        if not sampled:
+            return
+        vectors = await self.embedder.embed([self.spec.source.text, *(t for _, t in sampled)])
+        original, rest = vectors[0], vectors[1:]
+        distances = zip(euclidean(rest, original), cosine_distance(rest, original), strict=True)
+        generation_of = {mid: g for g, items in self._reservoirs.items() for mid, _ in items}
+        stored = {}
+        for (message_id, _), (euc, cos) in zip(sampled, distances, strict=True):
+            values = {"euclidean": float(euc), "cosine": float(cos)}
+            stored[message_id] = values
+            self.table.add_values(generation_of[message_id], values)
+        await self.store.write_embeddings(self.run_id, stored)

@@ -1,0 +1,38 @@
+"""The service's errors: small, flat, each carrying what a user needs to fix the problem."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a spec: where (a dotted field path) and what."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+
+class SpecError(ValueError):
+    """A spec that cannot run; lists every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(map(str, problems)))
+
+
+class RunNotFound(KeyError):
+    """No stored run has this id."""
+
+    def __str__(self) -> str:
+        return f"no run {self.args[0]!r} in the store"
+
+
+class MessageNotFound(KeyError):
+    """No stored message has this id."""
+
+    def __str__(self) -> str:
+        return f"no message {self.args[0]!r} in run {self.args[1]!r}"

@@ -1,0 +1,62 @@
+"""The run manifest: what ran, with which versions, seeds and timings."""
+
+from __future__ import annotations
+
+import platform
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+PACKAGES = (
+    "driftlab",
+    "numpy",
+    "networkx",
+    "redis",
+    "openai",
+    "pydantic",
+    "aiohttp",
+    "llama-cpp-python",
+    "sentence-transformers",
+    "torch",
+)
+RUN_FIELDS = (
+    "id",
+    "status",
+    "replicate",
+    "backend",
+    "embedder",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "error",
+)
+
+
+def versions() -> dict[str, str | None]:
+    """Python and the installed versions of the packages that shape results (None if absent)."""
+    found: dict[str, str | None] = {"python": platform.python_version()}
+    for package in PACKAGES:
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = None
+    return found
+
+
+def build_manifest(run: dict[str, Any]) -> dict[str, Any]:
+    """The manifest of a stored run record."""
+    spec = run.get("spec", {})
+    manifest: dict[str, Any] = {name: run.get(name) for name in RUN_FIELDS if name in run}
+    manifest.update(
+        seed=spec.get("seed"),
+        spec=spec,
+        counts=run.get("counts"),
+        notices=run.get("notices", []),
+        timings={
+            "created_at": run.get("created_at"),
+            "started_at": run.get("started_at"),
+            "finished_at": run.get("finished_at"),
+            "round_seconds": run.get("round_seconds", []),
+        },
+        versions=run.get("versions") or versions(),
+    )
+    return manifest

@@ -1,0 +1,73 @@
+"""The message record: one retelling (or human text) with its true and observed provenance."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agents.backend import Usage
+
+Origin = Literal["human", "model"]
+ObservedOrigin = Literal["human", "model", "unknown"]
+
+
+class Observed(BaseModel):
+    """The tags one receiver saw: intact, or lost and (maybe) guessed by a detector."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tagged: bool
+    origin: ObservedOrigin
+    generation: int | None = None
+
+
+class TextMetrics(BaseModel):
+    """Cheap drift metrics of a message's text against the original source."""
+
+    model_config = ConfigDict(frozen=True)
+
+    length_words: int
+    unique_words: int
+    type_token_ratio: float
+    fact_retention: float | None = None
+    facts_retained: list[str] = Field(default_factory=list)
+
+
+class Message(BaseModel):
+    """One stored message; these field names are the messages.jsonl layout."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    run: str
+    replicate: int
+    round: int
+    node: str
+    agent: str | None
+    persona: str | None
+    backend: str
+    model: str | None
+    temperature: float | None = None
+    seed: int | None = None
+    origin: Origin
+    generation: int
+    min_generation: int
+    parents: list[str]
+    roots: list[str]
+    human_input_share: float | None
+    observed: dict[str, Observed]
+    text: str
+    system: str | None = None
+    prompt: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+    latency_ms: float = 0.0
+    finish_reason: str | None = None
+    system_fingerprint: str | None = None
+    created_at: str
+    drift: TextMetrics
+
+
+def message_id(run: str, replicate: int, round_: int, node: str) -> str:
+    """Deterministic id: a retried step rewrites the same record."""
+    return f"{run}:{replicate}:{round_}:{node}"

@@ -1,0 +1,90 @@
+"""Input policies: which inbox messages an agent reads, decided on observed provenance only."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from service.message import Observed
+from service.spec import Policy
+from service.tags import Carried
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A message as one receiver holds it: the message, the tags it saw, when it arrived."""
+
+    sender: str
+    message: Carried
+    observed: Observed
+    received_round: int
+
+
+def select(
+    policy: Policy,
+    inbox: list[Delivery],
+    anchor: Delivery | None,
+    max_inputs: int,
+    rng: random.Random,
+) -> list[Delivery]:
+    """The deliveries to read, at most `max_inputs`; empty means the agent stays silent.
+
+    `inbox` must come in a stable order (by sender); draws come only from `rng`.
+    """
+    kind = policy.kind
+    if kind in ("all", "label"):
+        return _sample(inbox, max_inputs, rng)
+    if kind == "latest":
+        shuffled = inbox[:]
+        rng.shuffle(shuffled)
+        shuffled.sort(key=lambda d: d.message.round, reverse=True)
+        return _in_inbox_order(shuffled[:max_inputs], inbox)
+    if kind == "human_only":
+        return _sample([d for d in inbox if d.observed.origin == "human"], max_inputs, rng)
+    if kind == "max_generation":
+        assert policy.k is not None
+        readable = [
+            d
+            for d in inbox
+            if d.observed.generation is not None and d.observed.generation <= policy.k
+        ]
+        return _sample(readable, max_inputs, rng)
+    if kind == "prefer_human":
+        weights = [policy.weight if d.observed.origin == "human" else 1.0 for d in inbox]
+        return _weighted_sample(inbox, weights, max_inputs, rng)
+    if kind == "anchor":
+        if anchor is None:
+            return _sample(inbox, max_inputs, rng)
+        others = [d for d in inbox if d.message.id != anchor.message.id]
+        return [anchor, *_sample(others, max_inputs - 1, rng)]
+    raise ValueError(f"unknown policy {kind!r}")
+
+
+def _sample(items: list[Delivery], k: int, rng: random.Random) -> list[Delivery]:
+    if len(items) <= k:
+        return list(items)
+    return _in_inbox_order(rng.sample(items, k), items)
+
+
+def _weighted_sample(
+    items: list[Delivery], weights: list[float], k: int, rng: random.Random
+) -> list[Delivery]:
+    """Sampling without replacement, each draw proportional to the remaining weights."""
+    if len(items) <= k:
+        return list(items)
+    pool = list(zip(items, weights, strict=True))
+    chosen = []
+    for _ in range(k):
+        pick = rng.random() * sum(w for _, w in pool)
+        for index, (item, weight) in enumerate(pool):
+            pick -= weight
+            if pick < 0 or index == len(pool) - 1:
+                chosen.append(item)
+                del pool[index]
+                break
+    return _in_inbox_order(chosen, items)
+
+
+def _in_inbox_order(chosen: list[Delivery], inbox: list[Delivery]) -> list[Delivery]:
+    position = {id(d): i for i, d in enumerate(inbox)}
+    return sorted(chosen, key=lambda d: position[id(d)])

@@ -1,0 +1,79 @@
+"""report.md: the drift table and the first and last texts side by side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+SHOWN = 3
+
+
+def format_value(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def drift_markdown(rows: list[dict[str, Any]]) -> str:
+    columns = (
+        "generation",
+        "n",
+        "euclidean",
+        "cosine",
+        "length_words",
+        "unique_words",
+        "type_token_ratio",
+        "fact_retention",
+    )
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(format_value(r.get(c)) for c in columns) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def write_report(
+    run: dict[str, Any],
+    records: list[dict[str, Any]],
+    rows: list[dict[str, Any]],
+    path: Path,
+    plot: str | None = "drift.png",
+) -> Path:
+    """The first and last texts of the run (by round, then node), with the drift table."""
+    spec = run.get("spec", {})
+    first, last = records[:SHOWN], records[-SHOWN:] if len(records) > SHOWN else []
+    parts = [
+        f"# {spec.get('name', 'run')}: {run['id']}",
+        "",
+        f"Backend `{run.get('backend')}`, embedder `{run.get('embedder')}`, task "
+        f"`{spec.get('task')}`, {spec.get('rounds')} rounds, seed {spec.get('seed')}, "
+        f"status `{run.get('status')}`.",
+        "",
+    ]
+    if plot:
+        parts += [f"![drift by generation]({plot})", ""]
+    parts += [
+        "## Drift by generation",
+        "",
+        drift_markdown(rows),
+        "",
+        "## First and last texts",
+        "",
+        "| first | last |",
+        "|---|---|",
+    ]
+    for index in range(max(len(first), len(last))):
+        left = _cell(first[index]) if index < len(first) else ""
+        right = _cell(last[index]) if index < len(last) else ""
+        parts.append(f"| {left} | {right} |")
+    path.write_text("\n".join(parts) + "\n", encoding="utf-8")
+    return path
+
+
+def _cell(record: dict[str, Any]) -> str:
+    head = (
+        f"**{record['node']}**, round {record['round']}, {record['origin']} generation "
+        f"{record['generation']}, {record['drift']['length_words']} words"
+    )
+    text = " ".join(record["text"].split()).replace("|", "\\|")
+    return f"{head}<br><br>{text}"

@@ -1,0 +1,201 @@
+"""The experiment spec: the same schema for YAML files, the CLI and (later) HTTP bodies."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from agents.persona import Persona
+from agents.personas import BUILTIN_PERSONAS
+from agents.tasks import TaskName
+
+BackendKind = Literal["synthetic", "openai", "local"]
+EmbedderKind = Literal["none", "openai", "local"]
+PolicyKind = Literal[
+    "all", "latest", "human_only", "prefer_human", "max_generation", "anchor", "label"
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Fact(Strict):
+    """A checkable fact: retained while any of its patterns matches (case-insensitive regex)."""
+
+    name: str = Field(min_length=1)
+    patterns: list[str] = Field(min_length=1)
+
+    @field_validator("patterns")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {pattern!r} is not a valid regex: {exc}") from exc
+        return patterns
+
+
+class Source(Strict):
+    """The original human text and the facts it contains."""
+
+    text: str = Field(min_length=1)
+    facts: list[Fact] = Field(default_factory=list)
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("the source text is blank")
+        return text
+
+
+class LineTopology(Strict):
+    kind: Literal["line"]
+    n_agents: int
+    sources: int = 1
+    attach_at: list[int] = Field(default_factory=list)
+
+
+class TreeTopology(Strict):
+    kind: Literal["tree"]
+    branching: int
+    depth: int
+
+
+class MixingTopology(Strict):
+    kind: Literal["mixing"]
+    graph: str = "small_world"
+    n_agents: int
+    k: int = 4
+    p: float = 0.1
+    m: int = 2
+    human_sources: int = 1
+    attach_to: list[str] | None = None
+
+
+class EdgesTopology(Strict):
+    kind: Literal["edges"]
+    edges: list[list[str | int]] | None = None
+    path: str | None = None
+    human_sources: list[str] = Field(default_factory=list)
+
+
+Topology = Annotated[
+    LineTopology | TreeTopology | MixingTopology | EdgesTopology, Field(discriminator="kind")
+]
+
+
+class Injection(Strict):
+    """Fresh human text: each human source emits the next corpus text with this chance per round."""
+
+    rate: float = Field(0.0, ge=0, le=1)
+
+
+class Policy(Strict):
+    """How an agent picks what to read from its inbox, on observed provenance only."""
+
+    kind: PolicyKind = "all"
+    weight: float = Field(3.0, gt=0, description="prefer_human: weight of observed-human texts")
+    k: int | None = Field(None, ge=0, description="max_generation: highest generation read")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: object) -> object:
+        return {"kind": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _k_for_max_generation(self) -> Policy:
+        if self.kind == "max_generation" and self.k is None:
+            raise ValueError("policy max_generation needs k (the highest generation to read)")
+        return self
+
+
+class Detector(Strict):
+    """Classifies untagged messages: tpr = P(flag AI | model text), fpr = P(flag AI | human)."""
+
+    tpr: float = Field(0.9, ge=0, le=1)
+    fpr: float = Field(0.05, ge=0, le=1)
+
+
+class Provenance(Strict):
+    """How imperfect the tags receivers observe are."""
+
+    tag_loss: float = Field(0.0, ge=0, le=1)
+    detector: Detector | None = None
+
+
+class LocalModel(Strict):
+    """Settings of the in-process llama.cpp backend."""
+
+    n_threads: int | None = Field(None, ge=1)
+    n_ctx: int = Field(2048, ge=256)
+
+
+class ExperimentSpec(Strict):
+    """One experiment. Field names are stable: scripts and the HTTP API use them."""
+
+    name: str = Field("experiment", min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
+    seed: int = 0
+    backend: BackendKind | None = None
+    model: str | None = None
+    base_url: str | None = None
+    embedder: EmbedderKind | None = None
+    embedder_model: str | None = None
+    embed_sample: int | Literal["all"] = 200
+    task: TaskName = "summarize"
+    source: Source
+    human_corpus: list[str] = Field(default_factory=list)
+    topology: Topology
+    personas: list[Persona] = Field(
+        default_factory=lambda: [BUILTIN_PERSONAS["editor"]], min_length=1
+    )
+    assignment: Literal["round_robin", "random", "explicit"] = "round_robin"
+    persona_map: dict[str, str] = Field(default_factory=dict)
+    rounds: int = Field(10, ge=1)
+    max_inputs: int = Field(3, ge=1)
+    max_tokens: int | None = Field(None, ge=1)
+    concurrency: int = Field(16, ge=1)
+    injection: Injection = Field(default_factory=Injection)
+    policy: Policy = Field(default_factory=Policy)
+    provenance: Provenance = Field(default_factory=Provenance)
+    local: LocalModel = Field(default_factory=LocalModel)
+    store_prompts: bool = True
+
+    @field_validator("personas", mode="before")
+    @classmethod
+    def _resolve_builtin_names(cls, personas: object) -> object:
+        if not isinstance(personas, list):
+            return personas
+        unknown = [p for p in personas if isinstance(p, str) and p not in BUILTIN_PERSONAS]
+        if unknown:
+            raise ValueError(
+                f"unknown persona {', '.join(map(repr, unknown))}; built-in personas are "
+                f"{', '.join(BUILTIN_PERSONAS)} (or define one inline with name and system)"
+            )
+        return [BUILTIN_PERSONAS[p] if isinstance(p, str) else p for p in personas]
+
+    @field_validator("embed_sample")
+    @classmethod
+    def _positive_sample(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 1:
+            raise ValueError(f"embed_sample must be at least 1 or 'all', got {value}")
+        return value
+
+    @field_validator("human_corpus")
+    @classmethod
+    def _no_blank_corpus_texts(cls, corpus: list[str]) -> list[str]:
+        blank = [i for i, text in enumerate(corpus) if not text.strip()]
+        if blank:
+            raise ValueError(f"human_corpus texts at positions {blank} are blank")
+        return corpus
+
+    def persona_objects(self) -> dict[str, Persona]:
+        """Every persona the spec can use, by name (built-ins named in persona_map included)."""
+        resolved = {p.name: p for p in self.personas}
+        for name in self.persona_map.values():
+            resolved.setdefault(name, BUILTIN_PERSONAS[name])
+        return resolved

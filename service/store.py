@@ -1,0 +1,195 @@
+"""The provenance store: runs, messages with their true and observed tags, lineage, in Redis."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from redis.asyncio import Redis
+
+from service import keys
+from service.errors import MessageNotFound, RunNotFound
+from service.message import Message
+from service.status import RunStatus
+
+WRITE_CHUNK = 1000
+EVENTS_MAXLEN = 10_000
+JSON_FIELDS = ("spec", "counts", "drift", "notices", "round_seconds", "versions")
+
+
+class ProvenanceStore:
+    """Every write is idempotent: ids are deterministic, so a retried step rewrites its record."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    # runs -----------------------------------------------------------------
+    async def create_run(self, run_id: str, spec: dict[str, Any], **fields: Any) -> None:
+        record = {
+            "id": run_id,
+            "spec": json.dumps(spec),
+            "status": RunStatus.QUEUED.value,
+            "created_at": time.time(),
+            **_encode(fields),
+        }
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.run(run_id), mapping=record)
+            pipe.zadd(keys.RUNS, {run_id: record["created_at"]})
+            await pipe.execute()
+
+    async def update_run(self, run_id: str, status: RunStatus | None = None, **fields: Any) -> None:
+        mapping = _encode(fields)
+        if status is not None:
+            mapping["status"] = status.value
+        if mapping:
+            await self.redis.hset(keys.run(run_id), mapping=mapping)
+
+    async def get_run(self, run_id: str) -> dict[str, Any]:
+        raw = await self.redis.hgetall(keys.run(run_id))
+        if not raw:
+            raise RunNotFound(run_id)
+        record: dict[str, Any] = {k.decode(): v.decode() for k, v in raw.items()}
+        for name in JSON_FIELDS:
+            if name in record:
+                record[name] = json.loads(record[name])
+        return record
+
+    async def list_runs(self) -> list[dict[str, Any]]:
+        ids = [i.decode() for i in await self.redis.zrange(keys.RUNS, 0, -1)]
+        runs = []
+        for run_id in ids:
+            try:
+                runs.append(await self.get_run(run_id))
+            except RunNotFound:
+                continue
+        return runs
+
+    async def delete_run(self, run_id: str) -> None:
+        if not await self.redis.exists(keys.run(run_id)):
+            raise RunNotFound(run_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.unlink(*keys.all_for_run(run_id))
+            pipe.zrem(keys.RUNS, run_id)
+            await pipe.execute()
+
+    # messages -------------------------------------------------------------
+    async def write_messages(self, run_id: str, messages: Iterable[Message]) -> int:
+        """Store messages (one HSET field each), pipelined in chunks. Returns how many."""
+        return await self.write_encoded(run_id, ((m.id, m.model_dump_json()) for m in messages))
+
+    async def write_encoded(self, run_id: str, records: Iterable[tuple[str, str]]) -> int:
+        """Store already-serialised message records (id, JSON)."""
+        key = keys.messages(run_id)
+        written = 0
+        chunk: dict[str, str] = {}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for message_id, payload in records:
+                chunk[message_id] = payload
+                if len(chunk) == WRITE_CHUNK:
+                    pipe.hset(key, mapping=chunk)
+                    written += len(chunk)
+                    chunk = {}
+            if chunk:
+                pipe.hset(key, mapping=chunk)
+                written += len(chunk)
+            await pipe.execute()
+        return written
+
+    async def record_skips(self, run_id: str, skips: dict[str, str]) -> None:
+        if skips:
+            await self.redis.hset(keys.skips(run_id), mapping=skips)
+
+    async def skips(self, run_id: str) -> dict[str, str]:
+        raw = await self.redis.hgetall(keys.skips(run_id))
+        return {k.decode(): v.decode() for k, v in raw.items()}
+
+    async def write_embeddings(self, run_id: str, distances: dict[str, dict[str, float]]) -> None:
+        if distances:
+            await self.redis.hset(
+                keys.embeddings(run_id), mapping={k: json.dumps(v) for k, v in distances.items()}
+            )
+
+    async def embeddings(self, run_id: str) -> dict[str, dict[str, float]]:
+        raw = await self.redis.hgetall(keys.embeddings(run_id))
+        return {k.decode(): json.loads(v) for k, v in raw.items()}
+
+    async def get_message(self, run_id: str, message_id: str) -> Message:
+        raw = await self.redis.hget(keys.messages(run_id), message_id)
+        if raw is None:
+            raise MessageNotFound(message_id, run_id)
+        return Message.model_validate_json(raw)
+
+    async def get_messages(self, run_id: str, message_ids: list[str]) -> list[Message | None]:
+        if not message_ids:
+            return []
+        raw = await self.redis.hmget(keys.messages(run_id), message_ids)
+        return [Message.model_validate_json(r) if r is not None else None for r in raw]
+
+    async def iter_messages(self, run_id: str, batch: int = 1000) -> AsyncIterator[Message]:
+        """Every message of a run, in no particular order."""
+        async for _, raw in self.redis.hscan_iter(keys.messages(run_id), count=batch):
+            yield Message.model_validate_json(raw)
+
+    async def count_messages(self, run_id: str) -> int:
+        return await self.redis.hlen(keys.messages(run_id))
+
+    # events ---------------------------------------------------------------
+    async def add_event(self, run_id: str, event: dict[str, Any]) -> str:
+        """Append a progress event; its stream id doubles as an SSE event id."""
+        entry = await self.redis.xadd(
+            keys.events(run_id),
+            {"data": json.dumps(event)},
+            maxlen=EVENTS_MAXLEN,
+            approximate=True,
+        )
+        return entry.decode()
+
+    async def events(self, run_id: str, after: str = "-") -> list[tuple[str, dict[str, Any]]]:
+        entries = await self.redis.xrange(keys.events(run_id), min=after)
+        return [(i.decode(), json.loads(f[b"data"])) for i, f in entries]
+
+    # lineage --------------------------------------------------------------
+    async def ancestors(self, run_id: str, message_id: str) -> dict[str, Message]:
+        """The message and every ancestor back to the human roots, by id."""
+        found: dict[str, Message] = {}
+        frontier = [message_id]
+        while frontier:
+            batch = [i for i in dict.fromkeys(frontier) if i not in found]
+            frontier = []
+            for message_id_, message in zip(
+                batch, await self.get_messages(run_id, batch), strict=True
+            ):
+                if message is None:
+                    raise MessageNotFound(message_id_, run_id)
+                found[message_id_] = message
+                frontier.extend(message.parents)
+        return found
+
+    async def descendants(self, run_id: str, message_id: str) -> list[str]:
+        """Ids of every message that descends from `message_id`, breadth first."""
+        if not await self.redis.hexists(keys.messages(run_id), message_id):
+            raise MessageNotFound(message_id, run_id)
+        children: dict[str, list[str]] = {}
+        async for message in self.iter_messages(run_id):
+            for parent in message.parents:
+                children.setdefault(parent, []).append(message.id)
+        seen: dict[str, None] = {}
+        queue = deque(sorted(children.get(message_id, [])))
+        while queue:
+            current = queue.popleft()
+            if current in seen:
+                continue
+            seen[current] = None
+            queue.extend(sorted(children.get(current, [])))
+        return list(seen)
+
+
+def _encode(fields: dict[str, Any]) -> dict[str, str | float | int]:
+    return {
+        k: json.dumps(v) if isinstance(v, dict | list) else v
+        for k, v in fields.items()
+        if v is not None
+    }
