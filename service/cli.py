@@ -177,10 +177,7 @@ async def _run(args: argparse.Namespace) -> int:
                 engine = Engine(
                     experiment, store, run_id=run_id, embedder=embedder, on_round=on_round
                 )
-                try:
-                    result = await engine.run()
-                finally:
-                    await engine.pool.aclose()
+                result = await engine.run()
         finally:
             if embedder is not None:
                 await embedder.aclose()

@@ -96,7 +96,7 @@ class Engine:
         *,
         run_id: str | None = None,
         replicate: int = 0,
-        pool: BackendPool | None = None,
+        pool: BackendPool | None = None,  # shared backends; the engine closes only its own
         embedder: Embedder | None = None,
         on_round: Callable[[RoundReport], None] | None = None,
     ) -> None:
@@ -105,6 +105,7 @@ class Engine:
         self.store = store
         self.run_id = run_id or new_run_id(self.spec.name)
         self.replicate = replicate
+        self._owns_pool = pool is None
         self.pool = pool or BackendPool()
         self.embedder = embedder
         self.on_round = on_round
@@ -160,6 +161,8 @@ class Engine:
             await self.store.update_run(self.run_id, error=f"{type(exc).__name__}: {exc}")
             raise
         finally:
+            if self._owns_pool:
+                await self.pool.aclose()
             finished = datetime.now(UTC).isoformat(timespec="milliseconds")
             await self.store.update_run(
                 self.run_id,
@@ -241,9 +244,12 @@ class Engine:
                 inbox = self._inboxes[node]
                 results[index] = await agent_step(ctx, round_, node, inbox.contents(), inbox.anchor)
 
-        async with asyncio.TaskGroup() as group:
-            for _ in range(min(self.spec.concurrency, len(active))):
-                group.create_task(worker())
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(min(self.spec.concurrency, len(active))):
+                    group.create_task(worker())
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None
         return [r for r in results if r is not None]
 
     async def _store_and_deliver(self, emitted: list[Emitted], round_: int) -> None:

@@ -141,8 +141,8 @@ class ExperimentSpec(Strict):
     name: str = Field("experiment", min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
     seed: int = 0
     backend: BackendKind | None = None
-    model: str | None = None
-    base_url: str | None = None
+    model: str | None = Field(None, min_length=1)
+    base_url: str | None = Field(None, min_length=1)
     embedder: EmbedderKind | None = None
     embedder_model: str | None = None
     embed_sample: int | Literal["all"] = 200

@@ -1,0 +1,113 @@
+"""A small OpenAI-compatible server for tests and benchmarks: real HTTP, predictable answers.
+
+POST /v1/chat/completions answers with the first words of the last input text, prefixed by
+the model name; POST /v1/embeddings returns hashed bag-of-words vectors. Latency (and
+jitter) is configurable, so tests can shuffle completion order and benchmarks can model a
+remote model. Every request is kept in `app[REQUESTS]` for inspection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import time
+from hashlib import blake2b
+from typing import Any
+
+import numpy as np
+from aiohttp import web
+
+REQUESTS = web.AppKey("requests", list)
+LATENCY = web.AppKey("latency", tuple)
+FAIL_STATUS = web.AppKey("fail_status", int)
+EMBEDDING_DIM = 64
+ANSWER_WORDS = 40
+WORD = re.compile(r"\w+")
+
+
+def create_stub_app(
+    latency_s: float = 0.0, jitter_s: float = 0.0, fail_status: int = 0
+) -> web.Application:
+    """The stub server's app: `latency_s` plus up to `jitter_s` of random delay per call;
+    with `fail_status`, every chat call is answered with that HTTP error instead."""
+    app = web.Application()
+    app[REQUESTS] = []
+    app[LATENCY] = (latency_s, jitter_s)
+    app[FAIL_STATUS] = fail_status
+    app.router.add_post("/v1/chat/completions", _chat)
+    app.router.add_post("/v1/embeddings", _embeddings)
+    return app
+
+
+async def _delay(request: web.Request) -> None:
+    latency, jitter = request.app[LATENCY]
+    if latency or jitter:
+        await asyncio.sleep(latency + random.uniform(0, jitter))
+
+
+async def _chat(request: web.Request) -> web.Response:
+    body = await request.json()
+    request.app[REQUESTS].append(body)
+    messages = body.get("messages")
+    if request.app[FAIL_STATUS]:
+        return _error("the stub was told to fail", request.app[FAIL_STATUS])
+    if not body.get("model") or not isinstance(messages, list) or not messages:
+        return _error("model and messages are required", 400)
+    await _delay(request)
+    user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
+    last_input = user.rsplit("\n\n", 1)[-1]
+    words = last_input.split()[:ANSWER_WORDS]
+    text = f"{body['model']} retells: {' '.join(words)}"
+    prompt_tokens = sum(len(m.get("content", "").split()) for m in messages)
+    completion_tokens = len(text.split())
+    return web.json_response({
+        "id": f"chatcmpl-{len(request.app[REQUESTS])}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body["model"],
+        "system_fingerprint": "fp_stub",
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": text},
+            "finish_reason": "stop",
+        }],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    })
+
+
+def _error(message: str, status: int) -> web.Response:
+    return web.json_response(
+        {"error": {"message": message, "type": "invalid_request_error"}}, status=status
+    )
+
+
+async def _embeddings(request: web.Request) -> web.Response:
+    body = await request.json()
+    request.app[REQUESTS].append(body)
+    texts: Any = body.get("input")
+    if isinstance(texts, str):
+        texts = [texts]
+    await _delay(request)
+    data = [
+        {"object": "embedding", "index": i, "embedding": hashed_vector(t).tolist()}
+        for i, t in enumerate(texts)
+    ]
+    return web.json_response({
+        "object": "list", "data": data, "model": body.get("model"),
+        "usage": {"prompt_tokens": 0, "total_tokens": 0},
+    })
+
+
+def hashed_vector(text: str) -> np.ndarray:
+    """A unit bag-of-words vector: texts sharing words point the same way."""
+    vector = np.zeros(EMBEDDING_DIM)
+    for word in WORD.findall(text.lower()):
+        vector[int.from_bytes(blake2b(word.encode(), digest_size=4).digest(), "big")
+               % EMBEDDING_DIM] += 1.0
+    norm = np.linalg.norm(vector)
+    return vector / norm if norm else vector

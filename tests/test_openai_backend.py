@@ -1,0 +1,130 @@
+"""The openai backend and embedder against a real aiohttp server speaking the OpenAI protocol."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agents.backend import BackendError
+from agents.embedding import OpenAIEmbedder
+from agents.openai_stub import REQUESTS, create_stub_app
+from service.engine import Engine
+from service.experiment import load
+from tests.conftest import spec_dict
+
+
+@pytest.fixture
+async def stub(aiohttp_server, monkeypatch):
+    server = await aiohttp_server(create_stub_app(jitter_s=0.01))
+    monkeypatch.setenv("OPENAI_BASE_URL", str(server.make_url("/v1")))
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    return server
+
+
+async def test_line_on_the_openai_backend_records_usage_and_prompts(stub, store):
+    """A 3-agent line through the endpoint: model, usage, fingerprint and prompts recorded."""
+    spec = spec_dict(backend="openai", model="stub-model", rounds=3)
+    result = await Engine(load(spec), store, run_id="oa").run()
+    assert result.counts["model"] == 3
+    messages = sorted([m async for m in store.iter_messages("oa")], key=lambda m: m.round)
+    agents = [m for m in messages if m.origin == "model"]
+    sent = stub.app[REQUESTS]
+    assert len(sent) == 3
+    for message, body in zip(agents, sent, strict=True):
+        assert message.backend == "openai"
+        assert message.model == "stub-model"
+        assert message.system_fingerprint == "fp_stub"
+        assert message.usage.total_tokens == (
+            message.usage.prompt_tokens + message.usage.completion_tokens) > 0
+        assert body["messages"][0] == {"role": "system", "content": message.system}
+        assert body["messages"][1] == {"role": "user", "content": message.prompt}
+        assert body["seed"] == message.seed
+        assert body["temperature"] == message.temperature
+        assert message.text.startswith("stub-model retells:")
+    assert result.counts["prompt_tokens"] == sum(m.usage.prompt_tokens for m in agents)
+
+
+async def test_model_defaults_to_gpt_4o_mini(stub, store):
+    """Without a model the openai backend asks for gpt-4o-mini."""
+    await Engine(load(spec_dict(backend="openai", rounds=1)), store, run_id="d").run()
+    assert stub.app[REQUESTS][0]["model"] == "gpt-4o-mini"
+
+
+async def test_persona_model_overrides_the_spec_model(stub, store):
+    """An inline persona's model wins over the spec's."""
+    persona = {"name": "custom", "system": "You retell.", "model": "persona-model"}
+    spec = spec_dict(backend="openai", model="spec-model", personas=[persona], rounds=1)
+    await Engine(load(spec), store, run_id="p").run()
+    assert stub.app[REQUESTS][0]["model"] == "persona-model"
+
+
+async def test_completion_order_does_not_change_results(stub, store):
+    """With jittered latency, concurrency 1 and 32 store the same texts and parents."""
+    common = dict(backend="openai", rounds=4, personas=["editor", "skeptic"],
+                  topology={"kind": "mixing", "graph": "small_world", "n_agents": 16, "k": 4},
+                  provenance={"tag_loss": 0.5, "detector": {"tpr": 0.7, "fpr": 0.2}})
+    results = {}
+    for run_id, concurrency in (("one", 1), ("many", 32)):
+        await Engine(load(spec_dict(concurrency=concurrency, **common)), store,
+                     run_id=run_id).run()
+        messages = [m async for m in store.iter_messages(run_id)]
+        results[run_id] = sorted(
+            (m.round, m.node, m.text, m.generation, tuple(p.split(":", 1)[1] for p in m.parents),
+             tuple(sorted((k, v.origin) for k, v in m.observed.items())))
+            for m in messages
+        )
+    assert results["one"] == results["many"]
+    assert len(results["one"]) > 20
+
+
+async def test_endpoint_errors_fail_the_run_with_a_clear_error(aiohttp_server, monkeypatch, store):
+    """An endpoint answering 400 fails the run; the record says failed and why."""
+    server = await aiohttp_server(create_stub_app(fail_status=400))
+    monkeypatch.setenv("OPENAI_BASE_URL", str(server.make_url("/v1")))
+    monkeypatch.setenv("OPENAI_API_KEY", "k")
+    spec = spec_dict(backend="openai", rounds=1)
+    with pytest.raises(BackendError, match="openai backend"):
+        await Engine(load(spec), store, run_id="bad").run()
+    record = await store.get_run("bad")
+    assert record["status"] == "failed"
+    assert "400" in record["error"]
+
+
+async def test_missing_api_key_is_a_clear_error(monkeypatch, store):
+    """Without OPENAI_API_KEY the openai backend refuses with instructions."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(BackendError, match="OPENAI_API_KEY"):
+        await Engine(load(spec_dict(backend="openai", rounds=1)), store, run_id="nokey").run()
+
+
+async def test_openai_embedder_batches_and_keeps_order(stub):
+    """The embedder returns one vector per text, in order, across several batches."""
+    embedder = OpenAIEmbedder(batch_size=2)
+    texts = ["red car fast", "blue boat slow", "red car fast", "green tree"]
+    try:
+        vectors = await embedder.embed(texts)
+    finally:
+        await embedder.aclose()
+    assert vectors.shape == (4, 64)
+    assert np.allclose(vectors[0], vectors[2])
+    assert not np.allclose(vectors[0], vectors[1])
+    assert len(stub.app[REQUESTS]) == 2
+    assert stub.app[REQUESTS][0]["model"] == "text-embedding-3-small"
+
+
+async def test_engine_embeds_sampled_messages(stub, store):
+    """With an embedder, sampled messages get Euclidean and cosine distances to the original."""
+    spec = spec_dict(rounds=3, embedder="openai", embed_sample=1,
+                     topology={"kind": "tree", "branching": 2, "depth": 2})
+    embedder = OpenAIEmbedder()
+    try:
+        result = await Engine(load(spec), store, run_id="e", embedder=embedder).run()
+    finally:
+        await embedder.aclose()
+    distances = await store.embeddings("e")
+    assert len(distances) == len(result.drift)
+    rows = {r["generation"]: r for r in result.drift}
+    assert rows[0]["euclidean"] == pytest.approx(0.0, abs=1e-6)
+    assert all(r["n_embedded"] == 1 for r in result.drift)
+    assert rows[2]["n"] == 2
+    assert all(v["cosine"] >= -1e-9 for v in distances.values())
