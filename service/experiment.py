@@ -159,7 +159,7 @@ def _consistency(spec: ExperimentSpec, agent_nodes: list[str]) -> list[Problem]:
                 "injection.rate > 0 needs human_corpus: fresh human-written versions to inject",
             )
         )
-    known = {p.name for p in spec.personas} | set(spec.persona_objects())
+    known = set(spec.persona_objects())
     for node, name in spec.persona_map.items():
         if agent_nodes and node not in agent_nodes:
             problems.append(Problem(f"persona_map.{node}", f"{node!r} is not an agent node"))

@@ -39,7 +39,9 @@ async def load_records(store: ProvenanceStore, run_id: str) -> list[dict[str, An
         record = message.model_dump(mode="json")
         record["drift"].update(distances.get(message.id, {}))
         records.append(record)
-    records.sort(key=lambda r: (r["replicate"], r["round"], natural_key(r["node"])))
+    records.sort(
+        key=lambda r: (r["replicate"], r["round"], r["origin"] != "human", natural_key(r["node"]))
+    )
     return records
 
 

@@ -197,5 +197,6 @@ class ExperimentSpec(Strict):
         """Every persona the spec can use, by name (built-ins named in persona_map included)."""
         resolved = {p.name: p for p in self.personas}
         for name in self.persona_map.values():
-            resolved.setdefault(name, BUILTIN_PERSONAS[name])
+            if name in BUILTIN_PERSONAS:
+                resolved.setdefault(name, BUILTIN_PERSONAS[name])
         return resolved

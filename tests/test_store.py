@@ -1,0 +1,76 @@
+"""Provenance store: lineage queries, run listing and deletion, on the real Redis."""
+
+from __future__ import annotations
+
+import pytest
+
+from service import keys
+from service.engine import Engine
+from service.errors import MessageNotFound, RunNotFound
+from service.experiment import load
+from service.lineage import render_lineage
+from tests.conftest import spec_dict
+
+DIAMOND = {"kind": "edges", "edges": [["h0", "a"], ["a", "b"], ["a", "c"], ["b", "d"],
+                                       ["c", "d"]], "human_sources": ["h0"]}
+
+
+async def diamond_run(store, run_id="L"):
+    await Engine(load(spec_dict(topology=DIAMOND, rounds=3)), store, run_id=run_id).run()
+
+
+async def test_ancestors_reach_the_human_root(store):
+    """The ancestor DAG of a merge holds both branches and the human source once."""
+    await diamond_run(store)
+    ancestors = await store.ancestors("L", "L:0:2:d")
+    assert set(ancestors) == {"L:0:2:d", "L:0:1:b", "L:0:1:c", "L:0:0:a", "L:0:0:h0"}
+    assert ancestors["L:0:0:h0"].origin == "human"
+
+
+async def test_descendants_of_the_human_text(store):
+    """Every model message descends from the only human text; a leaf has none."""
+    await diamond_run(store)
+    assert set(await store.descendants("L", "L:0:0:h0")) == {
+        "L:0:0:a", "L:0:1:b", "L:0:1:c", "L:0:2:d"}
+    assert await store.descendants("L", "L:0:2:d") == []
+
+
+async def test_lineage_queries_on_unknown_ids(store):
+    """Unknown messages raise MessageNotFound naming the id."""
+    await diamond_run(store)
+    with pytest.raises(MessageNotFound, match="nope"):
+        await store.ancestors("L", "nope")
+    with pytest.raises(MessageNotFound):
+        await store.descendants("L", "nope")
+
+
+async def test_render_lineage_draws_a_shared_ancestor_once(store):
+    """The indented tree shows the merge's shared ancestor once, then a reference."""
+    await diamond_run(store)
+    text = render_lineage("L:0:2:d", await store.ancestors("L", "L:0:2:d"))
+    lines = text.splitlines()
+    assert lines[0].startswith("L:0:2:d  [model gen 3")
+    assert lines[1].startswith("    L:0:1:b")
+    assert lines[3].startswith("            L:0:0:h0  [human gen 0")
+    assert sum("(shown above)" in line for line in lines) == 1
+
+
+async def test_list_and_delete_runs(store, redis):
+    """Runs are listed in creation order; deleting one removes all its keys."""
+    await diamond_run(store, "first")
+    await diamond_run(store, "second")
+    assert [r["id"] for r in await store.list_runs()] == ["first", "second"]
+    await store.delete_run("first")
+    assert [r["id"] for r in await store.list_runs()] == ["second"]
+    for key in keys.all_for_run("first"):
+        assert not await redis.exists(key)
+    assert await store.count_messages("second") == 5
+    with pytest.raises(RunNotFound):
+        await store.delete_run("first")
+
+
+async def test_keys_share_one_prefix(store, redis):
+    """Every key a run writes starts with the driftlab prefix."""
+    await diamond_run(store)
+    stored = [k.decode() async for k in redis.scan_iter()]
+    assert stored and all(k.startswith(keys.PREFIX + ":") for k in stored)
