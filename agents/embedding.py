@@ -74,5 +74,5 @@ def make_embedder(kind: str, model: str | None = None) -> Embedder | None:
     if kind == "local":
         from agents.local_embedding import LocalEmbedder
 
-        return LocalEmbedder.shared(model)
+        return LocalEmbedder(model)
     raise BackendError(f"unknown embedder {kind!r}; expected one of {list(EMBEDDER_KINDS)}")

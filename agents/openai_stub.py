@@ -61,23 +61,27 @@ async def _chat(request: web.Request) -> web.Response:
     text = f"{body['model']} retells: {' '.join(words)}"
     prompt_tokens = sum(len(m.get("content", "").split()) for m in messages)
     completion_tokens = len(text.split())
-    return web.json_response({
-        "id": f"chatcmpl-{len(request.app[REQUESTS])}",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": body["model"],
-        "system_fingerprint": "fp_stub",
-        "choices": [{
-            "index": 0,
-            "message": {"role": "assistant", "content": text},
-            "finish_reason": "stop",
-        }],
-        "usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        },
-    })
+    return web.json_response(
+        {
+            "id": f"chatcmpl-{len(request.app[REQUESTS])}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body["model"],
+            "system_fingerprint": "fp_stub",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+        }
+    )
 
 
 def _error(message: str, status: int) -> web.Response:
@@ -97,17 +101,22 @@ async def _embeddings(request: web.Request) -> web.Response:
         {"object": "embedding", "index": i, "embedding": hashed_vector(t).tolist()}
         for i, t in enumerate(texts)
     ]
-    return web.json_response({
-        "object": "list", "data": data, "model": body.get("model"),
-        "usage": {"prompt_tokens": 0, "total_tokens": 0},
-    })
+    return web.json_response(
+        {
+            "object": "list",
+            "data": data,
+            "model": body.get("model"),
+            "usage": {"prompt_tokens": 0, "total_tokens": 0},
+        }
+    )
 
 
 def hashed_vector(text: str) -> np.ndarray:
     """A unit bag-of-words vector: texts sharing words point the same way."""
     vector = np.zeros(EMBEDDING_DIM)
     for word in WORD.findall(text.lower()):
-        vector[int.from_bytes(blake2b(word.encode(), digest_size=4).digest(), "big")
-               % EMBEDDING_DIM] += 1.0
+        vector[
+            int.from_bytes(blake2b(word.encode(), digest_size=4).digest(), "big") % EMBEDDING_DIM
+        ] += 1.0
     norm = np.linalg.norm(vector)
     return vector / norm if norm else vector

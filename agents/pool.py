@@ -57,5 +57,5 @@ def _create(config: BackendConfig) -> ChatBackend:
     if config.kind == "local":
         from agents.local_chat import LocalChatBackend
 
-        return LocalChatBackend.shared(config.model, n_threads=config.n_threads, n_ctx=config.n_ctx)
+        return LocalChatBackend(config.model, n_threads=config.n_threads, n_ctx=config.n_ctx)
     raise BackendError(f"unknown backend {config.kind!r}; expected one of {list(BACKEND_KINDS)}")

@@ -135,7 +135,7 @@ def _merge(texts: list[list[list[str]]]) -> list[list[str]]:
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / len(a | b) if a or b else 1.0
+    return len(a & b) / len(a | b) if a and b else 0.0
 
 
 def _salience(clause: str, sentence_index: int) -> float:
@@ -173,9 +173,9 @@ def _shift_number(token: str, style: RetellingStyle, rng: random.Random) -> str:
         return token
     plain = token.replace(",", "")
     if "." in plain:
-        return str(round(float(plain)))
+        return str(int(float(plain) + 0.5))
     value = int(plain)
-    if 1800 <= value <= 2100:
+    if 1800 <= value <= 2100 and "," not in token:
         return str(value + rng.choice((-1, 1)))
     if value >= 100:
         magnitude = 10 ** (len(str(value)) - 2)

@@ -10,11 +10,12 @@ import numpy as np
 from service.message import TextMetrics
 from service.spec import Fact
 
-WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+WORD = re.compile(r"\d+(?:[.,]\d+)*|[^\W_]+(?:['’-][^\W_]+)*")
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased word tokens (letters and digits; inner apostrophes and hyphens kept)."""
+    """Lower-cased word tokens: numbers whole ("5.9", "1,240"), words with inner apostrophes
+    and hyphens kept."""
     return WORD.findall(text.lower())
 
 

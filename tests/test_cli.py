@@ -18,10 +18,20 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 
 
 def driftlab(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DRIFTLAB_REDIS_URL": TEST_REDIS_URL, "PYTHONPATH": str(ROOT),
-           "COLUMNS": "120"}
-    return subprocess.run([sys.executable, "-m", "service.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=240)
+    env = {
+        **os.environ,
+        "DRIFTLAB_REDIS_URL": TEST_REDIS_URL,
+        "PYTHONPATH": str(ROOT),
+        "COLUMNS": "120",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
 
 
 def write_spec(path: Path, **overrides) -> Path:
@@ -32,8 +42,19 @@ def write_spec(path: Path, **overrides) -> Path:
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
 async def test_each_example_runs_on_the_synthetic_backend(example, tmp_path, redis):
     """Every example runs with --backend synthetic and writes its files."""
-    result = driftlab("run", str(example), "--backend", "synthetic", "--embedder", "none",
-                      "--rounds", "12", "--out", "out", cwd=tmp_path)
+    result = driftlab(
+        "run",
+        str(example),
+        "--backend",
+        "synthetic",
+        "--embedder",
+        "none",
+        "--rounds",
+        "12",
+        "--out",
+        "out",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     out = tmp_path / "out"
     for name in ("messages.jsonl", "drift.csv", "manifest.json", "drift.png", "report.md"):
@@ -44,14 +65,32 @@ async def test_each_example_runs_on_the_synthetic_backend(example, tmp_path, red
 async def test_run_outputs_have_the_documented_layout(tmp_path, redis):
     """messages.jsonl has the promised top-level fields; manifest records spec and versions."""
     spec = write_spec(tmp_path / "s.yaml", rounds=3)
-    result = driftlab("run", str(spec), "--out", "o", "--format", "jsonl,csv,parquet",
-                      cwd=tmp_path)
+    result = driftlab("run", str(spec), "--out", "o", "--format", "jsonl,csv,parquet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     lines = (tmp_path / "o" / "messages.jsonl").read_text().splitlines()
     records = [json.loads(line) for line in lines]
-    required = {"id", "run", "replicate", "round", "node", "agent", "persona", "backend",
-                "model", "origin", "generation", "min_generation", "parents", "roots",
-                "human_input_share", "observed", "text", "usage", "latency_ms", "created_at"}
+    required = {
+        "id",
+        "run",
+        "replicate",
+        "round",
+        "node",
+        "agent",
+        "persona",
+        "backend",
+        "model",
+        "origin",
+        "generation",
+        "min_generation",
+        "parents",
+        "roots",
+        "human_input_share",
+        "observed",
+        "text",
+        "usage",
+        "latency_ms",
+        "created_at",
+    }
     assert all(required <= set(r) for r in records)
     assert [r["generation"] for r in records] == [0, 1, 2, 3]
     manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
@@ -65,8 +104,12 @@ async def test_run_outputs_have_the_documented_layout(tmp_path, redis):
 
 async def test_bad_spec_exits_2_with_every_problem_and_writes_nothing(tmp_path, redis):
     """A bad spec: one line per problem on stderr, exit code 2, no traceback, no keys."""
-    spec = write_spec(tmp_path / "bad.yaml", personas=["nobody"],
-                      topology={"kind": "line", "n_agents": -1}, rounds=0)
+    spec = write_spec(
+        tmp_path / "bad.yaml",
+        personas=["nobody"],
+        topology={"kind": "line", "n_agents": -1},
+        rounds=0,
+    )
     result = driftlab("run", str(spec), cwd=tmp_path)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
@@ -104,8 +147,7 @@ async def test_runs_lineage_export_delete(tmp_path, redis):
     lineage = driftlab("lineage", "cli-run", "cli-run:0:1:a1", cwd=tmp_path)
     assert lineage.returncode == 0, lineage.stderr
     lines = lineage.stdout.splitlines()
-    assert lines[0].startswith("cli-run:0:1:a1") and lines[-1].strip().startswith(
-        "cli-run:0:0:h0")
+    assert lines[0].startswith("cli-run:0:1:a1") and lines[-1].strip().startswith("cli-run:0:0:h0")
     exported = driftlab("export", "cli-run", "--out", "exp", cwd=tmp_path)
     assert exported.returncode == 0
     assert len((tmp_path / "exp" / "messages.jsonl").read_text().splitlines()) == 3
@@ -118,8 +160,7 @@ async def test_runs_lineage_export_delete(tmp_path, redis):
 async def test_overrides_from_the_command_line(tmp_path, redis):
     """--rounds and --seed override the spec."""
     spec = write_spec(tmp_path / "s.yaml", rounds=1)
-    result = driftlab("run", str(spec), "--rounds", "2", "--seed", "42", "--out", "o",
-                      cwd=tmp_path)
+    result = driftlab("run", str(spec), "--rounds", "2", "--seed", "42", "--out", "o", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
     assert (manifest["spec"]["rounds"], manifest["seed"]) == (2, 42)

@@ -33,7 +33,11 @@ async def test_line_is_a_transmission_chain(store):
     assert set(messages) == {(0, "h0"), (0, "a0"), (1, "a1"), (2, "a2"), (3, "a3")}
     human = messages[0, "h0"]
     assert (human.origin, human.generation, human.parents, human.roots) == (
-        "human", 0, [], [human.id])
+        "human",
+        0,
+        [],
+        [human.id],
+    )
     for index in range(4):
         message = messages[index, f"a{index}"]
         assert message.origin == "model"
@@ -47,9 +51,13 @@ async def test_line_is_a_transmission_chain(store):
 async def test_merge_tags_on_a_hand_built_graph(store):
     """A merge of a human text and a gen-2 text gets generation 3, min_generation 1, share 0.5."""
     edges = [["h0", "x"], ["x", "y"], ["y", "m"], ["h0", "m"]]
-    messages = by_key(await run(
-        store, topology={"kind": "edges", "edges": edges, "human_sources": ["h0"]}, rounds=3,
-    ))
+    messages = by_key(
+        await run(
+            store,
+            topology={"kind": "edges", "edges": edges, "human_sources": ["h0"]},
+            rounds=3,
+        )
+    )
     human = messages[0, "h0"]
     assert messages[0, "m"].generation == 1
     merged = messages[2, "m"]
@@ -63,10 +71,13 @@ async def test_merge_tags_on_a_hand_built_graph(store):
 async def test_roots_collect_every_human_ancestor(store):
     """Two human sources feeding one agent: its message has both human texts as roots."""
     edges = [["h0", "a"], ["h1", "a"], ["a", "b"]]
-    messages = by_key(await run(
-        store, topology={"kind": "edges", "edges": edges, "human_sources": ["h0", "h1"]},
-        rounds=2,
-    ))
+    messages = by_key(
+        await run(
+            store,
+            topology={"kind": "edges", "edges": edges, "human_sources": ["h0", "h1"]},
+            rounds=2,
+        )
+    )
     roots = sorted([messages[0, "h0"].id, messages[0, "h1"].id])
     assert messages[0, "a"].roots == roots
     assert messages[1, "b"].roots == roots
@@ -76,18 +87,31 @@ async def test_roots_collect_every_human_ancestor(store):
 async def test_same_seed_same_messages_whatever_the_concurrency(store):
     """Texts and observed tags depend on the seed only, not on the concurrency limit."""
     common = dict(
-        topology={"kind": "mixing", "graph": "small_world", "n_agents": 30, "k": 4,
-                  "human_sources": 2},
-        rounds=5, human_corpus=CORPUS, injection={"rate": 0.5},
+        topology={
+            "kind": "mixing",
+            "graph": "small_world",
+            "n_agents": 30,
+            "k": 4,
+            "human_sources": 2,
+        },
+        rounds=5,
+        human_corpus=CORPUS,
+        injection={"rate": 0.5},
         provenance={"tag_loss": 0.4, "detector": {"tpr": 0.8, "fpr": 0.1}},
-        policy={"kind": "prefer_human", "weight": 4}, personas=["editor", "tabloid", "teacher"],
+        policy={"kind": "prefer_human", "weight": 4},
+        personas=["editor", "tabloid", "teacher"],
     )
     serial = await run(store, run_id="serial", concurrency=1, **common)
     parallel = await run(store, run_id="parallel", concurrency=64, **common)
     assert len(serial) == len(parallel) > 80
     for a, b in zip(serial, parallel, strict=True):
         assert (a.round, a.node, a.text, a.observed, a.generation) == (
-            b.round, b.node, b.text, b.observed, b.generation)
+            b.round,
+            b.node,
+            b.text,
+            b.observed,
+            b.generation,
+        )
         assert [p.split(":", 1)[1] for p in a.parents] == [p.split(":", 1)[1] for p in b.parents]
     other_seed = await run(store, run_id="other", concurrency=8, seed=99, **common)
     assert [m.text for m in other_seed] != [m.text for m in serial]
@@ -137,26 +161,37 @@ async def test_label_policy_writes_observed_tags_into_the_prompt(store):
 async def test_anchor_policy_keeps_the_remembered_human_text(store):
     """With anchor, an agent that once saw human text keeps reading it after newer model texts."""
     edges = [["h0", "a"], ["a", "b"], ["b", "a"]]
-    messages = by_key(await run(
-        store, topology={"kind": "edges", "edges": edges, "human_sources": ["h0"]}, rounds=4,
-        policy="anchor", max_inputs=1,
-    ))
+    messages = by_key(
+        await run(
+            store,
+            topology={"kind": "edges", "edges": edges, "human_sources": ["h0"]},
+            rounds=4,
+            policy="anchor",
+            max_inputs=1,
+        )
+    )
     human = messages[0, "h0"]
     assert messages[2, "a"].parents == [human.id]
-    plain = by_key(await run(
-        store, run_id="plain", topology={"kind": "edges", "edges": edges,
-                                         "human_sources": ["h0"]},
-        rounds=4, policy="latest", max_inputs=1,
-    ))
+    plain = by_key(
+        await run(
+            store,
+            run_id="plain",
+            topology={"kind": "edges", "edges": edges, "human_sources": ["h0"]},
+            rounds=4,
+            policy="latest",
+            max_inputs=1,
+        )
+    )
     assert plain[2, "a"].parents == [plain[1, "b"].id]
 
 
 async def test_observed_tags_recorded_per_receiver(store):
     """Each message stores what every out-neighbour observed; true tags stay exact."""
     messages = await run(
-        store, topology={"kind": "mixing", "graph": "complete", "n_agents": 6,
-                         "human_sources": 1},
-        rounds=3, provenance={"tag_loss": 1.0},
+        store,
+        topology={"kind": "mixing", "graph": "complete", "n_agents": 6, "human_sources": 1},
+        rounds=3,
+        provenance={"tag_loss": 1.0},
     )
     for message in messages:
         assert message.observed, message.id
@@ -197,8 +232,10 @@ async def test_drift_table_counts_messages_per_generation(store):
 async def test_all_messages_written_before_the_run_ends(store, concurrency):
     """Every model message's parents are themselves stored (no dangling lineage)."""
     messages = await run(
-        store, topology={"kind": "mixing", "graph": "scale_free", "n_agents": 20, "m": 2},
-        rounds=4, concurrency=concurrency,
+        store,
+        topology={"kind": "mixing", "graph": "scale_free", "n_agents": 20, "m": 2},
+        rounds=4,
+        concurrency=concurrency,
     )
     ids = {m.id for m in messages}
     assert all(set(m.parents) <= ids for m in messages)

@@ -34,8 +34,11 @@ async def test_line_on_the_openai_backend_records_usage_and_prompts(stub, store)
         assert message.backend == "openai"
         assert message.model == "stub-model"
         assert message.system_fingerprint == "fp_stub"
-        assert message.usage.total_tokens == (
-            message.usage.prompt_tokens + message.usage.completion_tokens) > 0
+        assert (
+            message.usage.total_tokens
+            == (message.usage.prompt_tokens + message.usage.completion_tokens)
+            > 0
+        )
         assert body["messages"][0] == {"role": "system", "content": message.system}
         assert body["messages"][1] == {"role": "user", "content": message.prompt}
         assert body["seed"] == message.seed
@@ -60,17 +63,26 @@ async def test_persona_model_overrides_the_spec_model(stub, store):
 
 async def test_completion_order_does_not_change_results(stub, store):
     """With jittered latency, concurrency 1 and 32 store the same texts and parents."""
-    common = dict(backend="openai", rounds=4, personas=["editor", "skeptic"],
-                  topology={"kind": "mixing", "graph": "small_world", "n_agents": 16, "k": 4},
-                  provenance={"tag_loss": 0.5, "detector": {"tpr": 0.7, "fpr": 0.2}})
+    common = dict(
+        backend="openai",
+        rounds=4,
+        personas=["editor", "skeptic"],
+        topology={"kind": "mixing", "graph": "small_world", "n_agents": 16, "k": 4},
+        provenance={"tag_loss": 0.5, "detector": {"tpr": 0.7, "fpr": 0.2}},
+    )
     results = {}
     for run_id, concurrency in (("one", 1), ("many", 32)):
-        await Engine(load(spec_dict(concurrency=concurrency, **common)), store,
-                     run_id=run_id).run()
+        await Engine(load(spec_dict(concurrency=concurrency, **common)), store, run_id=run_id).run()
         messages = [m async for m in store.iter_messages(run_id)]
         results[run_id] = sorted(
-            (m.round, m.node, m.text, m.generation, tuple(p.split(":", 1)[1] for p in m.parents),
-             tuple(sorted((k, v.origin) for k, v in m.observed.items())))
+            (
+                m.round,
+                m.node,
+                m.text,
+                m.generation,
+                tuple(p.split(":", 1)[1] for p in m.parents),
+                tuple(sorted((k, v.origin) for k, v in m.observed.items())),
+            )
             for m in messages
         )
     assert results["one"] == results["many"]
@@ -114,8 +126,12 @@ async def test_openai_embedder_batches_and_keeps_order(stub):
 
 async def test_engine_embeds_sampled_messages(stub, store):
     """With an embedder, sampled messages get Euclidean and cosine distances to the original."""
-    spec = spec_dict(rounds=3, embedder="openai", embed_sample=1,
-                     topology={"kind": "tree", "branching": 2, "depth": 2})
+    spec = spec_dict(
+        rounds=3,
+        embedder="openai",
+        embed_sample=1,
+        topology={"kind": "tree", "branching": 2, "depth": 2},
+    )
     embedder = OpenAIEmbedder()
     try:
         result = await Engine(load(spec), store, run_id="e", embedder=embedder).run()

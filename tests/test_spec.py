@@ -23,11 +23,18 @@ def test_valid_spec_loads_with_defaults():
     experiment = load(spec_dict())
     spec = experiment.spec
     assert (spec.task, spec.max_inputs, spec.policy.kind, spec.injection.rate) == (
-        "summarize", 3, "all", 0.0)
+        "summarize",
+        3,
+        "all",
+        0.0,
+    )
     assert experiment.agents == ["a0", "a1", "a2"]
     assert experiment.sources == ["h0"]
     assert [experiment.persona_of[n].name for n in experiment.agents] == [
-        "editor", "tabloid", "editor"]
+        "editor",
+        "tabloid",
+        "editor",
+    ]
 
 
 def test_unknown_topology_kind():
@@ -36,13 +43,16 @@ def test_unknown_topology_kind():
     assert "line" in found["topology"] and "ring" in found["topology"]
 
 
-@pytest.mark.parametrize(("topology", "field"), [
-    ({"kind": "line", "n_agents": -2}, "topology.n_agents"),
-    ({"kind": "tree", "branching": 0, "depth": 2}, "topology.branching"),
-    ({"kind": "tree", "branching": 2, "depth": -1}, "topology.depth"),
-    ({"kind": "mixing", "graph": "small_world", "n_agents": 10, "k": 3}, "topology.k"),
-    ({"kind": "mixing", "graph": "lattice", "n_agents": 10}, "topology.graph"),
-])
+@pytest.mark.parametrize(
+    ("topology", "field"),
+    [
+        ({"kind": "line", "n_agents": -2}, "topology.n_agents"),
+        ({"kind": "tree", "branching": 0, "depth": 2}, "topology.branching"),
+        ({"kind": "tree", "branching": 2, "depth": -1}, "topology.depth"),
+        ({"kind": "mixing", "graph": "small_world", "n_agents": 10, "k": 3}, "topology.k"),
+        ({"kind": "mixing", "graph": "lattice", "n_agents": 10}, "topology.graph"),
+    ],
+)
 def test_negative_or_invalid_sizes(topology, field):
     """Invalid topology sizes are reported under the topology field that is wrong."""
     assert field in problems(spec_dict(topology=topology))
@@ -79,10 +89,12 @@ def test_injection_needs_a_corpus():
 
 def test_policy_and_provenance_ranges():
     """Probabilities outside [0, 1] and max_generation without k are refused."""
-    found = problems(spec_dict(
-        provenance={"tag_loss": 1.5, "detector": {"tpr": -0.1}},
-        policy={"kind": "max_generation"},
-    ))
+    found = problems(
+        spec_dict(
+            provenance={"tag_loss": 1.5, "detector": {"tpr": -0.1}},
+            policy={"kind": "max_generation"},
+        )
+    )
     assert {"provenance.tag_loss", "provenance.detector.tpr", "policy"} <= set(found)
 
 
@@ -96,10 +108,16 @@ def test_persona_map_must_name_agents_and_personas():
 
 def test_explicit_and_random_assignment():
     """persona_map pins nodes; random assignment is seeded."""
-    experiment = load(spec_dict(assignment="explicit",
-                                persona_map={"a0": "teacher", "a1": "skeptic", "a2": "editor"}))
+    experiment = load(
+        spec_dict(
+            assignment="explicit", persona_map={"a0": "teacher", "a1": "skeptic", "a2": "editor"}
+        )
+    )
     assert [experiment.persona_of[n].name for n in experiment.agents] == [
-        "teacher", "skeptic", "editor"]
+        "teacher",
+        "skeptic",
+        "editor",
+    ]
     big = {"kind": "line", "n_agents": 40}
     one = load(spec_dict(assignment="random", topology=big, personas=["editor", "tabloid"]))
     two = load(spec_dict(assignment="random", topology=big, personas=["editor", "tabloid"]))

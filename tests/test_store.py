@@ -11,8 +11,11 @@ from service.experiment import load
 from service.lineage import render_lineage
 from tests.conftest import spec_dict
 
-DIAMOND = {"kind": "edges", "edges": [["h0", "a"], ["a", "b"], ["a", "c"], ["b", "d"],
-                                       ["c", "d"]], "human_sources": ["h0"]}
+DIAMOND = {
+    "kind": "edges",
+    "edges": [["h0", "a"], ["a", "b"], ["a", "c"], ["b", "d"], ["c", "d"]],
+    "human_sources": ["h0"],
+}
 
 
 async def diamond_run(store, run_id="L"):
@@ -31,7 +34,11 @@ async def test_descendants_of_the_human_text(store):
     """Every model message descends from the only human text; a leaf has none."""
     await diamond_run(store)
     assert set(await store.descendants("L", "L:0:0:h0")) == {
-        "L:0:0:a", "L:0:1:b", "L:0:1:c", "L:0:2:d"}
+        "L:0:0:a",
+        "L:0:1:b",
+        "L:0:1:c",
+        "L:0:2:d",
+    }
     assert await store.descendants("L", "L:0:2:d") == []
 
 

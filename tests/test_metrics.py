@@ -1,0 +1,287 @@
+"""Tests for the text and vector drift metrics and the per-generation drift table."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from service.drift_table import METRICS, DriftTable
+from service.message import TextMetrics
+from service.metrics import (
+    cosine_distance,
+    euclidean,
+    facts_retained,
+    text_metrics,
+    type_token_ratio,
+    words,
+)
+from service.spec import Fact
+
+# --- words ---------------------------------------------------------------------------------
+
+
+def test_words_lower_cases_and_drops_punctuation() -> None:
+    """Tokens are lower-cased and punctuation between words is discarded."""
+    assert words("The Cat SAT; on the mat!") == ["the", "cat", "sat", "on", "the", "mat"]
+
+
+def test_words_keeps_inner_apostrophes_and_hyphens() -> None:
+    """Inner straight or curly apostrophes and hyphens stay inside one token."""
+    assert words("Don't stop-me, it’s well-known") == ["don't", "stop-me", "it’s", "well-known"]
+
+
+def test_words_strips_outer_apostrophes_and_hyphens() -> None:
+    """Quotes and dangling hyphens at a word's edge are not part of it."""
+    assert words("'quoted' well- -known dogs'") == ["quoted", "well", "known", "dogs"]
+
+
+def test_words_keeps_numbers_whole_and_splits_underscores() -> None:
+    """Decimals and thousands stay one token ("5.9", "1,240"); an underscore separates words."""
+    assert words("V12 in 1962: 5.9 litres, 1,240 cars, snake_case. Ends, 3") == [
+        "v12",
+        "in",
+        "1962",
+        "5.9",
+        "litres",
+        "1,240",
+        "cars",
+        "snake",
+        "case",
+        "ends",
+        "3",
+    ]
+
+
+def test_words_handles_non_ascii_letters() -> None:
+    """Accented letters belong to words."""
+    assert words("Café naïve Über") == ["café", "naïve", "über"]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "... -- !!", "'"])
+def test_words_of_text_without_words_is_empty(text: str) -> None:
+    """A text of only spaces and punctuation has no tokens."""
+    assert words(text) == []
+
+
+# --- type_token_ratio ----------------------------------------------------------------------
+
+
+def test_type_token_ratio_counts_unique_over_total() -> None:
+    """Three distinct words among four tokens give 0.75."""
+    assert type_token_ratio(["a", "b", "a", "c"]) == 0.75
+
+
+def test_type_token_ratio_all_unique_is_one() -> None:
+    """A text with no repeated word has ratio 1."""
+    assert type_token_ratio(["x", "y", "z"]) == 1.0
+
+
+def test_type_token_ratio_of_empty_is_zero() -> None:
+    """An empty token list has ratio 0, not a division error."""
+    assert type_token_ratio([]) == 0.0
+
+
+# --- facts ---------------------------------------------------------------------------------
+
+FACTS = [
+    Fact(name="engine", patterns=[r"5\.9.litre", "V12"]),
+    Fact(name="launch", patterns=["1962"]),
+    Fact(name="designer", patterns=["keller"]),
+]
+
+
+def test_facts_retained_any_pattern_case_insensitive_in_fact_order() -> None:
+    """A fact counts when any pattern matches, ignoring case; names come in fact order."""
+    assert facts_retained("built by KELLER with a v12", FACTS) == ["engine", "designer"]
+
+
+def test_facts_retained_regex_patterns() -> None:
+    """Patterns are regular expressions: '.' matches the hyphen of '5.9-litre'."""
+    assert facts_retained("a 5.9-litre engine", FACTS) == ["engine"]
+    assert facts_retained("a 509 litre tank", FACTS) == []
+
+
+def test_facts_retained_none_and_all() -> None:
+    """No match gives an empty list; every fact present gives all names."""
+    assert facts_retained("nothing here", FACTS) == []
+    assert facts_retained("V12 in 1962 by Keller", FACTS) == ["engine", "launch", "designer"]
+
+
+def test_facts_retained_without_facts_is_empty() -> None:
+    """With no facts to check nothing is retained."""
+    assert facts_retained("V12 in 1962", []) == []
+
+
+# --- text_metrics --------------------------------------------------------------------------
+
+
+def test_text_metrics_fields_by_hand() -> None:
+    """Length, unique words, ratio and fact retention of a five-word text."""
+    facts = [Fact(name="cat", patterns=["cat"]), Fact(name="bird", patterns=["bird"])]
+    metrics = text_metrics("The cat saw the dog.", facts)
+    assert metrics == TextMetrics(
+        length_words=5,
+        unique_words=4,
+        type_token_ratio=0.8,
+        fact_retention=0.5,
+        facts_retained=["cat"],
+    )
+
+
+def test_text_metrics_without_facts_has_no_retention() -> None:
+    """With no facts fact_retention is None, not 0."""
+    metrics = text_metrics("One two two.", [])
+    assert metrics.length_words == 3
+    assert metrics.unique_words == 2
+    assert metrics.type_token_ratio == pytest.approx(2 / 3)
+    assert metrics.fact_retention is None
+    assert metrics.facts_retained == []
+
+
+def test_text_metrics_of_empty_text() -> None:
+    """An empty text has zero length, ratio 0 and retention 0 when facts exist."""
+    metrics = text_metrics("", FACTS)
+    assert metrics.length_words == 0
+    assert metrics.unique_words == 0
+    assert metrics.type_token_ratio == 0.0
+    assert metrics.fact_retention == 0.0
+
+
+# --- vector distances ----------------------------------------------------------------------
+
+
+def test_euclidean_rows_against_one_vector() -> None:
+    """Each row's distance to a single vector: a 3-4-5 triangle and a zero distance."""
+    result = euclidean(np.array([[0.0, 0.0], [3.0, 4.0]]), np.array([0.0, 0.0]))
+    assert result.shape == (2,)
+    np.testing.assert_allclose(result, [0.0, 5.0])
+
+
+def test_euclidean_row_wise_pairs() -> None:
+    """Two (n, d) arrays are compared row by row."""
+    a = np.array([[1.0, 1.0], [2.0, 2.0]])
+    b = np.array([[1.0, 2.0], [5.0, 6.0]])
+    np.testing.assert_allclose(euclidean(a, b), [1.0, 5.0])
+
+
+def test_euclidean_accepts_lists_and_single_vectors() -> None:
+    """Plain lists of ints work and two vectors give a scalar distance."""
+    assert float(euclidean([1, 2, 3], [4, 6, 3])) == 5.0
+
+
+def test_cosine_orthogonal_is_one() -> None:
+    """Orthogonal vectors are at cosine distance 1."""
+    assert float(cosine_distance(np.array([1.0, 0.0]), np.array([0.0, 3.0]))) == 1.0
+
+
+def test_cosine_identical_is_zero() -> None:
+    """A vector is at cosine distance 0 from itself and from a positive multiple."""
+    v = np.array([1.0, 2.0, 3.0])
+    assert float(cosine_distance(v, v)) == pytest.approx(0.0, abs=1e-12)
+    assert float(cosine_distance(v, 4 * v)) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_cosine_opposite_is_two() -> None:
+    """Opposite vectors are at cosine distance 2."""
+    v = np.array([1.0, -2.0, 0.5])
+    assert float(cosine_distance(v, -v)) == pytest.approx(2.0)
+
+
+def test_cosine_zero_vector_is_one() -> None:
+    """A zero vector on either side (or both) gives distance 1, without a warning."""
+    zero = np.zeros(3)
+    v = np.array([1.0, 2.0, 3.0])
+    assert float(cosine_distance(zero, v)) == 1.0
+    assert float(cosine_distance(v, zero)) == 1.0
+    assert float(cosine_distance(zero, zero)) == 1.0
+
+
+def test_cosine_batch_of_rows_against_one_vector() -> None:
+    """Rows vs one vector: same, orthogonal, opposite, zero, scaled and 45 degrees."""
+    rows = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, 0.0], [2.0, 0.0], [1.0, 1.0]])
+    result = cosine_distance(rows, np.array([1.0, 0.0]))
+    assert result.shape == (6,)
+    np.testing.assert_allclose(result, [0.0, 1.0, 2.0, 1.0, 0.0, 1 - 1 / math.sqrt(2)])
+
+
+def test_cosine_row_wise_pairs() -> None:
+    """Two (n, d) arrays are compared row by row, not all against all."""
+    a = np.array([[1.0, 0.0], [0.0, 1.0]])
+    b = np.array([[0.0, 1.0], [0.0, 1.0]])
+    np.testing.assert_allclose(cosine_distance(a, b), [1.0, 0.0])
+
+
+# --- DriftTable ----------------------------------------------------------------------------
+
+
+def test_drift_table_means_per_generation_sorted() -> None:
+    """Rows come sorted by generation with the count and each metric's mean."""
+    table = DriftTable()
+    table.add(1, {"length_words": 10, "type_token_ratio": 0.5})
+    table.add(0, {"length_words": 40, "type_token_ratio": 1.0})
+    table.add(1, {"length_words": 20, "type_token_ratio": 0.7})
+    rows = table.rows()
+    assert [r["generation"] for r in rows] == [0, 1]
+    assert [r["n"] for r in rows] == [1, 2]
+    assert rows[0]["length_words"] == 40
+    assert rows[1]["length_words"] == 15
+    assert rows[1]["type_token_ratio"] == pytest.approx(0.6)
+
+
+def test_drift_table_skips_none_values() -> None:
+    """A None value is not averaged in as zero, but the message is still counted."""
+    table = DriftTable()
+    table.add(2, {"fact_retention": None, "length_words": 4})
+    table.add(2, {"fact_retention": 0.5, "length_words": 6})
+    (row,) = table.rows()
+    assert row["n"] == 2
+    assert row["fact_retention"] == 0.5
+    assert row["length_words"] == 5
+
+
+def test_drift_table_unmeasured_metric_is_none_and_row_layout() -> None:
+    """Metrics never given are None; a row has generation, n, every metric and n_embedded."""
+    table = DriftTable()
+    table.add(0, {"length_words": 3})
+    (row,) = table.rows()
+    assert list(row) == ["generation", "n", *METRICS, "n_embedded"]
+    assert row["cosine"] is None
+    assert row["euclidean"] is None
+    assert row["fact_retention"] is None
+    assert row["n_embedded"] == 0
+
+
+def test_drift_table_add_values_for_later_metrics() -> None:
+    """add_values adds embedding distances without counting another message."""
+    table = DriftTable()
+    table.add(1, {"length_words": 10})
+    table.add(1, {"length_words": 12})
+    table.add_values(1, {"euclidean": 0.2, "cosine": 0.1})
+    (row,) = table.rows()
+    assert row["n"] == 2
+    assert row["length_words"] == 11
+    assert row["euclidean"] == pytest.approx(0.2)
+    assert row["cosine"] == pytest.approx(0.1)
+    assert row["n_embedded"] == 1
+
+
+def test_drift_table_n_embedded_counts_euclidean_values() -> None:
+    """n_embedded is the number of euclidean values per generation; None ones do not count."""
+    table = DriftTable()
+    for _ in range(3):
+        table.add(0, {"length_words": 1})
+    table.add_values(0, {"euclidean": 1.0, "cosine": 0.5})
+    table.add_values(0, {"euclidean": 3.0, "cosine": 0.1})
+    table.add_values(0, {"euclidean": None, "cosine": None})
+    (row,) = table.rows()
+    assert row["n"] == 3
+    assert row["n_embedded"] == 2
+    assert row["euclidean"] == 2.0
+    assert row["cosine"] == pytest.approx(0.3)
+
+
+def test_drift_table_empty_has_no_rows() -> None:
+    """A table with nothing added has no rows."""
+    assert DriftTable().rows() == []

@@ -1,0 +1,362 @@
+"""Tests for the synthetic retelling channel, its backend and the built-in personas."""
+
+from __future__ import annotations
+
+import random
+import re
+import statistics
+
+import pytest
+from pydantic import ValidationError
+
+from agents.agent import Agent
+from agents.backend import Completion
+from agents.persona import Persona, RetellingStyle
+from agents.personas import BUILTIN_PERSONAS
+from agents.synthetic import SyntheticBackend, retell
+from agents.tasks import InputText
+from service.metrics import facts_retained
+from service.spec import Fact
+
+SOURCE = (
+    "The Aurora GT was launched in 1962 with a 5.9-litre V12 engine, producing about 320 "
+    "horsepower. Only 1,240 cars were built, and a fire at the factory in 1964 destroyed the "
+    "tooling. Designer Maria Keller later said the car was her favourite, and some collectors "
+    "now pay roughly 2 million euros for one."
+)
+LONG_SOURCE = SOURCE + (
+    " The body was shaped in a small workshop near the river, and the paint was mixed by hand."
+    " The seats were covered in soft leather, and the dashboard was made of polished wood."
+    " Owners liked the quiet ride, the smooth gearbox and the large boot."
+    " Most cars were sold in the north, where the roads were long and straight."
+)
+FACTS = [
+    Fact(name="engine", patterns=[r"5\.9.litre", "V12"]),
+    Fact(name="launch", patterns=["1962"]),
+    Fact(name="designer", patterns=["Keller"]),
+]
+# Verbatim: no clause dropped, no number or qualifier touched, no colouring.
+VERBATIM = RetellingStyle(drop_rate=0, number_drift=0, qualifier_loss=0)
+LETTERS = re.compile(r"[A-Za-z]+")
+QUALIFIER_WORDS = {
+    "about",
+    "approximately",
+    "roughly",
+    "nearly",
+    "around",
+    "almost",
+    "some",
+    "possibly",
+    "perhaps",
+    "probably",
+}
+
+
+def _persona(style: RetellingStyle, system: str = "You retell texts.") -> Persona:
+    return Persona(name="custom", system=system, style=style)
+
+
+async def _complete(persona: Persona, texts: list[str], seed: int | None) -> Completion:
+    agent = Agent(persona, SyntheticBackend(), "summarize")
+    request = agent.request([InputText(t) for t in texts], seed=seed)
+    return await agent.backend.complete(request)
+
+
+async def _chain(persona: Persona, text: str, steps: int, seed: int) -> str:
+    for step in range(steps):
+        text = (await _complete(persona, [text], seed=seed * 1000 + step)).text
+    return text
+
+
+# --- determinism ---------------------------------------------------------------------------
+
+
+async def test_backend_same_seed_gives_identical_text() -> None:
+    """Two requests with the same seed produce exactly the same retelling."""
+    persona = BUILTIN_PERSONAS["tabloid"]
+    for seed in range(5):
+        first = await _complete(persona, [SOURCE], seed=seed)
+        second = await _complete(persona, [SOURCE], seed=seed)
+        assert first.text == second.text
+
+
+def test_retell_same_seed_gives_identical_text() -> None:
+    """retell() draws only from its rng: equal seeds give equal text."""
+    style = BUILTIN_PERSONAS["teacher"].style
+    for seed in range(5):
+        assert retell([SOURCE], style, random.Random(seed)) == retell(
+            [SOURCE], style, random.Random(seed)
+        )
+
+
+async def test_different_seeds_usually_give_different_text() -> None:
+    """Across 20 seeds the tabloid retelling of one text takes at least 15 distinct forms."""
+    persona = BUILTIN_PERSONAS["tabloid"]
+    texts = {(await _complete(persona, [SOURCE], seed=seed)).text for seed in range(20)}
+    assert len(texts) >= 15
+
+
+# --- levelling and salience ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["tabloid", "teacher"])
+def test_repeated_retelling_shortens_long_text(name: str) -> None:
+    """Ten retellings fed back into each other leave well under half the words, on average."""
+    style = BUILTIN_PERSONAS[name].style
+    original = len(LONG_SOURCE.split())
+    ratios = []
+    for seed in range(8):
+        rng = random.Random(seed)
+        text = LONG_SOURCE
+        for _ in range(10):
+            text = retell([text], style, rng)
+        assert text
+        ratios.append(len(text.split()) / original)
+    assert statistics.mean(ratios) < 0.5
+    assert max(ratios) < 1.0
+
+
+def _survival(style: RetellingStyle, seeds: int) -> tuple[float, float]:
+    """Survival rates of salient and bland marker clauses in one retelling (case-insensitive)."""
+    text = (
+        "The museum opened its doors last spring. "
+        "The hall was quiet, Keller crashed the prototype in 1964. "
+        "The lawn was trimmed, Moreau won the race in 1971. "
+        "The walls were painted cream, Lindqvist died in the fire of 1983. "
+        "The café served tea, Okafor set the record of 212 kilometres an hour."
+    )
+    salient = ("keller", "moreau", "lindqvist", "okafor")
+    bland = ("quiet", "trimmed", "cream", "tea")
+    kept_salient = kept_bland = 0
+    for seed in range(seeds):
+        out = retell([text], style, random.Random(seed)).lower()
+        kept_salient += sum(marker in out for marker in salient)
+        kept_bland += sum(marker in out for marker in bland)
+    return kept_salient / (4 * seeds), kept_bland / (4 * seeds)
+
+
+def test_salient_clauses_survive_more_often_than_bland_ones() -> None:
+    """With the teacher style, clauses with numbers and threat words outlive bland ones."""
+    salient, bland = _survival(BUILTIN_PERSONAS["teacher"].style, seeds=400)
+    assert salient > bland + 0.08
+
+
+def test_full_salience_protection_widens_the_survival_gap() -> None:
+    """With salience_protection=1 and a high drop rate the gap between the rates is large."""
+    style = RetellingStyle(drop_rate=0.6, salience_protection=1.0, number_drift=0)
+    salient, bland = _survival(style, seeds=400)
+    assert salient > bland + 0.3
+
+
+async def test_editor_keeps_more_facts_than_tabloid_over_a_chain() -> None:
+    """Over a 5-step chain the editor retains on average far more facts than the tabloid."""
+
+    async def mean_retention(name: str) -> float:
+        persona = BUILTIN_PERSONAS[name]
+        scores = []
+        for seed in range(20):
+            text = await _chain(persona, SOURCE, steps=5, seed=seed)
+            scores.append(len(facts_retained(text, FACTS)) / len(FACTS))
+        return statistics.mean(scores)
+
+    editor = await mean_retention("editor")
+    tabloid = await mean_retention("tabloid")
+    assert editor > tabloid + 0.25
+
+
+# --- sharpening: numbers and qualifiers ----------------------------------------------------
+
+
+def test_number_drift_one_rounds_decimals_and_shifts_years() -> None:
+    """number_drift=1 turns 5.9 into 6 and moves a year by exactly one."""
+    style = VERBATIM.model_copy(update={"number_drift": 1.0})
+    seen_years = set()
+    for seed in range(20):
+        out = retell(["The engine was 5.9 litres in 1962."], style, random.Random(seed))
+        match = re.fullmatch(r"The engine was 6 litres in (\d{4})\.", out)
+        assert match is not None, out
+        seen_years.add(match.group(1))
+    assert seen_years == {"1961", "1963"}
+
+
+def test_number_drift_one_rounds_large_counts_to_two_figures() -> None:
+    """number_drift=1 rounds 1,240 to 1,200 and keeps the thousands separator."""
+    style = VERBATIM.model_copy(update={"number_drift": 1.0})
+    out = retell(["Only 1,240 cars were built."], style, random.Random(0))
+    assert out == "Only 1,200 cars were built."
+
+
+def test_number_drift_zero_never_changes_numbers() -> None:
+    """number_drift=0 leaves every surviving number exactly as written, even while dropping."""
+    style = BUILTIN_PERSONAS["tabloid"].style.model_copy(update={"number_drift": 0.0})
+    source_numbers = set(re.findall(r"\d[\d,.]*\d|\d", SOURCE))
+    for seed in range(50):
+        out = retell([SOURCE], style, random.Random(seed))
+        for number in re.findall(r"\d[\d,.]*\d|\d", out):
+            assert number in source_numbers, (seed, out)
+    verbatim = retell([SOURCE], VERBATIM, random.Random(1))
+    assert verbatim == SOURCE
+
+
+def test_qualifier_loss_one_removes_hedge_words() -> None:
+    """qualifier_loss=1 removes 'about' and 'roughly' and leaves the rest of the sentence."""
+    style = VERBATIM.model_copy(update={"qualifier_loss": 1.0})
+    text = "It made about 320 horsepower, and it cost roughly 2 million euros."
+    for seed in range(10):
+        out = retell([text], style, random.Random(seed))
+        assert out == "It made 320 horsepower, and it cost 2 million euros."
+
+
+def test_qualifier_loss_zero_keeps_hedge_words() -> None:
+    """qualifier_loss=0 keeps 'about' and 'roughly' however often it is drawn."""
+    text = "It made about 320 horsepower, and it cost roughly 2 million euros."
+    for seed in range(10):
+        assert retell([text], VERBATIM, random.Random(seed)) == text
+
+
+# --- assimilation and merging --------------------------------------------------------------
+
+
+def test_vocabulary_rate_one_puts_the_phrase_in_every_sentence() -> None:
+    """A one-phrase vocabulary with rate 1 opens every sentence, lower-casing the old opening."""
+    style = VERBATIM.model_copy(update={"vocabulary": ("in short",), "vocabulary_rate": 1.0})
+    out = retell(["The car was red. It was fast. Owners loved it."], style, random.Random(3))
+    assert out == "In short, the car was red. In short, it was fast. In short, owners loved it."
+
+
+def test_vocabulary_phrase_in_every_sentence_of_a_long_text() -> None:
+    """With rate 1 the phrase occurs once per input sentence when nothing is dropped."""
+    style = VERBATIM.model_copy(update={"vocabulary": ("insiders say",), "vocabulary_rate": 1.0})
+    out = retell([LONG_SOURCE], style, random.Random(0))
+    sentences = re.split(r"(?<=[.!?])\s+", out)
+    assert len(sentences) == 7
+    assert all(s.startswith("Insiders say, ") for s in sentences)
+
+
+def test_merge_does_not_repeat_a_shared_sentence() -> None:
+    """Two inputs sharing a sentence are interleaved with that sentence kept once."""
+    out = retell(
+        ["The car is red. It was fast.", "The car is red. Owners loved it."],
+        VERBATIM,
+        random.Random(0),
+    )
+    assert out == "The car is red. It was fast. Owners loved it."
+
+
+async def test_backend_merges_several_inputs() -> None:
+    """A multi-input request reads every input: text unique to each one shows up verbatim."""
+    persona = _persona(VERBATIM)
+    completion = await _complete(persona, ["The car is red.", "The boat is blue."], seed=4)
+    assert completion.text == "The car is red. The boat is blue."
+
+
+def test_drop_rate_zero_keeps_all_content_words() -> None:
+    """drop_rate=0 loses no content word even with tabloid distortion and colouring."""
+    style = BUILTIN_PERSONAS["tabloid"].style.model_copy(update={"drop_rate": 0.0})
+    content = {w.lower() for w in LETTERS.findall(SOURCE)} - QUALIFIER_WORDS
+    for seed in range(30):
+        out = retell([SOURCE], style, random.Random(seed))
+        assert content <= {w.lower() for w in LETTERS.findall(out)}, seed
+
+
+# --- robustness ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n"])
+def test_blank_input_does_not_crash(text: str) -> None:
+    """A blank input yields an empty retelling rather than an exception."""
+    assert retell([text], RetellingStyle(), random.Random(0)) == ""
+
+
+def test_no_inputs_does_not_crash() -> None:
+    """An empty input list yields an empty retelling."""
+    assert retell([], RetellingStyle(), random.Random(0)) == ""
+
+
+@pytest.mark.parametrize("text", ["Hi.", "Yes", SOURCE, LONG_SOURCE])
+def test_output_never_empty_for_real_text(text: str) -> None:
+    """Even a maximal drop rate keeps at least one clause of a text with words in it."""
+    style = RetellingStyle(drop_rate=1.0, salience_protection=0.0)
+    for seed in range(30):
+        assert retell([text], style, random.Random(seed)).strip()
+
+
+def test_single_word_input_is_closed_with_a_full_stop() -> None:
+    """A fragment without final punctuation comes back capitalised with a full stop."""
+    assert retell(["yes"], VERBATIM, random.Random(0)) == "Yes."
+
+
+@pytest.mark.parametrize("name", sorted(BUILTIN_PERSONAS))
+async def test_every_persona_gives_non_empty_text(name: str) -> None:
+    """Each built-in persona retells a short and a long text into non-empty text."""
+    persona = BUILTIN_PERSONAS[name]
+    for seed in range(10):
+        for text in ("Hi.", LONG_SOURCE):
+            assert (await _complete(persona, [text], seed=seed)).text.strip()
+
+
+# --- backend -------------------------------------------------------------------------------
+
+
+async def test_backend_usage_adds_up_and_model_is_synthetic() -> None:
+    """Usage counts words / 0.75 per prompt, and total = prompt + completion."""
+    persona = _persona(RetellingStyle(), system="one two three")
+    completion = await _complete(persona, ["Hi."], seed=0)
+    # system: 3 words -> 4 tokens; user: 10 instruction words + "Hi." -> round(11 / 0.75) = 15.
+    assert completion.text == "Hi."
+    assert completion.model == "synthetic"
+    assert completion.finish_reason == "stop"
+    assert completion.usage.prompt_tokens == 19
+    assert completion.usage.completion_tokens == 1
+    assert completion.usage.total_tokens == 20
+    assert completion.latency_ms >= 0
+
+
+@pytest.mark.parametrize("name", sorted(BUILTIN_PERSONAS))
+async def test_backend_usage_total_is_sum_for_every_persona(name: str) -> None:
+    """For every built-in persona total_tokens equals prompt_tokens + completion_tokens."""
+    completion = await _complete(BUILTIN_PERSONAS[name], [SOURCE, LONG_SOURCE], seed=7)
+    usage = completion.usage
+    assert usage.prompt_tokens > 0
+    assert usage.completion_tokens > 0
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+    assert completion.model == "synthetic"
+
+
+async def test_backend_aclose_is_harmless() -> None:
+    """aclose() returns None and leaves the backend usable."""
+    backend = SyntheticBackend()
+    assert await backend.aclose() is None
+    agent = Agent(_persona(RetellingStyle()), backend, "summarize")
+    assert (await agent.respond([InputText("Hi.")], seed=1)).completion.text == "Hi."
+
+
+# --- personas ------------------------------------------------------------------------------
+
+
+def test_six_builtin_personas_with_distinct_names_and_prompts() -> None:
+    """The six built-ins exist, are keyed by their own name and have distinct system prompts."""
+    expected = {"editor", "tabloid", "scientist", "teacher", "skeptic", "copywriter"}
+    assert set(BUILTIN_PERSONAS) == expected
+    assert all(p.name == key for key, p in BUILTIN_PERSONAS.items())
+    systems = [p.system for p in BUILTIN_PERSONAS.values()]
+    assert len(set(systems)) == 6
+    assert all(s.strip() for s in systems)
+
+
+def test_builtin_personas_have_distinct_styles() -> None:
+    """No two built-in personas share a retelling style."""
+    styles = [p.style for p in BUILTIN_PERSONAS.values()]
+    assert len({s.model_dump_json() for s in styles}) == 6
+    assert BUILTIN_PERSONAS["editor"].style.drop_rate < BUILTIN_PERSONAS["tabloid"].style.drop_rate
+    assert BUILTIN_PERSONAS["scientist"].style.qualifier_loss == 0.0
+
+
+def test_retelling_style_rejects_out_of_range_values() -> None:
+    """RetellingStyle validates its probabilities and forbids unknown fields."""
+    with pytest.raises(ValidationError):
+        RetellingStyle(drop_rate=1.5)
+    with pytest.raises(ValidationError):
+        RetellingStyle(target_words=4)
+    with pytest.raises(ValidationError):
+        RetellingStyle(colour=0.5)  # type: ignore[call-arg]
