@@ -47,6 +47,8 @@ class LocalEmbedder:
         with self._lock:
             if self._encoder is None:
                 os.environ["HF_HUB_OFFLINE"] = "1"
+                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+                os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
                 from sentence_transformers import SentenceTransformer
 
                 self._encoder = SentenceTransformer(str(self.path), device="cpu")

@@ -187,6 +187,7 @@ async def _run(args: argparse.Namespace) -> int:
             f"run {run_id} {result.status.value}: {result.counts['messages']} messages "
             f"({result.counts['skips']} silent) -> {out_dir}/",
             markup=False,
+            soft_wrap=True,
         )
         for path in written:
             out.print(f"  {path}", markup=False)

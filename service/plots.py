@@ -19,6 +19,7 @@ def plot_drift(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     figure, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
     for axis, (metric, label) in zip(axes.flat, PANELS, strict=True):
@@ -40,6 +41,7 @@ def plot_drift(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
         axis.grid(alpha=0.3)
     for axis in axes[1]:
         axis.set_xlabel("generation")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     figure.suptitle(title)
     figure.tight_layout()
     figure.savefig(path, dpi=110)

@@ -139,7 +139,7 @@ async def test_injection_rate_zero_never_injects(store):
 
 
 async def test_human_only_policy_leaves_downstream_agents_silent(store, redis):
-    """On a line with human_only, only agent 0 speaks; agent 1 stays silent and the skip is stored."""
+    """On a line with human_only only agent 0 speaks; agent 1 stays silent, the skip stored."""
     messages = await run(store, rounds=3, policy={"kind": "human_only"})
     assert {(m.round, m.node) for m in messages} == {(0, "h0"), (0, "a0")}
     skips = await store.skips("r")
