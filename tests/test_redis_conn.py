@@ -1,0 +1,43 @@
+"""Finding Redis: the configured URL, the local default, or an embedded server we start."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from service.redis_conn import RedisUnavailable, open_redis
+from service.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def test_embedded_redis_starts_and_keeps_data_between_commands(tmp_path, monkeypatch):
+    """With nothing on the default port, driftlab starts its own Redis, says so, and the data
+    written by one command is there for the next."""
+    monkeypatch.setattr("service.redis_conn.DEFAULT_URL", f"redis://127.0.0.1:{free_port()}/0")
+    said: list[str] = []
+    settings = Settings(redis_url=None, data_dir=tmp_path)
+    first = await open_redis(settings, announce=said.append)
+    assert first.server is not None and first.url.startswith("unix://")
+    await first.client.set("driftlab:probe", "kept")
+    await first.aclose()
+    assert first.server.returncode is not None
+    assert any("starting an embedded" in line for line in said)
+
+    second = await open_redis(settings, announce=said.append)
+    try:
+        assert await second.client.get("driftlab:probe") == b"kept"
+    finally:
+        await second.aclose()
+
+
+async def test_configured_url_that_does_not_answer_is_a_clear_error(tmp_path):
+    """A DRIFTLAB_REDIS_URL nobody answers on is reported, not replaced by an embedded one."""
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    with pytest.raises(RedisUnavailable, match="DRIFTLAB_REDIS_URL"):
+        await open_redis(Settings(redis_url=url, data_dir=tmp_path))
