@@ -102,7 +102,7 @@ async def test_event_loop_keeps_ticking_during_a_local_call():
 
 async def test_unknown_gguf_path_is_a_clear_error():
     """A model that is neither the bundled name nor a file is refused by name."""
-    with pytest.raises(BackendError, match="no-such.gguf"):
+    with pytest.raises(BackendError, match=r"no-such\.gguf"):
         LocalChatBackend("/nonexistent/no-such.gguf")
 
 
