@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import re
 import time
+from functools import lru_cache
 
 from agents.backend import ChatRequest, Completion, Usage
 from agents.persona import RetellingStyle
@@ -91,80 +92,116 @@ class SyntheticBackend:
 def retell(inputs: list[str], style: RetellingStyle, rng: random.Random) -> str:
     """One retelling of `inputs` (merged when several) in `style`, drawing only from `rng`."""
     sentences = _merge([_clauses(text) for text in inputs])
-    total_words = sum(len(c.split()) for sentence in sentences for c in sentence)
+    total_words = sum(_word_count(c) for sentence in sentences for c in sentence)
     pressure = max(1.0, total_words / style.target_words) ** 0.5
     kept: list[list[str]] = []
     for index, clauses in enumerate(sentences):
         survivors = [
             clause
-            for clause in clauses
-            if rng.random() >= _drop_chance(clause, index, style, pressure)
+            for position, clause in enumerate(clauses)
+            if rng.random() >= _drop_chance(clause, index, position == 0, style, pressure)
         ]
         if survivors:
             kept.append([_distort(c, style, rng) for c in survivors])
     if not kept:
         best = max(
-            ((i, c) for i, s in enumerate(sentences) for c in s),
-            key=lambda item: _salience(item[1], item[0]),
-            default=(0, ""),
+            ((i, p == 0, c) for i, s in enumerate(sentences) for p, c in enumerate(s)),
+            key=lambda item: _salience(item[2], item[0], item[1]),
+            default=(0, True, ""),
         )
-        kept = [[best[1]]]
+        kept = [[best[2]]]
     return " ".join(_colour(_sentence(clauses), style, rng) for clauses in kept).strip()
 
 
-def _clauses(text: str) -> list[list[str]]:
-    return [CLAUSE_SPLIT.split(s) for s in SENTENCE_SPLIT.split(text.strip()) if s]
+@lru_cache(maxsize=1 << 16)
+def _clauses(text: str) -> tuple[tuple[str, ...], ...]:
+    """Sentences split into clauses (cached: one message is read by all its receivers)."""
+    return tuple(tuple(CLAUSE_SPLIT.split(s)) for s in SENTENCE_SPLIT.split(text.strip()) if s)
 
 
-def _merge(texts: list[list[list[str]]]) -> list[list[str]]:
-    """Interleave sentences of several texts, skipping near-duplicates of sentences already in."""
-    merged: list[list[str]] = []
+@lru_cache(maxsize=1 << 18)
+def _word_count(clause: str) -> int:
+    return len(clause.split())
+
+
+@lru_cache(maxsize=1 << 16)
+def _word_set(sentence: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(w.lower() for w in WORD.findall(" ".join(sentence)))
+
+
+def _merge(texts: list[tuple[tuple[str, ...], ...]]) -> list[tuple[str, ...]]:
+    """Interleave sentences of several texts, skipping near-duplicates of sentences already in.
+
+    Retellings keep roughly the order of their source, so a sentence is compared with the
+    sentences merged at nearby positions (and, for exact repeats, with all of them).
+    """
+    merged: list[tuple[str, ...]] = []
     seen: list[frozenset[str]] = []
+    exact: set[frozenset[str]] = set()
+    window = 2 * len(texts)
     longest = max((len(t) for t in texts), default=0)
     for position in range(longest):
         for text in texts:
             if position >= len(text):
                 continue
             sentence = text[position]
-            words = frozenset(w.lower() for w in WORD.findall(" ".join(sentence)))
-            if any(_jaccard(words, other) > 0.6 for other in seen):
+            words = _word_set(sentence)
+            if words in exact or any(_near_duplicate(words, other) for other in seen[-window:]):
                 continue
             seen.append(words)
+            exact.add(words)
             merged.append(sentence)
     return merged
 
 
-def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
+@lru_cache(maxsize=1 << 18)
+def _near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Jaccard similarity of the word sets above 0.6 (cached: sentences recur across a run)."""
+    return bool(a and b) and len(a & b) > 0.6 * len(a | b)
 
 
-def _salience(clause: str, sentence_index: int) -> float:
+def _salience(clause: str, sentence_index: int, opens_sentence: bool = True) -> float:
     """0..1: numbers, names, threat or surprise words and an opening position make it stick."""
-    score = 0.0
-    if any(ch.isdigit() for ch in clause):
-        score += 0.4
-    words = WORD.findall(clause)
-    if any(w[0].isupper() for w in words[1:]):
-        score += 0.2
-    if any(w.lower() in SALIENT_WORDS for w in words):
-        score += 0.3
+    score = _content_salience(clause, opens_sentence)
     if sentence_index == 0:
         score += 0.2
     return min(score, 1.0)
 
 
-def _drop_chance(clause: str, index: int, style: RetellingStyle, pressure: float) -> float:
-    protection = style.salience_protection * _salience(clause, index)
+@lru_cache(maxsize=1 << 18)
+def _content_salience(clause: str, opens_sentence: bool) -> float:
+    score = 0.0
+    if any(ch.isdigit() for ch in clause):
+        score += 0.4
+    words = WORD.findall(clause)
+    names = words[1:] if opens_sentence else words
+    if any(w[0].isupper() for w in names):
+        score += 0.2
+    if any(w.lower() in SALIENT_WORDS for w in words):
+        score += 0.3
+    return score
+
+
+def _drop_chance(
+    clause: str, index: int, opens_sentence: bool, style: RetellingStyle, pressure: float
+) -> float:
+    protection = style.salience_protection * _salience(clause, index, opens_sentence)
     return min(0.95, style.drop_rate * pressure * (1.0 - protection))
 
 
 def _distort(clause: str, style: RetellingStyle, rng: random.Random) -> str:
-    clause = NUMBER.sub(lambda m: _shift_number(m.group(1), style, rng), clause)
+    if _has_digit(clause):
+        clause = NUMBER.sub(lambda m: _shift_number(m.group(1), style, rng), clause)
     if style.qualifier_loss:
         clause = QUALIFIERS.sub(
             lambda m: "" if rng.random() < style.qualifier_loss else m[0], clause
         )
     return clause
+
+
+@lru_cache(maxsize=1 << 18)
+def _has_digit(clause: str) -> bool:
+    return any(ch.isdigit() for ch in clause)
 
 
 def _shift_number(token: str, style: RetellingStyle, rng: random.Random) -> str:
@@ -185,6 +222,7 @@ def _shift_number(token: str, style: RetellingStyle, rng: random.Random) -> str:
 
 
 def _sentence(clauses: list[str]) -> str:
+    """Clauses joined into one capitalised sentence with end punctuation."""
     text = " ".join(clauses).strip()
     text = text.rstrip(",;")
     if text and text[-1] not in ".!?":

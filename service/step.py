@@ -112,7 +112,7 @@ def _emit(
 ) -> Emitted:
     spec = ctx.experiment.spec
     keep_prompt = spec.store_prompts
-    message = Message(
+    message = Message.model_construct(  # every field built here: no need to re-validate
         id=mid,
         run=ctx.run_id,
         replicate=ctx.replicate,
