@@ -6,14 +6,40 @@ import os
 import time
 
 import openai
+from pydantic import BaseModel, ValidationError
 
 from agents.backend import BackendError, ChatRequest, Completion, Usage
 
 DEFAULT_MODEL = "gpt-4o-mini"
 
 
+class _Message(BaseModel):
+    content: str | None = None
+
+
+class _Choice(BaseModel):
+    message: _Message
+    finish_reason: str | None = None
+
+
+class ChatReply(BaseModel):
+    """The parts of a chat-completions response driftlab records."""
+
+    choices: list[_Choice]
+    model: str | None = None
+    usage: Usage | None = None
+    system_fingerprint: str | None = None
+
+
 class OpenAIChatBackend:
-    """`openai.AsyncOpenAI` behind the chat protocol; the SDK's own retries are the only layer."""
+    """`openai.AsyncOpenAI` behind the chat protocol; the SDK's own retries are the only layer.
+
+    The body is posted as plain JSON through the client's `post` (auth, base URL, retries and
+    error mapping included) and the JSON answer is validated by a small model of our own:
+    `chat.completions.create` walks a typed-parameter transform and builds a full response
+    object, about 4 ms of CPU per call together, which alone capped a process near 250 calls/s.
+    Requests go over aiohttp (`DefaultAioHttpClient`), which costs less CPU than httpx.
+    """
 
     name = "openai"
 
@@ -38,40 +64,46 @@ class OpenAIChatBackend:
             api_key=key,
             max_retries=max_retries,
             timeout=timeout_s,
+            http_client=openai.DefaultAioHttpClient(timeout=timeout_s),
         )
 
     async def complete(self, request: ChatRequest) -> Completion:
         model = request.model or self.model
         started = time.perf_counter()
         try:
-            response = await self._client.chat.completions.create(
-                model=model,
-                messages=[
-                    {"role": "system", "content": request.system},
-                    {"role": "user", "content": request.user},
-                ],
-                temperature=request.temperature,
-                max_tokens=request.max_tokens,
-                seed=request.seed,
+            response = await self._client.post(
+                "/chat/completions",
+                cast_to=object,
+                body={
+                    "model": model,
+                    "messages": [
+                        {"role": "system", "content": request.system},
+                        {"role": "user", "content": request.user},
+                    ],
+                    "temperature": request.temperature,
+                    "max_tokens": request.max_tokens,
+                    "seed": request.seed,
+                },
             )
         except openai.OpenAIError as exc:
             raise BackendError(f"openai backend, model {model!r}: {exc}") from exc
         latency_ms = (time.perf_counter() - started) * 1000
-        if not response.choices:
+        try:
+            reply = ChatReply.model_validate(response)
+        except ValidationError as exc:
+            raise BackendError(
+                f"openai backend, model {model!r}: not a chat completion: {exc.errors()[0]['msg']}"
+            ) from exc
+        if not reply.choices:
             raise BackendError(f"openai backend, model {model!r}: the response had no choices")
-        choice = response.choices[0]
-        usage = response.usage
+        choice = reply.choices[0]
         return Completion(
             text=(choice.message.content or "").strip(),
-            model=response.model or model,
-            usage=Usage(
-                prompt_tokens=usage.prompt_tokens if usage else 0,
-                completion_tokens=usage.completion_tokens if usage else 0,
-                total_tokens=usage.total_tokens if usage else 0,
-            ),
+            model=reply.model or model,
+            usage=reply.usage or Usage(),
             latency_ms=latency_ms,
             finish_reason=choice.finish_reason,
-            system_fingerprint=response.system_fingerprint,
+            system_fingerprint=reply.system_fingerprint,
         )
 
     async def aclose(self) -> None:

@@ -120,3 +120,26 @@ def hashed_vector(text: str) -> np.ndarray:
         ] += 1.0
     norm = np.linalg.norm(vector)
     return vector / norm if norm else vector
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the stub: python -m agents.openai_stub --port 8400 --latency 0.05"""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8400)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per call")
+    parser.add_argument("--jitter", type=float, default=0.0, help="extra random seconds")
+    args = parser.parse_args(argv)
+    web.run_app(
+        create_stub_app(args.latency, args.jitter),
+        host=args.host,
+        port=args.port,
+        print=None,
+        access_log=None,
+    )
+
+
+if __name__ == "__main__":
+    main()
