@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -38,7 +40,7 @@ class Persona(BaseModel):
     temperature: float = Field(0.7, ge=0, le=2)
     max_tokens: int = Field(512, ge=1)
     model: str | None = None
-    backend: str | None = None
+    backend: Literal["synthetic", "openai", "local"] | None = None
     base_url: str | None = None
     api_key_env: str | None = None
     style: RetellingStyle = Field(default_factory=RetellingStyle)

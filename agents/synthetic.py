@@ -59,6 +59,10 @@ SALIENT_WORDS = frozenset(
 )
 INTENSIFIERS = ("dramatically", "famously", "remarkably", "spectacularly")
 HEDGES = ("reportedly", "apparently", "it seems")
+COLOURING = frozenset((*INTENSIFIERS, "reportedly", "apparently", "it", "seems"))
+FUNCTION_WORDS = frozenset(
+    "a an the it its this that these those there they he she we in on at only one some".split()
+)
 WORDS_PER_TOKEN = 0.75
 
 
@@ -103,6 +107,7 @@ def retell(inputs: list[str], style: RetellingStyle, rng: random.Random) -> str:
         ]
         if survivors:
             kept.append([_distort(c, style, rng) for c in survivors])
+    kept = _trim_to_attractor(kept, style.target_words)
     if not kept:
         best = max(
             ((i, p == 0, c) for i, s in enumerate(sentences) for p, c in enumerate(s)),
@@ -111,6 +116,26 @@ def retell(inputs: list[str], style: RetellingStyle, rng: random.Random) -> str:
         )
         kept = [[best[2]]]
     return " ".join(_colour(_sentence(clauses), style, rng) for clauses in kept).strip()
+
+
+def _trim_to_attractor(kept: list[list[str]], target_words: int) -> list[list[str]]:
+    """Drop the least salient sentences while the text is over 1.5 x the persona's length."""
+    limit = 1.5 * target_words
+    words = [sum(_word_count(c) for c in clauses) for clauses in kept]
+    total = sum(words)
+    if total <= limit:
+        return kept
+    ranked = sorted(
+        range(len(kept)),
+        key=lambda i: (_salience(" ".join(kept[i]), i), -i),
+    )
+    dropped = set()
+    for index in ranked:
+        if total <= limit or len(dropped) == len(kept) - 1:
+            break
+        dropped.add(index)
+        total -= words[index]
+    return [clauses for i, clauses in enumerate(kept) if i not in dropped]
 
 
 @lru_cache(maxsize=1 << 16)
@@ -126,7 +151,8 @@ def _word_count(clause: str) -> int:
 
 @lru_cache(maxsize=1 << 16)
 def _word_set(sentence: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(w.lower() for w in WORD.findall(" ".join(sentence)))
+    """The sentence's words, without the colouring words personas add."""
+    return frozenset(w.lower() for w in WORD.findall(" ".join(sentence))) - COLOURING
 
 
 def _merge(texts: list[tuple[tuple[str, ...], ...]]) -> list[tuple[str, ...]]:
@@ -236,7 +262,7 @@ def _colour(sentence: str, style: RetellingStyle, rng: random.Random) -> str:
         sentence = f"{rng.choice(HEDGES).capitalize()}, {_lower_first(sentence)}"
     if style.intensify and rng.random() < style.intensify:
         words = sentence.split(" ")
-        if len(words) > 3:
+        if len(words) > 3 and not COLOURING.intersection(w.lower() for w in words):
             words.insert(rng.randrange(1, len(words) - 1), rng.choice(INTENSIFIERS))
             sentence = " ".join(words)
     if style.vocabulary and rng.random() < style.vocabulary_rate:
@@ -246,8 +272,9 @@ def _colour(sentence: str, style: RetellingStyle, rng: random.Random) -> str:
 
 
 def _lower_first(sentence: str) -> str:
+    """Lower-case the opening word only when it is a function word (names keep capitals)."""
     first = sentence.split(" ", 1)[0]
-    if len(first) > 1 and first[1:].islower():
+    if first.lower() in FUNCTION_WORDS:
         return sentence[:1].lower() + sentence[1:]
     return sentence
 

@@ -1,9 +1,9 @@
 """Concurrency: a mixing-network run against a loopback OpenAI-compatible stub with 50 ms
 latency, at several concurrency limits. Reports achieved calls per second over the ideal
-(limit / latency), the same for a bare aiohttp client posting the same-sized requests to the
-same stub (what this machine allows at all), and the driftlab process's CPU use (CPU seconds per wall second). The wall
-time is the rounds' own (start-up and imports excluded); half the agents have a human source,
-so every round keeps the limit busy.
+(limit / latency); the same for a bare aiohttp client posting same-sized requests to the same
+stub (what this machine allows at all); and the driftlab process's CPU use (CPU seconds per
+wall second). The wall time is the rounds' own (start-up and imports excluded); half the
+agents have a human source, so every round keeps the limit busy.
 
     python bench/concurrency.py [--limits 16 64 256] [--agents 2000] [--rounds 3]
 """

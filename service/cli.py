@@ -166,6 +166,13 @@ async def _run(args: argparse.Namespace) -> int:
     out_dir = args.out or Path("runs") / run_id
 
     async def go(store: ProvenanceStore) -> int:
+        if await store.run_exists(run_id):
+            err.print(
+                f"error: run {run_id!r} already exists; `driftlab delete {run_id}` first "
+                "or choose another --run-id",
+                markup=False,
+            )
+            return EXIT_USAGE
         embedder = make_embedder(experiment.embedder, experiment.spec.embedder_model)
         err.print(
             f"run [bold]{run_id}[/]: {len(experiment.agents)} agents, "

@@ -98,9 +98,22 @@ def prepare(spec: ExperimentSpec, settings: Settings | None = None) -> Experimen
     agent_nodes = agents(graph) if graph is not None else []
     source_nodes = human_sources(graph) if graph is not None else []
     problems += _consistency(spec, agent_nodes)
+    if graph is not None and not source_nodes:
+        problems.append(
+            Problem("topology", "the graph has no human source, so nothing would ever be said")
+        )
+    local_personas = [p.name for p in spec.personas if p.backend == "local"]
+    if local_personas and not local_backend_installed():
+        problems.append(
+            Problem(
+                "personas",
+                f"{local_personas} use the local backend, which is not installed: "
+                f"{INSTALL_LOCAL_HINT}",
+            )
+        )
     notices: list[str] = []
     backend = _resolve_backend(spec, settings, problems)
-    embedder = _resolve_embedder(spec, settings, notices)
+    embedder = _resolve_embedder(spec, settings, notices, problems)
     if problems:
         raise SpecError(problems)
     assert graph is not None
@@ -200,9 +213,17 @@ def _resolve_backend(spec: ExperimentSpec, settings: Settings, problems: list[Pr
     return backend
 
 
-def _resolve_embedder(spec: ExperimentSpec, settings: Settings, notices: list[str]) -> str:
+def _resolve_embedder(
+    spec: ExperimentSpec, settings: Settings, notices: list[str], problems: list[Problem]
+) -> str:
     embedder = spec.embedder or settings.embedder
     if embedder is not None:
+        if embedder not in ("none", "openai", "local"):
+            problems.append(Problem("embedder", f"unknown embedder {embedder!r}"))
+        elif embedder == "local" and not local_embedder_installed():
+            problems.append(
+                Problem("embedder", f"the local embedder is not installed: {INSTALL_LOCAL_HINT}")
+            )
         return embedder
     if local_embedder_installed():
         return "local"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from collections import deque
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
@@ -28,16 +29,17 @@ class ProvenanceStore:
 
     # runs -----------------------------------------------------------------
     async def create_run(self, run_id: str, spec: dict[str, Any], **fields: Any) -> None:
+        now = time.time()
         record = {
             "id": run_id,
             "spec": json.dumps(spec),
             "status": RunStatus.QUEUED.value,
-            "created_at": time.time(),
+            "created_at": _iso(now),
             **_encode(fields),
         }
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.run(run_id), mapping=record)
-            pipe.zadd(keys.RUNS, {run_id: record["created_at"]})
+            pipe.zadd(keys.RUNS, {run_id: now})
             await pipe.execute()
 
     async def update_run(self, run_id: str, status: RunStatus | None = None, **fields: Any) -> None:
@@ -66,6 +68,9 @@ class ProvenanceStore:
             except RunNotFound:
                 continue
         return runs
+
+    async def run_exists(self, run_id: str) -> bool:
+        return bool(await self.redis.exists(keys.run(run_id)))
 
     async def delete_run(self, run_id: str) -> None:
         if not await self.redis.exists(keys.run(run_id)):
@@ -185,6 +190,10 @@ class ProvenanceStore:
             seen[current] = None
             queue.extend(sorted(children.get(current, [])))
         return list(seen)
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds")
 
 
 def _encode(fields: dict[str, Any]) -> dict[str, str | float | int]:

@@ -165,3 +165,11 @@ async def test_overrides_from_the_command_line(tmp_path, redis):
     manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
     assert (manifest["spec"]["rounds"], manifest["seed"]) == (2, 42)
     assert driftlab("run", str(spec), "--rounds", "0", cwd=tmp_path).returncode == 2
+
+
+async def test_an_existing_run_id_is_not_overwritten(tmp_path, redis):
+    """Reusing a stored run id is refused with exit 2 instead of mixing two runs."""
+    spec = write_spec(tmp_path / "s.yaml", rounds=1)
+    assert driftlab("run", str(spec), "--run-id", "same", cwd=tmp_path).returncode == 0
+    again = driftlab("run", str(spec), "--run-id", "same", cwd=tmp_path)
+    assert again.returncode == 2 and "already exists" in again.stderr

@@ -158,3 +158,23 @@ def test_environment_backend_is_used(monkeypatch):
     raw = spec_dict()
     del raw["backend"]
     assert load(raw).backend == "synthetic"
+
+
+def test_a_graph_without_human_sources_is_refused():
+    """A network nobody feeds would never say anything: refused with a reason."""
+    found = problems(
+        spec_dict(
+            topology={"kind": "mixing", "graph": "complete", "n_agents": 4, "human_sources": 0}
+        )
+    )
+    assert "no human source" in found["topology"]
+
+
+def test_unknown_persona_backend_and_environment_embedder(monkeypatch):
+    """A persona backend outside the known kinds, and a bad DRIFTLAB_EMBEDDER, are refused."""
+    persona = {"name": "p", "system": "s", "backend": "gemini"}
+    assert "personas.0.backend" in problems(spec_dict(personas=[persona]))
+    monkeypatch.setenv("DRIFTLAB_EMBEDDER", "word2vec")
+    raw = spec_dict()
+    del raw["embedder"]
+    assert "word2vec" in problems(raw)["embedder"]

@@ -221,7 +221,7 @@ def test_vocabulary_rate_one_puts_the_phrase_in_every_sentence() -> None:
     """A one-phrase vocabulary with rate 1 opens every sentence, lower-casing the old opening."""
     style = VERBATIM.model_copy(update={"vocabulary": ("in short",), "vocabulary_rate": 1.0})
     out = retell(["The car was red. It was fast. Owners loved it."], style, random.Random(3))
-    assert out == "In short, the car was red. In short, it was fast. In short, owners loved it."
+    assert out == "In short, the car was red. In short, it was fast. In short, Owners loved it."
 
 
 def test_vocabulary_phrase_in_every_sentence_of_a_long_text() -> None:
@@ -360,3 +360,20 @@ def test_retelling_style_rejects_out_of_range_values() -> None:
         RetellingStyle(target_words=4)
     with pytest.raises(ValidationError):
         RetellingStyle(colour=0.5)  # type: ignore[call-arg]
+
+
+def test_a_prefixed_phrase_keeps_names_capitalised() -> None:
+    """Only an opening function word is lower-cased after a stock phrase; a name is not."""
+    style = VERBATIM.model_copy(update={"vocabulary": ("in short",), "vocabulary_rate": 1.0})
+    out = retell(["Keller designed it. The car was red."], style, random.Random(3))
+    assert out == "In short, Keller designed it. In short, the car was red."
+
+
+def test_merging_stays_near_the_persona_length() -> None:
+    """Repeated three-way merges do not grow past 1.5 x the persona's target length."""
+    style = BUILTIN_PERSONAS["tabloid"].style
+    rng = random.Random(8)
+    texts = [LONG_SOURCE] * 3
+    for _ in range(15):
+        texts = [retell(texts, style, rng) for _ in range(3)]
+    assert max(len(t.split()) for t in texts) <= 1.5 * style.target_words + 15
