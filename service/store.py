@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
 from collections import deque
 from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
