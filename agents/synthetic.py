@@ -61,7 +61,8 @@ INTENSIFIERS = ("dramatically", "famously", "remarkably", "spectacularly")
 HEDGES = ("reportedly", "apparently", "it seems")
 COLOURING = frozenset((*INTENSIFIERS, "reportedly", "apparently", "it", "seems"))
 FUNCTION_WORDS = frozenset(
-    ["a", "an", "the", "it", "its", "this", "that", "these", "those", "there", "they", "he", "she", "we", "in", "on", "at", "only", "one", "some"]
+    """a an the it its this that these those there they he she we in on at only one
+    some""".split()  # noqa: SIM905
 )
 WORDS_PER_TOKEN = 0.75
 
