@@ -151,40 +151,31 @@ def _word_count(clause: str) -> int:
 
 
 @lru_cache(maxsize=1 << 16)
-def _word_set(sentence: tuple[str, ...]) -> frozenset[str]:
-    """The sentence's words, without the colouring words personas add."""
-    return frozenset(w.lower() for w in WORD.findall(" ".join(sentence))) - COLOURING
+def _signature(sentence: tuple[str, ...]) -> frozenset[str] | tuple[str, ...]:
+    """What makes two sentences the same for merging: their content words (longer than three
+    letters, numbers and persona colouring left out), or the exact text when it has none."""
+    words = (
+        frozenset(w for w in (w.lower() for w in WORD.findall(" ".join(sentence))) if len(w) > 3)
+        - COLOURING
+    )
+    return words or sentence
 
 
 def _merge(texts: list[tuple[tuple[str, ...], ...]]) -> list[tuple[str, ...]]:
-    """Interleave sentences of several texts, skipping near-duplicates of sentences already in.
-
-    Retellings keep roughly the order of their source, so a sentence is compared with the
-    sentences merged at nearby positions (and, for exact repeats, with all of them).
-    """
+    """Interleave sentences of several texts, skipping any whose content words repeat a
+    sentence already in: variants that differ only in numbers, hedges, intensifiers or short
+    words count as one."""
     merged: list[tuple[str, ...]] = []
-    seen: list[frozenset[str]] = []
-    exact: set[frozenset[str]] = set()
-    window = 2 * len(texts)
+    seen: set[frozenset[str] | tuple[str, ...]] = set()
     longest = max((len(t) for t in texts), default=0)
     for position in range(longest):
         for text in texts:
-            if position >= len(text):
-                continue
-            sentence = text[position]
-            words = _word_set(sentence)
-            if words in exact or any(_near_duplicate(words, other) for other in seen[-window:]):
-                continue
-            seen.append(words)
-            exact.add(words)
-            merged.append(sentence)
+            if position < len(text):
+                signature = _signature(text[position])
+                if signature not in seen:
+                    seen.add(signature)
+                    merged.append(text[position])
     return merged
-
-
-@lru_cache(maxsize=1 << 18)
-def _near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
-    """Jaccard similarity of the word sets above 0.6 (cached: sentences recur across a run)."""
-    return bool(a and b) and len(a & b) > 0.6 * len(a | b)
 
 
 def _salience(clause: str, sentence_index: int, opens_sentence: bool = True) -> float:
@@ -219,7 +210,7 @@ def _drop_chance(
 def _distort(clause: str, style: RetellingStyle, rng: random.Random) -> str:
     if _has_digit(clause):
         clause = NUMBER.sub(lambda m: _shift_number(m.group(1), style, rng), clause)
-    if style.qualifier_loss:
+    if style.qualifier_loss and _has_qualifier(clause):
         clause = QUALIFIERS.sub(
             lambda m: "" if rng.random() < style.qualifier_loss else m[0], clause
         )
@@ -229,6 +220,11 @@ def _distort(clause: str, style: RetellingStyle, rng: random.Random) -> str:
 @lru_cache(maxsize=1 << 18)
 def _has_digit(clause: str) -> bool:
     return any(ch.isdigit() for ch in clause)
+
+
+@lru_cache(maxsize=1 << 18)
+def _has_qualifier(clause: str) -> bool:
+    return QUALIFIERS.search(clause) is not None
 
 
 def _shift_number(token: str, style: RetellingStyle, rng: random.Random) -> str:

@@ -149,6 +149,7 @@ class Engine:
                 agents=agents,
                 backend_of=backend_of,
                 successors={n: sorted(graph.successors(n)) for n in graph.nodes},
+                human_ids=[],
             )
             for round_ in range(spec.rounds):
                 round_seconds.append(await self._round(ctx, round_))

@@ -55,6 +55,7 @@ class Message(BaseModel):
     min_generation: int
     parents: list[str]
     roots: list[str]
+    n_roots: int = 0
     human_input_share: float | None
     observed: dict[str, Observed]
     text: str
@@ -66,6 +67,9 @@ class Message(BaseModel):
     system_fingerprint: str | None = None
     created_at: str
     drift: TextMetrics
+
+
+MAX_ROOTS_LISTED = 100
 
 
 def message_id(run: str, replicate: int, round_: int, node: str) -> str:

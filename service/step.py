@@ -14,12 +14,12 @@ from agents.agent import Agent
 from agents.backend import Completion, Usage
 from agents.tasks import InputText
 from service.experiment import Experiment
-from service.message import Message, Observed, message_id
+from service.message import MAX_ROOTS_LISTED, Message, Observed, message_id
 from service.metrics import text_metrics
 from service.observation import label, observe
 from service.policies import Delivery, select
 from service.rng import Purpose, backend_seed, rng_for
-from service.tags import Carried, Tags, human_tags, model_tags
+from service.tags import Carried, Tags, human_tags, model_tags, root_bits
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class RunContext:
     agents: dict[str, Agent]
     backend_of: dict[str, str]
     successors: dict[str, list[str]]
+    human_ids: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,14 +53,15 @@ class Skipped:
 
 
 def human_step(ctx: RunContext, round_: int, node: str, text: str) -> Emitted:
-    """A human source emits `text`."""
+    """A human source emits `text`; it becomes the next root of the run."""
     mid = message_id(ctx.run_id, ctx.replicate, round_, node)
+    ctx.human_ids.append(mid)
     return _emit(
         ctx,
         round_,
         node,
         mid,
-        human_tags(mid),
+        human_tags(len(ctx.human_ids) - 1),
         text,
         completion=None,
         system=None,
@@ -112,6 +114,7 @@ def _emit(
 ) -> Emitted:
     spec = ctx.experiment.spec
     keep_prompt = spec.store_prompts
+    listed_roots, n_roots = root_bits(tags.roots, MAX_ROOTS_LISTED)
     message = Message.model_construct(  # every field built here: no need to re-validate
         id=mid,
         run=ctx.run_id,
@@ -128,7 +131,8 @@ def _emit(
         generation=tags.generation,
         min_generation=tags.min_generation,
         parents=list(tags.parents),
-        roots=sorted(tags.roots),
+        roots=[ctx.human_ids[bit] for bit in listed_roots],
+        n_roots=n_roots,
         human_input_share=tags.human_input_share,
         observed=_observations(ctx, round_, node, tags),
         text=text,

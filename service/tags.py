@@ -1,4 +1,8 @@
-"""True provenance tags: the rules that make generation, roots and human share exact."""
+"""True provenance tags: the rules that make generation, roots and human share exact.
+
+Roots are a bit set over the run's human messages (bit i: the i-th human message emitted):
+a union is one OR however many human texts a network has mixed.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ class Carried:
     origin: str
     generation: int
     min_generation: int
-    roots: frozenset[str]
+    roots: int
     round: int
 
 
@@ -26,13 +30,13 @@ class Tags:
     generation: int
     min_generation: int
     parents: tuple[str, ...]
-    roots: frozenset[str]
+    roots: int
     human_input_share: float | None
 
 
-def human_tags(message_id: str) -> Tags:
-    """A human text: generation 0, its own root, no parents."""
-    return Tags("human", 0, 0, (), frozenset((message_id,)), None)
+def human_tags(root_bit: int) -> Tags:
+    """A human text: generation 0, its own root (bit `root_bit` of the run's root set)."""
+    return Tags("human", 0, 0, (), 1 << root_bit, None)
 
 
 def model_tags(parents: list[Carried]) -> Tags:
@@ -43,7 +47,9 @@ def model_tags(parents: list[Carried]) -> Tags:
     """
     if not parents:
         raise ValueError("a model message needs at least one parent")
-    roots: frozenset[str] = frozenset().union(*(p.roots for p in parents))
+    roots = 0
+    for parent in parents:
+        roots |= parent.roots
     humans = sum(1 for p in parents if p.origin == "human")
     return Tags(
         origin="model",
@@ -53,3 +59,14 @@ def model_tags(parents: list[Carried]) -> Tags:
         roots=roots,
         human_input_share=humans / len(parents),
     )
+
+
+def root_bits(roots: int, limit: int) -> tuple[list[int], int]:
+    """The lowest `limit` set bits of `roots` (the earliest human texts) and the bit count."""
+    bits = []
+    remaining = roots
+    while remaining and len(bits) < limit:
+        lowest = remaining & -remaining
+        bits.append(lowest.bit_length() - 1)
+        remaining ^= lowest
+    return bits, roots.bit_count()

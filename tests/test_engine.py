@@ -8,6 +8,7 @@ from service.engine import Engine
 from service.experiment import load
 from service.message import Message
 from service.store import ProvenanceStore
+from service.tags import root_bits
 from tests.conftest import spec_dict
 
 CORPUS = [
@@ -81,6 +82,7 @@ async def test_roots_collect_every_human_ancestor(store):
     roots = sorted([messages[0, "h0"].id, messages[0, "h1"].id])
     assert messages[0, "a"].roots == roots
     assert messages[1, "b"].roots == roots
+    assert messages[1, "b"].n_roots == 2
     assert messages[0, "a"].human_input_share == 1.0
 
 
@@ -239,3 +241,11 @@ async def test_all_messages_written_before_the_run_ends(store, concurrency):
     )
     ids = {m.id for m in messages}
     assert all(set(m.parents) <= ids for m in messages)
+
+
+def test_root_bits_list_the_earliest_roots_and_count_all():
+    """A root set lists at most `limit` human texts, earliest first, and counts every one."""
+    roots = (1 << 0) | (1 << 5) | (1 << 200) | (1 << 7000)
+    assert root_bits(roots, 3) == ([0, 5, 200], 4)
+    assert root_bits(roots, 10) == ([0, 5, 200, 7000], 4)
+    assert root_bits(0, 10) == ([], 0)
