@@ -23,8 +23,16 @@ from service.manifest import versions
 from service.metrics import cosine_distance, euclidean
 from service.rng import Purpose, derive_seed
 from service.status import RunStatus
-from service.step import Emitted, RunContext, Skipped, agent_step, deliveries, human_step
-from service.store import ProvenanceStore
+from service.step import (
+    Emitted,
+    RunContext,
+    Settled,
+    Skipped,
+    agent_step,
+    deliveries,
+    human_step,
+)
+from service.store import WRITE_CHUNK, ProvenanceStore
 
 DEFAULT_MODELS = {"synthetic": "synthetic", "openai": "gpt-4o-mini", "local": None}
 
@@ -84,6 +92,28 @@ def bind_agents(
         )
         backend_of[node] = kind
     return agents, backend_of
+
+
+class RecordWriter:
+    """Serialises messages as they come and writes them in pipelined chunks, so a round never
+    holds all its full records at once. `flush` before delivering: store first, then deliver."""
+
+    def __init__(self, store: ProvenanceStore, run_id: str) -> None:
+        self.store = store
+        self.run_id = run_id
+        self._pending: list[tuple[str, str]] = []
+
+    async def add(self, emitted: Emitted) -> Settled:
+        message = emitted.message
+        self._pending.append((message.id, message.model_dump_json()))
+        if len(self._pending) >= WRITE_CHUNK:
+            await self.flush()
+        return Settled.of(emitted)
+
+    async def flush(self) -> None:
+        batch, self._pending = self._pending, []
+        if batch:
+            await self.store.write_messages(self.run_id, batch)
 
 
 class Engine:
@@ -188,13 +218,16 @@ class Engine:
 
     async def _round(self, ctx: RunContext, round_: int) -> float:
         started = time.perf_counter()
-        sources = self._human_emissions(ctx, round_)
-        await self._store_and_deliver(sources, round_)
+        writer = RecordWriter(self.store, self.run_id)
+        sources = [await writer.add(e) for e in self._human_emissions(ctx, round_)]
+        await writer.flush()
+        self._account_and_deliver(sources, round_)
         active = [node for node, inbox in self._inboxes.items() if inbox.pending]
-        outcomes = await self._run_agents(ctx, round_, active)
+        outcomes = await self._run_agents(ctx, round_, active, writer)
+        await writer.flush()
         for node in active:
             self._inboxes[node].pending = False
-        emitted = [o for o in outcomes if isinstance(o, Emitted)]
+        settled = [o for o in outcomes if isinstance(o, Settled)]
         skipped = {
             f"{self.replicate}:{o.round}:{o.node}": o.reason
             for o in outcomes
@@ -202,12 +235,12 @@ class Engine:
         }
         await self.store.record_skips(self.run_id, skipped)
         self.counts["skips"] += len(skipped)
-        await self._store_and_deliver(emitted, round_)
+        self._account_and_deliver(settled, round_)
         seconds = time.perf_counter() - started
         report = RoundReport(
             round_,
             self.spec.rounds,
-            len(sources) + len(emitted),
+            len(sources) + len(settled),
             len(sources),
             len(skipped),
             seconds,
@@ -234,16 +267,20 @@ class Engine:
         return emitted
 
     async def _run_agents(
-        self, ctx: RunContext, round_: int, active: list[str]
-    ) -> list[Emitted | Skipped]:
-        """Every active agent's step, at most `concurrency` backend calls at once."""
-        results: list[Emitted | Skipped | None] = [None] * len(active)
+        self, ctx: RunContext, round_: int, active: list[str], writer: RecordWriter
+    ) -> list[Settled | Skipped]:
+        """Every active agent's step, at most `concurrency` backend calls at once; records are
+        written in chunks as they come, results kept in a fixed order."""
+        results: list[Settled | Skipped | None] = [None] * len(active)
         work = iter(enumerate(active))
 
         async def worker() -> None:
             for index, node in work:
                 inbox = self._inboxes[node]
-                results[index] = await agent_step(ctx, round_, node, inbox.contents(), inbox.anchor)
+                outcome = await agent_step(ctx, round_, node, inbox.contents(), inbox.anchor)
+                results[index] = (
+                    await writer.add(outcome) if isinstance(outcome, Emitted) else outcome
+                )
 
         try:
             async with asyncio.TaskGroup() as group:
@@ -253,25 +290,22 @@ class Engine:
             raise failed.exceptions[0] from None
         return [r for r in results if r is not None]
 
-    async def _store_and_deliver(self, emitted: list[Emitted], round_: int) -> None:
-        """Write first, then deliver: a receiver never holds a message the store lacks."""
-        if not emitted:
-            return
-        await self.store.write_messages(self.run_id, (e.message for e in emitted))
-        for item in emitted:
+    def _account_and_deliver(self, settled: list[Settled], round_: int) -> None:
+        """Count and deliver stored messages, in a fixed order (never completion order)."""
+        for item in settled:
             self._account(item)
             for receiver, delivery in deliveries(item, round_):
                 self._inboxes[receiver].deliver(delivery)
 
-    def _account(self, item: Emitted) -> None:
-        message = item.message
+    def _account(self, item: Settled) -> None:
+        carried = item.carried
         self.counts["messages"] += 1
-        self.counts[message.origin] += 1
-        self.counts["prompt_tokens"] += message.usage.prompt_tokens
-        self.counts["completion_tokens"] += message.usage.completion_tokens
-        drift = message.drift
+        self.counts[carried.origin] += 1
+        self.counts["prompt_tokens"] += item.usage.prompt_tokens
+        self.counts["completion_tokens"] += item.usage.completion_tokens
+        drift = item.drift
         self.table.add(
-            message.generation,
+            carried.generation,
             {
                 "length_words": drift.length_words,
                 "unique_words": drift.unique_words,
@@ -279,7 +313,7 @@ class Engine:
                 "fact_retention": drift.fact_retention,
             },
         )
-        self._reserve_for_embedding(message.generation, message.id, message.text)
+        self._reserve_for_embedding(carried.generation, carried.id, carried.text)
 
     def _reserve_for_embedding(self, generation: int, message_id: str, text: str) -> None:
         """Reservoir sampling: a uniform sample of `embed_sample` messages per generation."""

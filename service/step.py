@@ -14,7 +14,7 @@ from agents.agent import Agent
 from agents.backend import Completion, Usage
 from agents.tasks import InputText
 from service.experiment import Experiment
-from service.message import MAX_ROOTS_LISTED, Message, Observed, message_id
+from service.message import MAX_ROOTS_LISTED, Message, Observed, TextMetrics, message_id
 from service.metrics import text_metrics
 from service.observation import label, observe
 from service.policies import Delivery, select
@@ -41,6 +41,23 @@ class Emitted:
 
     message: Message
     carried: Carried
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What the engine keeps of a stored message until the round ends: enough to deliver and
+    count it, without its prompt and the rest of the record."""
+
+    node: str
+    carried: Carried
+    observed: dict[str, Observed]
+    usage: Usage
+    drift: TextMetrics
+
+    @classmethod
+    def of(cls, emitted: Emitted) -> Settled:
+        message = emitted.message
+        return cls(message.node, emitted.carried, message.observed, message.usage, message.drift)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,10 +179,9 @@ def _observations(ctx: RunContext, round_: int, node: str, tags: Tags) -> dict[s
     return {r: observe(tags.origin, tags.generation, provenance, rng) for r in receivers}
 
 
-def deliveries(emitted: Emitted, round_: int) -> list[tuple[str, Delivery]]:
+def deliveries(settled: Settled, round_: int) -> list[tuple[str, Delivery]]:
     """(receiver, delivery) for every out-neighbour of the sender."""
-    message = emitted.message
     return [
-        (receiver, Delivery(message.node, emitted.carried, observed, round_))
-        for receiver, observed in message.observed.items()
+        (receiver, Delivery(settled.node, settled.carried, observed, round_))
+        for receiver, observed in settled.observed.items()
     ]

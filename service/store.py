@@ -81,12 +81,9 @@ class ProvenanceStore:
             await pipe.execute()
 
     # messages -------------------------------------------------------------
-    async def write_messages(self, run_id: str, messages: Iterable[Message]) -> int:
-        """Store messages (one HSET field each), pipelined in chunks. Returns how many."""
-        return await self.write_encoded(run_id, ((m.id, m.model_dump_json()) for m in messages))
-
-    async def write_encoded(self, run_id: str, records: Iterable[tuple[str, str]]) -> int:
-        """Store already-serialised message records (id, JSON)."""
+    async def write_messages(self, run_id: str, records: Iterable[tuple[str, str]]) -> int:
+        """Store serialised message records (id, JSON), one HSET field each, pipelined in
+        chunks. Returns how many."""
         key = keys.messages(run_id)
         written = 0
         chunk: dict[str, str] = {}
