@@ -281,6 +281,7 @@ class Engine:
                 results[index] = (
                     await writer.add(outcome) if isinstance(outcome, Emitted) else outcome
                 )
+                await asyncio.sleep(0)  # a backend that never awaits must not starve Redis I/O
 
         try:
             async with asyncio.TaskGroup() as group:
