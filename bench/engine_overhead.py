@@ -76,10 +76,13 @@ async def main() -> None:
     for repeat in range(args.repeats):
         engine, messages = await engine_rate(redis, args.agents, args.rounds, f"e{repeat}")
         raw = await raw_rate(redis, f"e{repeat}", f"raw{repeat}", args.rounds)
+        write_path = await write_path_rate(redis, f"e{repeat}", f"w{repeat}")
         ratios.append(engine / raw)
+        write_ratios.append(write_path / raw)
         print(
             f"repeat {repeat}: {messages} messages; engine {engine:,.0f} msg/s, "
-            f"raw pipelined writes {raw:,.0f} msg/s, ratio {engine / raw:.3f}"
+            f"raw pipelined writes {raw:,.0f} msg/s, ratio {engine / raw:.3f}; "
+            f"engine write path alone {write_path:,.0f} msg/s, ratio {write_path / raw:.3f}"
         )
         await redis.flushdb()
     print(
