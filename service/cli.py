@@ -14,11 +14,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from agents.backend import BackendError
-from agents.embedding import make_embedder
 from service.dry_run import estimate
 from service.engine import Engine, RoundReport, new_run_id
 from service.errors import MessageNotFound, RunNotFound, SpecError
-from service.experiment import apply_overrides, load, read_spec_file
+from service.experiment import apply_overrides, load, open_embedder, read_spec_file
 from service.export import FORMATS, export_run
 from service.lineage import render_lineage
 from service.redis_conn import RedisConnection, RedisUnavailable, open_redis
@@ -160,8 +159,6 @@ async def _run(args: argparse.Namespace) -> int:
     if args.dry_run:
         _print_estimate(experiment.spec.name, estimate(experiment))
         return EXIT_OK
-    for notice in experiment.notices:
-        _notice(notice)
     run_id = args.run_id or new_run_id(experiment.spec.name)
     out_dir = args.out or Path("runs") / run_id
 
@@ -173,21 +170,25 @@ async def _run(args: argparse.Namespace) -> int:
                 markup=False,
             )
             return EXIT_USAGE
-        embedder = make_embedder(experiment.embedder, experiment.spec.embedder_model)
+        run_experiment, embedder = open_embedder(experiment)
+        for notice in run_experiment.notices:
+            _notice(notice)
         err.print(
             f"run [bold]{run_id}[/]: {len(experiment.agents)} agents, "
             f"{experiment.spec.rounds} rounds, backend {experiment.backend}, "
-            f"embedder {experiment.embedder}"
+            f"embedder {run_experiment.embedder}"
         )
         try:
             with _progress(experiment.spec.rounds) as on_round:
                 engine = Engine(
-                    experiment, store, run_id=run_id, embedder=embedder, on_round=on_round
+                    run_experiment, store, run_id=run_id, embedder=embedder, on_round=on_round
                 )
                 result = await engine.run()
         finally:
             if embedder is not None:
                 await embedder.aclose()
+        for notice in result.notices[len(run_experiment.notices) :]:
+            _notice(notice)
         _print_drift(result.drift)
         written = await export_run(store, run_id, out_dir, args.format)
         out.print(

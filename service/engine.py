@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agents.agent import Agent
+from agents.backend import BackendError
 from agents.embedding import Embedder
 from agents.pool import BackendConfig, BackendPool
 from service.corpus import fresh_text, injects
@@ -339,7 +340,11 @@ class Engine:
         ]
         if not sampled:
             return
-        vectors = await self.embedder.embed([self.spec.source.text, *(t for _, t in sampled)])
+        try:
+            vectors = await self.embedder.embed([self.spec.source.text, *(t for _, t in sampled)])
+        except BackendError as exc:
+            self.notices.append(f"embedding metrics skipped: {exc}")
+            return
         original, rest = vectors[0], vectors[1:]
         distances = zip(euclidean(rest, original), cosine_distance(rest, original), strict=True)
         generation_of = {mid: g for g, items in self._reservoirs.items() for mid, _ in items}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,8 @@ import networkx as nx
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
+from agents.backend import BackendError
+from agents.embedding import Embedder, make_embedder
 from agents.persona import Persona
 from service.errors import Problem, SpecError
 from service.rng import Purpose, rng_for
@@ -216,14 +218,13 @@ def _resolve_backend(spec: ExperimentSpec, settings: Settings, problems: list[Pr
 def _resolve_embedder(
     spec: ExperimentSpec, settings: Settings, notices: list[str], problems: list[Problem]
 ) -> str:
+    """The embedder to use. A run never fails for want of one: a missing local embedder
+    falls back to none with a notice (an unknown name is still a spec error)."""
     embedder = spec.embedder or settings.embedder
-    if embedder is not None:
-        if embedder not in ("none", "openai", "local"):
-            problems.append(Problem("embedder", f"unknown embedder {embedder!r}"))
-        elif embedder == "local" and not local_embedder_installed():
-            problems.append(
-                Problem("embedder", f"the local embedder is not installed: {INSTALL_LOCAL_HINT}")
-            )
+    if embedder is not None and embedder not in ("none", "openai", "local"):
+        problems.append(Problem("embedder", f"unknown embedder {embedder!r}"))
+        return "none"
+    if embedder in ("none", "openai"):
         return embedder
     if local_embedder_installed():
         return "local"
@@ -232,6 +233,15 @@ def _resolve_embedder(
         f"({INSTALL_LOCAL_HINT}); name --embedder openai to use an endpoint"
     )
     return "none"
+
+
+def open_embedder(experiment: Experiment) -> tuple[Experiment, Embedder | None]:
+    """The run's embedder; when it cannot be opened, none, and the experiment says why."""
+    try:
+        return experiment, make_embedder(experiment.embedder, experiment.spec.embedder_model)
+    except BackendError as exc:
+        notice = f"embedding metrics skipped: {exc}"
+        return replace(experiment, embedder="none", notices=(*experiment.notices, notice)), None
 
 
 def _assign_personas(spec: ExperimentSpec, agent_nodes: list[str]) -> dict[str, Persona]:

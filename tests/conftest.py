@@ -26,6 +26,13 @@ DEFAULT_TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
 _embedded: list[subprocess.Popen[bytes]] = []
 
 
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def test_redis_url() -> str:
     return os.environ.get(URL_VARIABLE, DEFAULT_TEST_REDIS_URL)
 
@@ -41,9 +48,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except sync_redis.RedisError:
         if URL_VARIABLE in os.environ:
             raise pytest.UsageError(f"{URL_VARIABLE}={test_redis_url()} does not answer") from None
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [
             server_binary(),

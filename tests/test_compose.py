@@ -12,7 +12,7 @@ import aiohttp
 import yaml
 
 from service.settings import Settings
-from tests.test_redis_conn import free_port
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())

@@ -9,8 +9,8 @@ from agents.backend import BackendError
 from agents.embedding import OpenAIEmbedder
 from agents.openai_stub import REQUESTS, create_stub_app
 from service.engine import Engine
-from service.experiment import load
-from tests.conftest import spec_dict
+from service.experiment import load, open_embedder
+from tests.conftest import free_port, spec_dict
 
 
 @pytest.fixture
@@ -144,3 +144,35 @@ async def test_engine_embeds_sampled_messages(stub, store):
     assert all(r["n_embedded"] == 1 for r in result.drift)
     assert rows[2]["n"] == 2
     assert all(v["cosine"] >= -1e-9 for v in distances.values())
+
+
+async def test_an_embedder_that_cannot_open_skips_the_metrics(monkeypatch, store):
+    """Without an API key the openai embedder is skipped with a notice; the run succeeds."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    experiment, embedder = open_embedder(load(spec_dict(embedder="openai", rounds=2)))
+    assert embedder is None and experiment.embedder == "none"
+    assert any("OPENAI_API_KEY" in n for n in experiment.notices)
+    result = await Engine(experiment, store, run_id="skip").run()
+    assert result.status == "succeeded" and result.drift[1]["euclidean"] is None
+
+
+async def test_an_embedder_failing_at_the_end_keeps_the_run(monkeypatch, store):
+    """An embeddings endpoint that cannot be reached leaves the run succeeded, with a notice."""
+    monkeypatch.setenv("OPENAI_API_KEY", "k")
+    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{free_port()}/v1")
+    experiment, embedder = open_embedder(load(spec_dict(embedder="openai", rounds=2)))
+    try:
+        result = await Engine(experiment, store, run_id="late", embedder=embedder).run()
+    finally:
+        await embedder.aclose()
+    assert result.status == "succeeded"
+    assert any(n.startswith("embedding metrics skipped") for n in result.notices)
+    assert await store.count_messages("late") == 3
+
+
+def test_missing_local_embedder_falls_back_to_none(monkeypatch):
+    """Naming the local embedder without the extra installed falls back to none, noticed."""
+    monkeypatch.setattr("service.experiment.local_embedder_installed", lambda: False)
+    experiment = load(spec_dict(embedder="local"))
+    assert experiment.embedder == "none"
+    assert any("not installed" in n for n in experiment.notices)

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from service.redis_conn import RedisUnavailable, open_redis
 from service.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.conftest import free_port
 
 
 async def test_embedded_redis_starts_and_keeps_data_between_commands(tmp_path, monkeypatch):
