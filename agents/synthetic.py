@@ -259,7 +259,7 @@ def _colour(sentence: str, style: RetellingStyle, rng: random.Random) -> str:
         sentence = f"{rng.choice(HEDGES).capitalize()}, {_lower_first(sentence)}"
     if style.intensify and rng.random() < style.intensify:
         words = sentence.split(" ")
-        if len(words) > 3 and not COLOURING.intersection(w.lower() for w in words):
+        if len(words) > 3 and not any(w.strip(",.;:!?").lower() in INTENSIFIERS for w in words):
             words.insert(rng.randrange(1, len(words) - 1), rng.choice(INTENSIFIERS))
             sentence = " ".join(words)
     if style.vocabulary and rng.random() < style.vocabulary_rate:

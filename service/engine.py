@@ -156,7 +156,6 @@ class Engine:
     async def run(self) -> RunResult:
         """Run every round, then the embedding metrics; the run record tracks the status."""
         spec = self.spec
-        started = datetime.now(UTC).isoformat(timespec="milliseconds")
         await self.store.create_run(
             self.run_id,
             spec.model_dump(mode="json"),
@@ -167,6 +166,7 @@ class Engine:
             agents=len(self.experiment.agents),
             versions=versions(),
         )
+        started = datetime.now(UTC).isoformat(timespec="milliseconds")
         await self.store.update_run(self.run_id, RunStatus.RUNNING, started_at=started)
         round_seconds: list[float] = []
         status = RunStatus.FAILED

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from service.drift_table import DriftTable
+from service.drift_table import METRICS, DriftTable
 from service.manifest import build_manifest
 from service.plots import plot_drift
 from service.report import write_report
@@ -16,22 +16,12 @@ from service.store import ProvenanceStore
 from topologies.roles import natural_key
 
 FORMATS = ("jsonl", "csv", "parquet")
-DRIFT_COLUMNS = (
-    "generation",
-    "n",
-    "length_words",
-    "unique_words",
-    "type_token_ratio",
-    "fact_retention",
-    "euclidean",
-    "cosine",
-    "n_embedded",
-)
+DRIFT_COLUMNS = ("generation", "n", *METRICS, "n_embedded")
 
 
 async def load_records(store: ProvenanceStore, run_id: str) -> list[dict[str, Any]]:
     """Every message of a run as a JSON-ready dict, embedding distances merged into `drift`,
-    ordered by replicate, round and node."""
+    ordered by replicate, round, human sources first, then node."""
     await store.get_run(run_id)
     distances = await store.embeddings(run_id)
     records = []
@@ -50,20 +40,7 @@ def drift_rows(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     table = DriftTable()
     for record in records:
         drift = record["drift"]
-        table.add(
-            record["generation"],
-            {
-                name: drift.get(name)
-                for name in (
-                    "length_words",
-                    "unique_words",
-                    "type_token_ratio",
-                    "fact_retention",
-                    "euclidean",
-                    "cosine",
-                )
-            },
-        )
+        table.add(record["generation"], {name: drift.get(name) for name in METRICS})
     return table.rows()
 
 
