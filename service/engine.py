@@ -156,6 +156,12 @@ class Engine:
     async def run(self) -> RunResult:
         """Run every round, then the embedding metrics; the run record tracks the status."""
         spec = self.spec
+        try:
+            agents, backend_of = bind_agents(self.experiment, self.pool)
+        except BackendError:  # e.g. no API key: refuse before anything is written
+            if self._owns_pool:
+                await self.pool.aclose()
+            raise
         await self.store.create_run(
             self.run_id,
             spec.model_dump(mode="json"),
@@ -171,7 +177,6 @@ class Engine:
         round_seconds: list[float] = []
         status = RunStatus.FAILED
         try:
-            agents, backend_of = bind_agents(self.experiment, self.pool)
             graph = self.experiment.graph
             ctx = RunContext(
                 run_id=self.run_id,

@@ -103,10 +103,11 @@ async def test_endpoint_errors_fail_the_run_with_a_clear_error(aiohttp_server, m
 
 
 async def test_missing_api_key_is_a_clear_error(monkeypatch, store):
-    """Without OPENAI_API_KEY the openai backend refuses with instructions."""
+    """Without OPENAI_API_KEY the openai backend refuses with instructions, writing nothing."""
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(BackendError, match="OPENAI_API_KEY"):
         await Engine(load(spec_dict(backend="openai", rounds=1)), store, run_id="nokey").run()
+    assert await store.list_runs() == []
 
 
 async def test_openai_embedder_batches_and_keeps_order(stub):
