@@ -88,12 +88,19 @@ def write_drift_csv(rows: list[dict[str, Any]], path: Path) -> Path:
     return path
 
 
+MAPS = frozenset({"observed"})
+
+
 def flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested dicts become dotted columns (usage.total_tokens); lists become JSON strings."""
+    """Nested objects become dotted columns (usage.total_tokens); lists, and maps keyed by
+    data rather than by schema (`observed`, keyed by receiver node), become JSON strings, so
+    every run has the same columns however large its network."""
     flat: dict[str, Any] = {}
     for key, value in record.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict):
+        if isinstance(value, dict) and name in MAPS:
+            flat[name] = json.dumps(value, ensure_ascii=False)
+        elif isinstance(value, dict):
             flat.update(flatten(value, f"{name}."))
         elif isinstance(value, list):
             flat[name] = json.dumps(value, ensure_ascii=False)

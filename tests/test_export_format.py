@@ -95,7 +95,7 @@ def _records() -> list[dict[str, Any]]:
 
 
 def test_flatten_by_hand() -> None:
-    """Nested dicts become dotted columns, lists JSON strings, scalars stay as they are."""
+    """Nested objects become dotted columns; lists and the observed map JSON strings."""
     record = {
         "id": "m1",
         "usage": {"total_tokens": 17, "prompt_tokens": 12},
@@ -107,8 +107,7 @@ def test_flatten_by_hand() -> None:
         "id": "m1",
         "usage.total_tokens": 17,
         "usage.prompt_tokens": 12,
-        "observed.a1.origin": "human",
-        "observed.a1.generation": 0,
+        "observed": '{"a1": {"origin": "human", "generation": 0}}',
         "parents": '["x", "y"]',
         "seed": None,
     }
@@ -125,17 +124,18 @@ def test_flatten_lists_keep_non_ascii_and_empty_lists() -> None:
 
 def test_flatten_empty_dict_adds_no_column_and_prefix_applies() -> None:
     """An empty nested dict yields no column; a prefix is put before every name."""
-    assert flatten({"observed": {}, "x": 1}) == {"x": 1}
+    assert flatten({"usage": {}, "x": 1}) == {"x": 1}
+    assert flatten({"observed": {}, "x": 1}) == {"observed": "{}", "x": 1}
     assert flatten({"x": 1, "y": {"z": 2}}, "p.") == {"p.x": 1, "p.y.z": 2}
 
 
 def test_flatten_message_record_columns() -> None:
-    """A dumped message gives usage.total_tokens, observed.<node>.origin and JSON roots."""
+    """A dumped message gives usage.total_tokens, the observed map and roots as JSON."""
     flat = flatten(_records()[1])
     assert flat["usage.total_tokens"] == 17
-    assert flat["observed.a2.origin"] == "unknown"
-    assert flat["observed.a2.generation"] is None
-    assert flat["observed.a3.tagged"] is True
+    observed = json.loads(flat["observed"])
+    assert observed["a2"] == {"tagged": False, "origin": "unknown", "generation": None}
+    assert observed["a3"]["tagged"] is True
     assert flat["roots"] == '["r:0:0:h0"]'
     assert flat["drift.facts_retained"] == "[]"
     assert flat["drift.euclidean"] == 0.25
@@ -160,18 +160,18 @@ def test_write_flat_csv_round_trip(tmp_path: Path) -> None:
     assert len(rows) == 2
     human, model = rows
     assert human["id"] == "r:0:0:h0"
-    assert human["observed.a1.origin"] == "human"
-    assert human["observed.a2.origin"] == ""
+    assert json.loads(human["observed"])["a1"]["origin"] == "human"
+    assert "a2" not in json.loads(human["observed"])
     assert human["agent"] == ""
     assert human["drift.facts_retained"] == '["colour"]'
     assert human["drift.euclidean"] == ""
     assert model["text"] == "Le café est rouge."
     assert model["usage.total_tokens"] == "17"
-    assert model["observed.a3.tagged"] == "True"
+    assert json.loads(model["observed"])["a3"]["tagged"] is True
     assert model["parents"] == '["r:0:0:h0"]'
     assert json.loads(model["roots"]) == ["r:0:0:h0"]
     assert float(model["drift.euclidean"]) == 0.25
-    assert model["observed.a1.origin"] == ""
+    assert "a1" not in json.loads(model["observed"])
 
 
 def test_write_parquet_round_trip(tmp_path: Path) -> None:
@@ -186,14 +186,14 @@ def test_write_parquet_round_trip(tmp_path: Path) -> None:
     assert human["id"] == "r:0:0:h0"
     assert human["agent"] is None
     assert human["drift.euclidean"] is None
-    assert human["observed.a3.tagged"] is None
-    assert human["observed.a1.generation"] == 0
+    assert "a3" not in json.loads(human["observed"])
+    assert json.loads(human["observed"])["a1"]["generation"] == 0
     assert model["usage.total_tokens"] == 17
     assert model["latency_ms"] == 1.5
     assert model["drift.euclidean"] == 0.25
     assert model["drift.cosine"] == 0.125
-    assert model["observed.a3.tagged"] is True
-    assert model["observed.a2.origin"] == "unknown"
+    assert json.loads(model["observed"])["a3"]["tagged"] is True
+    assert json.loads(model["observed"])["a2"]["origin"] == "unknown"
     assert model["text"] == "Le café est rouge."
     assert json.loads(model["parents"]) == ["r:0:0:h0"]
 
@@ -289,3 +289,13 @@ def test_write_drift_csv_with_no_rows_writes_header_only(tmp_path: Path) -> None
     """An empty table still produces a header line."""
     path = write_drift_csv([], tmp_path / "drift.csv")
     assert path.read_text(encoding="utf-8").splitlines() == [",".join(DRIFT_COLUMNS)]
+
+
+def test_columns_do_not_grow_with_the_network() -> None:
+    """Records with different receivers get one `observed` column, not one per receiver."""
+    columns = [set(flatten(record)) for record in _records()]
+    assert all("observed" in c and not any(n.startswith("observed.") for n in c) for c in columns)
+    assert columns[0] - {"drift.euclidean", "drift.cosine"} == columns[1] - {
+        "drift.euclidean",
+        "drift.cosine",
+    }
