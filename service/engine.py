@@ -227,6 +227,7 @@ class Engine:
         writer = RecordWriter(self.store, self.run_id)
         sources = [await writer.add(e) for e in self._human_emissions(ctx, round_)]
         await writer.flush()
+        await self.store.record_humans(self.run_id, [s.carried.id for s in sources])
         self._account_and_deliver(sources, round_)
         active = [node for node, inbox in self._inboxes.items() if inbox.pending]
         outcomes = await self._run_agents(ctx, round_, active, writer)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
 from service.drift_table import METRICS, DriftTable
 from service.manifest import build_manifest
 from service.plots import plot_drift
-from service.report import write_report
+from service.report import SHOWN, write_report
 from service.store import ProvenanceStore
 from topologies.roles import natural_key
 
@@ -19,20 +21,30 @@ FORMATS = ("jsonl", "csv", "parquet")
 DRIFT_COLUMNS = ("generation", "n", *METRICS, "n_embedded")
 
 
-async def load_records(store: ProvenanceStore, run_id: str) -> list[dict[str, Any]]:
+async def iter_records(
+    store: ProvenanceStore, run_id: str, chunk: int = 1000
+) -> AsyncIterator[dict[str, Any]]:
     """Every message of a run as a JSON-ready dict, embedding distances merged into `drift`,
-    ordered by replicate, round, human sources first, then node."""
+    ordered by replicate, round, human sources first, then node; read in chunks, so a large
+    run is never held in memory at once."""
     await store.get_run(run_id)
     distances = await store.embeddings(run_id)
-    records = []
-    async for message in store.iter_messages(run_id):
-        record = message.model_dump(mode="json")
-        record["drift"].update(distances.get(message.id, {}))
-        records.append(record)
-    records.sort(
-        key=lambda r: (r["replicate"], r["round"], r["origin"] != "human", natural_key(r["node"]))
-    )
-    return records
+    humans = set(await store.human_ids(run_id))
+    prefix = f"{run_id}:"
+
+    def order(message_id: str) -> tuple[int, int, bool, tuple]:
+        replicate, round_, node = message_id.removeprefix(prefix).split(":", 2)
+        return int(replicate), int(round_), message_id not in humans, natural_key(node)
+
+    ids = sorted(await store.message_ids(run_id), key=order)
+    for start in range(0, len(ids), chunk):
+        batch = ids[start : start + chunk]
+        for message_id, raw in zip(batch, await store.raw_messages(run_id, batch), strict=True):
+            if raw is None:
+                continue
+            record = json.loads(raw)
+            record["drift"].update(distances.get(message_id, {}))
+            yield record
 
 
 def drift_rows(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -48,36 +60,53 @@ async def export_run(
     store: ProvenanceStore, run_id: str, out_dir: Path, formats: Iterable[str] = ("jsonl",)
 ) -> list[Path]:
     """Write a run's files into `out_dir` (drift table, manifest, plot, report and the
-    messages in each of `formats`); returns the paths written."""
+    messages in each of `formats`); returns the paths written. JSONL streams; CSV and Parquet
+    need the flattened records in memory."""
+    formats = list(formats)
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise ValueError(f"unknown export format {unknown[0]!r}; expected one of {list(FORMATS)}")
     out_dir.mkdir(parents=True, exist_ok=True)
     run = await store.get_run(run_id)
-    records = await load_records(store, run_id)
-    rows = drift_rows(records)
+    table = DriftTable()
+    first: list[dict[str, Any]] = []
+    last: deque[dict[str, Any]] = deque(maxlen=SHOWN)
+    kept: list[dict[str, Any]] = []
+    written: list[Path] = []
+    jsonl_path = out_dir / "messages.jsonl"
+    with contextlib.ExitStack() as files:
+        jsonl = (
+            files.enter_context(jsonl_path.open("w", encoding="utf-8"))
+            if "jsonl" in formats
+            else None
+        )
+        async for record in iter_records(store, run_id):
+            drift = record["drift"]
+            table.add(record["generation"], {name: drift.get(name) for name in METRICS})
+            if len(first) < SHOWN:
+                first.append(record)
+            last.append(record)
+            if jsonl is not None:
+                jsonl.write(json.dumps(record, ensure_ascii=False) + "\n")
+            if "csv" in formats or "parquet" in formats:
+                kept.append(record)
+    rows = table.rows()
     manifest = build_manifest(run)
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    written = [
+    shown_last = [r for r in last if all(r is not f for f in first)]
+    written += [
         write_drift_csv(rows, out_dir / "drift.csv"),
         out_dir / "manifest.json",
         plot_drift(rows, out_dir / "drift.png", title=f"{run['id']} ({run.get('backend')})"),
-        write_report(run, records, rows, out_dir / "report.md"),
+        write_report(run, first, shown_last, rows, out_dir / "report.md"),
     ]
-    for fmt in formats:
-        if fmt == "jsonl":
-            written.append(write_jsonl(records, out_dir / "messages.jsonl"))
-        elif fmt == "csv":
-            written.append(write_flat_csv(records, out_dir / "messages.csv"))
-        elif fmt == "parquet":
-            written.append(write_parquet(records, out_dir / "messages.parquet"))
-        else:
-            raise ValueError(f"unknown export format {fmt!r}; expected one of {list(FORMATS)}")
+    if "jsonl" in formats:
+        written.append(jsonl_path)
+    if "csv" in formats:
+        written.append(write_flat_csv(kept, out_dir / "messages.csv"))
+    if "parquet" in formats:
+        written.append(write_parquet(kept, out_dir / "messages.parquet"))
     return written
-
-
-def write_jsonl(records: Iterable[dict[str, Any]], path: Path) -> Path:
-    with path.open("w", encoding="utf-8") as out:
-        for record in records:
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-    return path
 
 
 def write_drift_csv(rows: list[dict[str, Any]], path: Path) -> Path:

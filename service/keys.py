@@ -21,6 +21,11 @@ def embeddings(run_id: str) -> str:
     return f"{PREFIX}:run:{{{run_id}}}:embeddings"
 
 
+def humans(run_id: str) -> str:
+    """List: ids of the run's human messages in emission order (bit i of a root set)."""
+    return f"{PREFIX}:run:{{{run_id}}}:humans"
+
+
 def skips(run_id: str) -> str:
     """Hash: "replicate:round:node" -> why an agent stayed silent."""
     return f"{PREFIX}:run:{{{run_id}}}:skips"
@@ -33,4 +38,11 @@ def events(run_id: str) -> str:
 
 def all_for_run(run_id: str) -> list[str]:
     """Every key that belongs to one run."""
-    return [run(run_id), messages(run_id), embeddings(run_id), skips(run_id), events(run_id)]
+    return [
+        run(run_id),
+        messages(run_id),
+        embeddings(run_id),
+        humans(run_id),
+        skips(run_id),
+        events(run_id),
+    ]

@@ -34,14 +34,14 @@ def drift_markdown(rows: list[dict[str, Any]]) -> str:
 
 def write_report(
     run: dict[str, Any],
-    records: list[dict[str, Any]],
+    first: list[dict[str, Any]],
+    last: list[dict[str, Any]],
     rows: list[dict[str, Any]],
     path: Path,
     plot: str | None = "drift.png",
 ) -> Path:
-    """The first and last texts of the run (by round, then node), with the drift table."""
+    """The drift table, and the `first` and `last` texts of the run side by side."""
     spec = run.get("spec", {})
-    first, last = records[:SHOWN], records[-SHOWN:] if len(records) > SHOWN else []
     parts = [
         f"# {spec.get('name', 'run')}: {run['id']}",
         "",

@@ -100,6 +100,21 @@ class ProvenanceStore:
             await pipe.execute()
         return written
 
+    async def record_humans(self, run_id: str, message_ids: list[str]) -> None:
+        """Append human message ids in emission order (their root-set bits)."""
+        if message_ids:
+            await self.redis.rpush(keys.humans(run_id), *message_ids)
+
+    async def human_ids(self, run_id: str) -> list[str]:
+        return [i.decode() for i in await self.redis.lrange(keys.humans(run_id), 0, -1)]
+
+    async def message_ids(self, run_id: str) -> list[str]:
+        return [i.decode() for i in await self.redis.hkeys(keys.messages(run_id))]
+
+    async def raw_messages(self, run_id: str, message_ids: list[str]) -> list[bytes | None]:
+        """Stored records as JSON bytes, in the order asked (None where missing)."""
+        return await self.redis.hmget(keys.messages(run_id), message_ids) if message_ids else []
+
     async def record_skips(self, run_id: str, skips: dict[str, str]) -> None:
         if skips:
             await self.redis.hset(keys.skips(run_id), mapping=skips)

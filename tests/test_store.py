@@ -8,6 +8,7 @@ from service import keys
 from service.engine import Engine
 from service.errors import MessageNotFound, RunNotFound
 from service.experiment import load
+from service.export import iter_records
 from service.lineage import render_lineage
 from tests.conftest import spec_dict
 
@@ -81,3 +82,17 @@ async def test_keys_share_one_prefix(store, redis):
     await diamond_run(store)
     stored = [k.decode() async for k in redis.scan_iter()]
     assert stored and all(k.startswith(keys.PREFIX + ":") for k in stored)
+
+
+async def test_records_stream_in_order_across_chunks(store):
+    """Records come ordered by round, human sources first, then node, whatever the chunking."""
+    topology = {"kind": "mixing", "graph": "complete", "n_agents": 11, "human_sources": 2}
+    await Engine(load(spec_dict(topology=topology, rounds=3)), store, run_id="S").run()
+    ordered = [r["id"] async for r in iter_records(store, "S", chunk=4)]
+    assert ordered == [r["id"] async for r in iter_records(store, "S", chunk=1000)]
+    assert ordered[:2] == ["S:0:0:h0", "S:0:0:h1"]
+    rounds = [int(i.split(":")[2]) for i in ordered]
+    assert rounds == sorted(rounds)
+    round_one = [i.split(":")[3] for i in ordered if i.split(":")[2] == "1"]
+    assert round_one == [f"a{n}" for n in range(11)]
+    assert await store.human_ids("S") == ["S:0:0:h0", "S:0:0:h1"]
