@@ -47,12 +47,17 @@ async def iter_records(
             yield record
 
 
+def add_record(table: DriftTable, record: dict[str, Any]) -> None:
+    """Count one exported record in a drift table."""
+    drift = record["drift"]
+    table.add(record["generation"], {name: drift.get(name) for name in METRICS})
+
+
 def drift_rows(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The per-generation drift table of `records`."""
+    """The per-generation drift table of `records` (for re-scoring stored records)."""
     table = DriftTable()
     for record in records:
-        drift = record["drift"]
-        table.add(record["generation"], {name: drift.get(name) for name in METRICS})
+        add_record(table, record)
     return table.rows()
 
 
@@ -81,8 +86,7 @@ async def export_run(
             else None
         )
         async for record in iter_records(store, run_id):
-            drift = record["drift"]
-            table.add(record["generation"], {name: drift.get(name) for name in METRICS})
+            add_record(table, record)
             if len(first) < SHOWN:
                 first.append(record)
             last.append(record)
