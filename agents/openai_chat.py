@@ -9,8 +9,9 @@ import openai
 from pydantic import BaseModel, ValidationError
 
 from agents.backend import BackendError, ChatRequest, Completion, Usage
+from agents.pool import DEFAULT_MODELS
 
-DEFAULT_MODEL = "gpt-4o-mini"
+DEFAULT_MODEL = DEFAULT_MODELS["openai"]
 
 
 class _Message(BaseModel):

@@ -8,6 +8,11 @@ from dataclasses import dataclass, field
 from agents.backend import BackendError, ChatBackend
 
 BACKEND_KINDS = ("synthetic", "openai", "local")
+DEFAULT_MODELS: dict[str, str | None] = {
+    "synthetic": "synthetic",
+    "openai": "gpt-4o-mini",
+    "local": None,  # the bundled model
+}
 
 
 @dataclass(frozen=True, slots=True)

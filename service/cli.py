@@ -14,6 +14,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from agents.backend import BackendError
+from agents.embedding import EMBEDDER_KINDS
+from agents.pool import BACKEND_KINDS
+from service.drift_table import SHOWN_COLUMNS
 from service.dry_run import estimate
 from service.engine import Engine, RoundReport, new_run_id
 from service.errors import MessageNotFound, RunNotFound, SpecError
@@ -25,16 +28,13 @@ from service.report import format_value
 from service.settings import Settings
 from service.store import ProvenanceStore
 
-DRIFT_HEADERS = {
-    "generation": "gen",
-    "n": "n",
-    "euclidean": "euclid",
-    "cosine": "cosine",
-    "length_words": "words",
-    "unique_words": "unique",
-    "type_token_ratio": "TTR",
-    "fact_retention": "facts",
-}
+DRIFT_HEADERS = dict(
+    zip(
+        SHOWN_COLUMNS,
+        ("gen", "n", "euclid", "cosine", "words", "unique", "TTR", "facts"),
+        strict=True,
+    )
+)
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 out = Console(highlight=False)
@@ -72,9 +72,9 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run an experiment spec (YAML or JSON)")
     run.add_argument("spec", type=Path)
-    run.add_argument("--backend", choices=("synthetic", "openai", "local"))
+    run.add_argument("--backend", choices=BACKEND_KINDS)
     run.add_argument("--model")
-    run.add_argument("--embedder", choices=("none", "openai", "local"))
+    run.add_argument("--embedder", choices=EMBEDDER_KINDS)
     run.add_argument("--rounds", type=_positive_int)
     run.add_argument("--seed", type=int)
     run.add_argument("--concurrency", type=_positive_int)

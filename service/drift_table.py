@@ -5,6 +5,16 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+SHOWN_COLUMNS = (
+    "generation",
+    "n",
+    "euclidean",
+    "cosine",
+    "length_words",
+    "unique_words",
+    "type_token_ratio",
+    "fact_retention",
+)
 METRICS = (
     "length_words",
     "unique_words",

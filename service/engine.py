@@ -15,7 +15,7 @@ from typing import Any
 from agents.agent import Agent
 from agents.backend import BackendError
 from agents.embedding import Embedder
-from agents.pool import BackendConfig, BackendPool
+from agents.pool import DEFAULT_MODELS, BackendConfig, BackendPool
 from service.corpus import fresh_text, injects
 from service.drift_table import DriftTable
 from service.experiment import Experiment
@@ -34,8 +34,6 @@ from service.step import (
     human_step,
 )
 from service.store import WRITE_CHUNK, ProvenanceStore
-
-DEFAULT_MODELS = {"synthetic": "synthetic", "openai": "gpt-4o-mini", "local": None}
 
 
 @dataclass(frozen=True, slots=True)

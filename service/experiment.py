@@ -12,8 +12,9 @@ import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from agents.backend import BackendError
-from agents.embedding import Embedder, make_embedder
+from agents.embedding import EMBEDDER_KINDS, Embedder, make_embedder
 from agents.persona import Persona
+from agents.pool import BACKEND_KINDS
 from service.errors import Problem, SpecError
 from service.rng import Purpose, rng_for
 from service.settings import Settings
@@ -206,7 +207,7 @@ def _resolve_backend(spec: ExperimentSpec, settings: Settings, problems: list[Pr
             )
         )
         return "synthetic"
-    if backend not in ("synthetic", "openai", "local"):
+    if backend not in BACKEND_KINDS:
         problems.append(Problem("backend", f"unknown backend {backend!r}"))
     elif backend == "local" and not local_backend_installed():
         problems.append(
@@ -221,7 +222,7 @@ def _resolve_embedder(
     """The embedder to use. A run never fails for want of one: a missing local embedder
     falls back to none with a notice (an unknown name is still a spec error)."""
     embedder = spec.embedder or settings.embedder
-    if embedder is not None and embedder not in ("none", "openai", "local"):
+    if embedder is not None and embedder not in EMBEDDER_KINDS:
         problems.append(Problem("embedder", f"unknown embedder {embedder!r}"))
         return "none"
     if embedder in ("none", "openai"):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from service.drift_table import SHOWN_COLUMNS
+
 SHOWN = 3
 
 
@@ -17,16 +19,7 @@ def format_value(value: Any, digits: int = 3) -> str:
 
 
 def drift_markdown(rows: list[dict[str, Any]]) -> str:
-    columns = (
-        "generation",
-        "n",
-        "euclidean",
-        "cosine",
-        "length_words",
-        "unique_words",
-        "type_token_ratio",
-        "fact_retention",
-    )
+    columns = SHOWN_COLUMNS
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(format_value(r.get(c)) for c in columns) + " |" for r in rows]
     return "\n".join(lines)
