@@ -12,6 +12,7 @@ import random
 import re
 import time
 from functools import lru_cache
+from typing import NamedTuple
 
 from agents.backend import ChatRequest, Completion, Usage
 from agents.persona import RetellingStyle
@@ -65,6 +66,8 @@ FUNCTION_WORDS = frozenset(
     some""".split()  # noqa: SIM905
 )
 WORDS_PER_TOKEN = 0.75
+# Distinct texts and clauses kept parsed: a round of a 100k-agent network reads ~100k texts.
+CACHE_SIZE = 1 << 18
 
 
 class SyntheticBackend:
@@ -97,15 +100,23 @@ class SyntheticBackend:
 def retell(inputs: list[str], style: RetellingStyle, rng: random.Random) -> str:
     """One retelling of `inputs` (merged when several) in `style`, drawing only from `rng`."""
     sentences = _merge([_clauses(text) for text in inputs])
-    total_words = sum(_word_count(c) for sentence in sentences for c in sentence)
+    total_words = sum(_clause_facts(c).words for sentence in sentences for c in sentence)
     pressure = max(1.0, total_words / style.target_words) ** 0.5
+    base_drop = style.drop_rate * pressure
+    protection = style.salience_protection
+    draw = rng.random
     kept: list[list[str]] = []
     for index, clauses in enumerate(sentences):
-        survivors = [
-            clause
-            for position, clause in enumerate(clauses)
-            if rng.random() >= _drop_chance(clause, index, position == 0, style, pressure)
-        ]
+        lead_bonus = 0.2 if index == 0 else 0.0
+        survivors = []
+        for position, clause in enumerate(clauses):
+            facts = _clause_facts(clause)
+            salience = min(
+                (facts.opening_salience if position == 0 else facts.inner_salience) + lead_bonus,
+                1.0,
+            )
+            if draw() >= min(0.95, base_drop * (1.0 - protection * salience)):
+                survivors.append(clause)
         if survivors:
             kept.append([_distort(c, style, rng) for c in survivors])
     kept = _trim_to_attractor(kept, style.target_words)
@@ -122,7 +133,7 @@ def retell(inputs: list[str], style: RetellingStyle, rng: random.Random) -> str:
 def _trim_to_attractor(kept: list[list[str]], target_words: int) -> list[list[str]]:
     """Drop the least salient sentences while the text is over 1.5 x the persona's length."""
     limit = 1.5 * target_words
-    words = [sum(_word_count(c) for c in clauses) for clauses in kept]
+    words = [sum(_clause_facts(c).words for c in clauses) for clauses in kept]
     total = sum(words)
     if total <= limit:
         return kept
@@ -139,18 +150,32 @@ def _trim_to_attractor(kept: list[list[str]], target_words: int) -> list[list[st
     return [clauses for i, clauses in enumerate(kept) if i not in dropped]
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=CACHE_SIZE)
 def _clauses(text: str) -> tuple[tuple[str, ...], ...]:
     """Sentences split into clauses (cached: one message is read by all its receivers)."""
     return tuple(tuple(CLAUSE_SPLIT.split(s)) for s in SENTENCE_SPLIT.split(text.strip()) if s)
 
 
-@lru_cache(maxsize=1 << 18)
-def _word_count(clause: str) -> int:
-    return len(clause.split())
+class ClauseFacts(NamedTuple):
+    """What retelling needs to know of one clause, worked out once per distinct clause."""
+
+    words: int
+    opening_salience: float  # when the clause opens its sentence
+    inner_salience: float
+    number_parts: tuple[str, ...] | None  # text, number, text, ...; None without numbers
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=CACHE_SIZE)
+def _clause_facts(clause: str) -> ClauseFacts:
+    return ClauseFacts(
+        words=len(clause.split()),
+        opening_salience=_content_salience(clause, True),
+        inner_salience=_content_salience(clause, False),
+        number_parts=tuple(NUMBER.split(clause)) if _has_digit(clause) else None,
+    )
+
+
+@lru_cache(maxsize=CACHE_SIZE)
 def _signature(sentence: tuple[str, ...]) -> frozenset[str] | tuple[str, ...]:
     """What makes two sentences the same for merging: their content words (longer than three
     letters, numbers and persona colouring left out), or the exact text when it has none."""
@@ -186,10 +211,10 @@ def _salience(clause: str, sentence_index: int, opens_sentence: bool = True) -> 
     return min(score, 1.0)
 
 
-@lru_cache(maxsize=1 << 18)
+@lru_cache(maxsize=CACHE_SIZE)
 def _content_salience(clause: str, opens_sentence: bool) -> float:
     score = 0.0
-    if any(ch.isdigit() for ch in clause):
+    if _has_digit(clause):
         score += 0.4
     words = WORD.findall(clause)
     names = words[1:] if opens_sentence else words
@@ -200,16 +225,13 @@ def _content_salience(clause: str, opens_sentence: bool) -> float:
     return score
 
 
-def _drop_chance(
-    clause: str, index: int, opens_sentence: bool, style: RetellingStyle, pressure: float
-) -> float:
-    protection = style.salience_protection * _salience(clause, index, opens_sentence)
-    return min(0.95, style.drop_rate * pressure * (1.0 - protection))
-
-
 def _distort(clause: str, style: RetellingStyle, rng: random.Random) -> str:
-    if _has_digit(clause):
-        clause = NUMBER.sub(lambda m: _shift_number(m.group(1), style, rng), clause)
+    parts = _clause_facts(clause).number_parts
+    if parts is not None:  # one draw per number, in order, as a NUMBER.sub would make them
+        shifted = list(parts)
+        for i in range(1, len(parts), 2):
+            shifted[i] = _shift_number(parts[i], style, rng)
+        clause = "".join(shifted)
     if style.qualifier_loss and _has_qualifier(clause):
         clause = QUALIFIERS.sub(
             lambda m: "" if rng.random() < style.qualifier_loss else m[0], clause
@@ -217,12 +239,11 @@ def _distort(clause: str, style: RetellingStyle, rng: random.Random) -> str:
     return clause
 
 
-@lru_cache(maxsize=1 << 18)
 def _has_digit(clause: str) -> bool:
     return any(ch.isdigit() for ch in clause)
 
 
-@lru_cache(maxsize=1 << 18)
+@lru_cache(maxsize=CACHE_SIZE)
 def _has_qualifier(clause: str) -> bool:
     return QUALIFIERS.search(clause) is not None
 

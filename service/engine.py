@@ -19,6 +19,7 @@ from agents.pool import DEFAULT_MODELS, BackendConfig, BackendPool
 from service.corpus import fresh_text, injects
 from service.drift_table import DriftTable
 from service.experiment import Experiment
+from service.gc_tuning import fewer_collections
 from service.inbox import Inbox
 from service.manifest import versions
 from service.metrics import cosine_distance, euclidean
@@ -185,8 +186,9 @@ class Engine:
                 successors={n: sorted(graph.successors(n)) for n in graph.nodes},
                 human_ids=[],
             )
-            for round_ in range(spec.rounds):
-                round_seconds.append(await self._round(ctx, round_))
+            with fewer_collections():
+                for round_ in range(spec.rounds):
+                    round_seconds.append(await self._round(ctx, round_))
             await self._embed()
             status = RunStatus.SUCCEEDED
         except asyncio.CancelledError:

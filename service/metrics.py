@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -29,8 +30,13 @@ def facts_retained(text: str, facts: Sequence[Fact]) -> list[str]:
     return [
         fact.name
         for fact in facts
-        if any(re.search(pattern, text, re.IGNORECASE) for pattern in fact.patterns)
+        if any(pattern.search(text) for pattern in _compiled(tuple(fact.patterns)))
     ]
+
+
+@lru_cache(maxsize=1024)
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(pattern, re.IGNORECASE) for pattern in patterns)
 
 
 def text_metrics(text: str, facts: Sequence[Fact]) -> TextMetrics:

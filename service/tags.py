@@ -62,11 +62,13 @@ def model_tags(parents: list[Carried]) -> Tags:
 
 
 def root_bits(roots: int, limit: int) -> tuple[list[int], int]:
-    """The lowest `limit` set bits of `roots` (the earliest human texts) and the bit count."""
+    """The lowest `limit` set bits of `roots` (the earliest human texts) and the bit count.
+
+    Scans the binary string (C speed) rather than peeling bits off a many-thousand-bit int."""
+    little_endian = bin(roots)[:1:-1]
     bits = []
-    remaining = roots
-    while remaining and len(bits) < limit:
-        lowest = remaining & -remaining
-        bits.append(lowest.bit_length() - 1)
-        remaining ^= lowest
+    position = little_endian.find("1")
+    while position != -1 and len(bits) < limit:
+        bits.append(position)
+        position = little_endian.find("1", position + 1)
     return bits, roots.bit_count()

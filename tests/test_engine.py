@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from service.engine import Engine
@@ -249,3 +251,11 @@ def test_root_bits_list_the_earliest_roots_and_count_all():
     assert root_bits(roots, 3) == ([0, 5, 200], 4)
     assert root_bits(roots, 10) == ([0, 5, 200, 7000], 4)
     assert root_bits(0, 10) == ([], 0)
+
+
+async def test_a_run_restores_the_garbage_collector_settings(store):
+    """The engine collects less often during a run, and leaves the process as it found it."""
+    before = gc.get_threshold()
+    await Engine(load(spec_dict(rounds=2)), store, run_id="gc").run()
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0

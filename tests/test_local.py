@@ -65,7 +65,9 @@ async def test_three_agent_line_on_the_local_backend(store):
     spec = spec_dict(backend="local", max_tokens=20, rounds=3)
     result = await Engine(load(spec), store, run_id="loc").run()
     assert result.status == "succeeded"
-    messages = sorted([m async for m in store.iter_messages("loc")], key=lambda m: m.round)
+    messages = sorted(
+        [m async for m in store.iter_messages("loc")], key=lambda m: (m.round, m.origin == "model")
+    )
     model = [m for m in messages if m.origin == "model"]
     assert [m.generation for m in model] == [1, 2, 3]
     assert all(m.backend == "local" and m.model == BUNDLED_MODEL and m.text for m in model)

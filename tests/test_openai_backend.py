@@ -26,7 +26,9 @@ async def test_line_on_the_openai_backend_records_usage_and_prompts(stub, store)
     spec = spec_dict(backend="openai", model="stub-model", rounds=3)
     result = await Engine(load(spec), store, run_id="oa").run()
     assert result.counts["model"] == 3
-    messages = sorted([m async for m in store.iter_messages("oa")], key=lambda m: m.round)
+    messages = sorted(
+        [m async for m in store.iter_messages("oa")], key=lambda m: (m.round, m.origin == "model")
+    )
     agents = [m for m in messages if m.origin == "model"]
     sent = stub.app[REQUESTS]
     assert len(sent) == 3
