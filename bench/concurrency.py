@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -26,6 +27,13 @@ from service.experiment import load
 from service.store import ProvenanceStore
 
 LATENCY_S = 0.05
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (step workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def free_port() -> int:
@@ -46,14 +54,16 @@ async def wait_until_up(url: str) -> None:
     raise RuntimeError("the stub server did not start")
 
 
-async def measure(limit: int, agents: int, rounds: int) -> tuple[float, float, int]:
-    spec = mixing_spec(agents, rounds, backend="openai", model="stub", concurrency=limit)
+async def measure(limit: int, agents: int, rounds: int, workers: int) -> tuple[float, float, int]:
+    spec = mixing_spec(
+        agents, rounds, backend="openai", model="stub", concurrency=limit, workers=workers
+    )
     spec["topology"]["human_sources"] = agents // 2
     redis = await fresh_redis()
     engine = Engine(load(spec), ProvenanceStore(redis), run_id=f"c{limit}")
-    cpu_started = time.process_time()
+    cpu_started = cpu_seconds()
     result = await engine.run()
-    cpu = time.process_time() - cpu_started
+    cpu = cpu_seconds() - cpu_started
     wall = sum(result.round_seconds)
     await redis.flushdb()
     await redis.aclose()
@@ -92,6 +102,7 @@ async def main() -> None:
     parser.add_argument("--limits", type=int, nargs="+", default=[16, 64, 256])
     parser.add_argument("--agents", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=1, help="step worker processes")
     args = parser.parse_args()
     port = free_port()
     stub = subprocess.Popen(
@@ -110,7 +121,7 @@ async def main() -> None:
     try:
         await wait_until_up(f"http://127.0.0.1:{port}/v1/chat/completions")
         for limit in args.limits:
-            rate, cpu, calls = await measure(limit, args.agents, args.rounds)
+            rate, cpu, calls = await measure(limit, args.agents, args.rounds, args.workers)
             raw = await raw_client(
                 f"http://127.0.0.1:{port}/v1/chat/completions", limit, min(calls, limit * 20)
             )

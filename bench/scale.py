@@ -2,7 +2,7 @@
 (about a million messages). Reports wall time, messages per second, the peak resident memory
 of the driftlab process and Redis `used_memory` (and its peak), separately.
 
-    python bench/scale.py [--agents 100000] [--rounds 10] [--sources 20000]
+    python -m bench.scale [--agents 100000] [--rounds 10] [--sources 20000] [--workers 1]
 """
 
 from __future__ import annotations
@@ -22,6 +22,11 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def worker_peak_rss_mb() -> float:
+    """The largest peak resident set among finished child processes (the step workers)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--agents", type=int, default=100_000)
@@ -32,9 +37,10 @@ async def main() -> None:
         default=20_000,
         help="human sources on random agents (so most agents act each round)",
     )
+    parser.add_argument("--workers", type=int, default=1, help="step worker processes")
     args = parser.parse_args()
     redis = await fresh_redis()
-    spec = mixing_spec(args.agents, args.rounds)
+    spec = mixing_spec(args.agents, args.rounds, workers=args.workers)
     spec["topology"]["human_sources"] = args.sources
     started = time.perf_counter()
     experiment = load(spec)
@@ -54,7 +60,8 @@ async def main() -> None:
     info = await redis.info("memory")
     messages = result.counts["messages"]
     print(
-        f"agents {args.agents:,}, rounds {args.rounds}, sources {args.sources:,}: "
+        f"agents {args.agents:,}, rounds {args.rounds}, sources {args.sources:,}, "
+        f"workers {args.workers}: "
         f"{messages:,} messages"
     )
     print(
@@ -65,6 +72,10 @@ async def main() -> None:
         f"driftlab peak RSS: {peak_rss_mb():,.0f} MB (after building the graph: "
         f"{baseline_rss:,.0f} MB)"
     )
+    if args.workers > 1:
+        print(
+            f"step workers: {args.workers}, largest worker peak RSS {worker_peak_rss_mb():,.0f} MB"
+        )
     print(
         f"Redis used_memory: {info['used_memory'] / 2**20:,.0f} MB "
         f"(peak {info['used_memory_peak'] / 2**20:,.0f} MB)"

@@ -78,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--rounds", type=_positive_int)
     run.add_argument("--seed", type=int)
     run.add_argument("--concurrency", type=_positive_int)
+    run.add_argument(
+        "--workers", type=_positive_int, help="processes running agent steps (default 1)"
+    )
     run.add_argument("--run-id")
     run.add_argument("--out", type=Path, help="output directory (default runs/RUN_ID)")
     run.add_argument(
@@ -154,6 +157,7 @@ async def _run(args: argparse.Namespace) -> int:
         rounds=args.rounds,
         seed=args.seed,
         concurrency=args.concurrency,
+        workers=args.workers,
     )
     experiment = load(raw)
     if args.dry_run:

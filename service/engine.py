@@ -28,12 +28,14 @@ from service.status import RunStatus
 from service.step import (
     Emitted,
     RunContext,
+    Serialised,
     Settled,
     Skipped,
-    agent_step,
     deliveries,
     human_step,
 )
+from service.step_batch import StepInput, run_steps
+from service.step_pool import StepPool
 from service.store import WRITE_CHUNK, ProvenanceStore
 
 
@@ -104,11 +106,13 @@ class RecordWriter:
         self._pending: list[tuple[str, str]] = []
 
     async def add(self, emitted: Emitted) -> Settled:
-        message = emitted.message
-        self._pending.append((message.id, message.model_dump_json()))
+        return await self.add_serialised(Serialised.of(emitted))
+
+    async def add_serialised(self, record: Serialised) -> Settled:
+        self._pending.append((record.id, record.payload))
         if len(self._pending) >= WRITE_CHUNK:
             await self.flush()
-        return Settled.of(emitted)
+        return record.settled
 
     async def flush(self) -> None:
         batch, self._pending = self._pending, []
@@ -148,6 +152,7 @@ class Engine:
         self._injected = dict.fromkeys(experiment.sources, 0)
         self._reservoirs: dict[int, list[tuple[str, str]]] = {}
         self._seen_per_generation: dict[int, int] = {}
+        self._step_pool: StepPool | None = None
         self._sample_rng = random.Random(
             derive_seed(self.spec.seed, replicate, 0, "embedding-sample", Purpose.SAMPLE)
         )
@@ -186,6 +191,10 @@ class Engine:
                 successors={n: sorted(graph.successors(n)) for n in graph.nodes},
                 human_ids=[],
             )
+            if spec.workers > 1:
+                self._step_pool = StepPool(
+                    self.experiment, ctx.successors, self.run_id, self.replicate, spec.workers
+                )
             with fewer_collections():
                 for round_ in range(spec.rounds):
                     round_seconds.append(await self._round(ctx, round_))
@@ -198,6 +207,8 @@ class Engine:
             await self.store.update_run(self.run_id, error=f"{type(exc).__name__}: {exc}")
             raise
         finally:
+            if self._step_pool is not None:
+                self._step_pool.close()
             if self._owns_pool:
                 await self.pool.aclose()
             finished = datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -276,26 +287,29 @@ class Engine:
     async def _run_agents(
         self, ctx: RunContext, round_: int, active: list[str], writer: RecordWriter
     ) -> list[Settled | Skipped]:
-        """Every active agent's step, at most `concurrency` backend calls at once; records are
-        written in chunks as they come, results kept in a fixed order."""
-        results: list[Settled | Skipped | None] = [None] * len(active)
-        work = iter(enumerate(active))
+        """Every active agent's step, at most `concurrency` backend calls at once (in this
+        process or spread over worker processes); records are written in chunks as they
+        come, results kept in a fixed order."""
+        inputs = [
+            StepInput(node, self._inboxes[node].contents(), self._inboxes[node].anchor)
+            for node in active
+        ]
+        results: list[Settled | Skipped | None] = [None] * len(inputs)
+        if self._step_pool is not None:
+            async for index, outcome in self._step_pool.run(round_, inputs, ctx.human_ids):
+                results[index] = (
+                    await writer.add_serialised(outcome)
+                    if isinstance(outcome, Serialised)
+                    else outcome
+                )
+        else:
 
-        async def worker() -> None:
-            for index, node in work:
-                inbox = self._inboxes[node]
-                outcome = await agent_step(ctx, round_, node, inbox.contents(), inbox.anchor)
+            async def keep(index: int, outcome: Emitted | Skipped) -> None:
                 results[index] = (
                     await writer.add(outcome) if isinstance(outcome, Emitted) else outcome
                 )
-                await asyncio.sleep(0)  # a backend that never awaits must not starve Redis I/O
 
-        try:
-            async with asyncio.TaskGroup() as group:
-                for _ in range(min(self.spec.concurrency, len(active))):
-                    group.create_task(worker())
-        except ExceptionGroup as failed:
-            raise failed.exceptions[0] from None
+            await run_steps(ctx, round_, inputs, self.spec.concurrency, keep)
         return [r for r in results if r is not None]
 
     def _account_and_deliver(self, settled: list[Settled], round_: int) -> None:

@@ -6,6 +6,7 @@ import random
 from dataclasses import dataclass
 
 from service.message import Observed
+from service.pickling import by_slots
 from service.spec import Policy
 from service.tags import Carried
 
@@ -13,6 +14,8 @@ from service.tags import Carried
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """A message as one receiver holds it: the message, the tags it saw, when it arrived."""
+
+    __reduce__ = by_slots
 
     sender: str
     message: Carried

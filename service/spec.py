@@ -159,6 +159,7 @@ class ExperimentSpec(Strict):
     max_inputs: int = Field(3, ge=1)
     max_tokens: int | None = Field(None, ge=1)
     concurrency: int = Field(16, ge=1)
+    workers: int = Field(1, ge=1, le=64)  # processes running agent steps; 1: the engine's own
     injection: Injection = Field(default_factory=Injection)
     policy: Policy = Field(default_factory=Policy)
     provenance: Provenance = Field(default_factory=Provenance)

@@ -17,6 +17,7 @@ from service.experiment import Experiment
 from service.message import MAX_ROOTS_LISTED, Message, Observed, TextMetrics, message_id
 from service.metrics import text_metrics
 from service.observation import label, observe
+from service.pickling import by_slots
 from service.policies import Delivery, select
 from service.rng import Purpose, backend_seed, rng_for
 from service.tags import Carried, Tags, human_tags, model_tags, root_bits
@@ -48,6 +49,8 @@ class Settled:
     """What the engine keeps of a stored message until the round ends: enough to deliver and
     count it, without its prompt and the rest of the record."""
 
+    __reduce__ = by_slots
+
     node: str
     carried: Carried
     observed: dict[str, Observed]
@@ -61,8 +64,26 @@ class Settled:
 
 
 @dataclass(frozen=True, slots=True)
+class Serialised:
+    """A stored-to-be message as its JSON record, with what the engine keeps of it: the form a
+    step leaves a worker process in."""
+
+    __reduce__ = by_slots
+
+    id: str
+    payload: str
+    settled: Settled
+
+    @classmethod
+    def of(cls, emitted: Emitted) -> Serialised:
+        return cls(emitted.message.id, emitted.message.model_dump_json(), Settled.of(emitted))
+
+
+@dataclass(frozen=True, slots=True)
 class Skipped:
     """An agent with something new that its policy left nothing to read."""
+
+    __reduce__ = by_slots
 
     node: str
     round: int

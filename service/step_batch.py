@@ -1,0 +1,50 @@
+"""Running many agents' steps of one round, at most `concurrency` backend calls at once: the
+loop the in-process engine and every worker process share."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from service.pickling import by_slots
+from service.policies import Delivery
+from service.step import Emitted, RunContext, Skipped, agent_step
+
+
+@dataclass(frozen=True, slots=True)
+class StepInput:
+    """What one agent reads in a round: its inbox (by sender) and its remembered human text."""
+
+    __reduce__ = by_slots
+
+    node: str
+    inbox: list[Delivery]
+    anchor: Delivery | None
+
+
+OnOutcome = Callable[[int, Emitted | Skipped], Awaitable[None]]
+
+
+async def run_steps(
+    ctx: RunContext,
+    round_: int,
+    inputs: Sequence[StepInput],
+    concurrency: int,
+    on_outcome: OnOutcome,
+) -> None:
+    """Every input's step; `on_outcome(index, outcome)` as each finishes (in any order)."""
+    work = iter(enumerate(inputs))
+
+    async def worker() -> None:
+        for index, item in work:
+            outcome = await agent_step(ctx, round_, item.node, item.inbox, item.anchor)
+            await on_outcome(index, outcome)
+            await asyncio.sleep(0)  # a backend that never awaits must not starve Redis I/O
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(concurrency, len(inputs))):
+                group.create_task(worker())
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None

@@ -1,0 +1,130 @@
+"""Agent steps in worker processes: the same step function, one process per core.
+
+Each worker holds the experiment (without its graph), its own backends and a long-lived event
+loop. The engine hands it slices of a round's agents with their inboxes; the worker runs their
+steps (up to its share of the concurrency limit at once) and returns serialised records, which
+the engine stores before it delivers anything. Every draw is derived from (seed, replicate,
+round, node), so messages are identical whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import dataclasses
+import math
+import multiprocessing
+from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+
+import networkx as nx
+
+from agents.pool import BackendPool
+from service.experiment import Experiment
+from service.step import Emitted, RunContext, Serialised, Skipped
+from service.step_batch import StepInput, run_steps
+
+SLICE = 500  # agents per hand-off: small enough to stream records, large enough to amortise
+# fork shares the experiment copy-on-write and needs no `if __name__ == "__main__"` guard in
+# the user's script; spawn where fork does not exist.
+START_METHOD = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+class StepPool:
+    """`workers` processes running agent steps for one run."""
+
+    def __init__(
+        self,
+        experiment: Experiment,
+        successors: dict[str, list[str]],
+        run_id: str,
+        replicate: int,
+        workers: int,
+    ) -> None:
+        share = math.ceil(experiment.spec.concurrency / workers)
+        portable = dataclasses.replace(experiment, graph=nx.DiGraph())
+        self._executor = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context(START_METHOD),
+            initializer=_start_worker,
+            initargs=(portable, successors, run_id, replicate, share),
+        )
+
+    async def run(
+        self, round_: int, inputs: Sequence[StepInput], human_ids: list[str]
+    ) -> AsyncIterator[tuple[int, Serialised | Skipped]]:
+        """(index into `inputs`, outcome) for every step, slice by slice as workers finish."""
+        loop = asyncio.get_running_loop()
+        known = tuple(human_ids)
+        pending = [
+            loop.run_in_executor(
+                self._executor,
+                _run_slice,
+                round_,
+                start,
+                list(inputs[start : start + SLICE]),
+                known,
+            )
+            for start in range(0, len(inputs), SLICE)
+        ]
+        try:
+            for finished in asyncio.as_completed(pending):
+                for index, outcome in await finished:
+                    yield index, outcome
+        finally:
+            for future in pending:
+                future.cancel()
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclasses.dataclass
+class _Worker:
+    ctx: RunContext
+    backends: BackendPool
+    loop: asyncio.AbstractEventLoop
+    concurrency: int
+
+
+_worker: _Worker | None = None
+
+
+def _start_worker(
+    experiment: Experiment,
+    successors: dict[str, list[str]],
+    run_id: str,
+    replicate: int,
+    concurrency: int,
+) -> None:
+    from service.engine import bind_agents  # the engine imports this module
+
+    global _worker
+    backends = BackendPool()
+    agents, backend_of = bind_agents(experiment, backends)
+    ctx = RunContext(run_id, replicate, experiment, agents, backend_of, successors, [])
+    _worker = _Worker(ctx, backends, asyncio.new_event_loop(), concurrency)
+    atexit.register(_stop_worker)
+
+
+def _stop_worker() -> None:
+    if _worker is not None:
+        _worker.loop.run_until_complete(_worker.backends.aclose())
+        _worker.loop.close()
+
+
+def _run_slice(
+    round_: int, start: int, inputs: list[StepInput], human_ids: tuple[str, ...]
+) -> list[tuple[int, Serialised | Skipped]]:
+    assert _worker is not None, "the step pool's initializer did not run"
+    _worker.ctx.human_ids[:] = human_ids
+    outcomes: list[tuple[int, Serialised | Skipped]] = []
+
+    async def keep(index: int, outcome: Emitted | Skipped) -> None:
+        serialised = Serialised.of(outcome) if isinstance(outcome, Emitted) else outcome
+        outcomes.append((start + index, serialised))
+
+    _worker.loop.run_until_complete(
+        run_steps(_worker.ctx, round_, inputs, _worker.concurrency, keep)
+    )
+    return outcomes
