@@ -1,0 +1,88 @@
+"""Step workers: agent steps in worker processes give the same messages as the engine alone."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agents.backend import BackendError
+from agents.openai_stub import REQUESTS, create_stub_app
+from service import keys
+from service.engine import Engine
+from service.errors import SpecError
+from service.experiment import load
+from tests.conftest import spec_dict
+
+TIMING_FIELDS = ("created_at", "latency_ms")
+
+
+def network_spec(**overrides):
+    """A mixing network with injection, tag loss and a weighting policy: every draw matters."""
+    return spec_dict(
+        topology={"kind": "mixing", "graph": "small_world", "n_agents": 120, "human_sources": 4},
+        rounds=5,
+        injection={"rate": 0.3},
+        human_corpus=["A fresh human account of the same car.", "Another human version."],
+        policy={"kind": "prefer_human", "weight": 3},
+        provenance={"tag_loss": 0.3, "detector": {"tpr": 0.9, "fpr": 0.05}},
+        personas=["editor", "tabloid", "scientist", "skeptic"],
+        **overrides,
+    )
+
+
+async def stored_records(redis, run_id):
+    raw = await redis.hgetall(keys.messages(run_id))
+    records = {}
+    for payload in raw.values():
+        record = json.loads(payload.decode().replace(f'"{run_id}:', '"'))  # ids name the run
+        for name in TIMING_FIELDS:
+            record.pop(name)
+        record.pop("run")
+        records[record["id"]] = record
+    return records
+
+
+async def test_workers_give_the_same_messages_as_the_engine_alone(store, redis):
+    """Same spec and seed: identical records (ids, tags, observed tags, texts, prompts) with
+    the steps run in the engine's process and in three worker processes."""
+    results = {}
+    for workers in (1, 3):
+        run_id = f"w{workers}"
+        result = await Engine(load(network_spec(workers=workers)), store, run_id=run_id).run()
+        assert result.status == "succeeded"
+        results[workers] = (result.counts, result.drift, await stored_records(redis, run_id))
+    assert results[1] == results[3]
+    assert results[3][0]["model"] > 200
+
+
+async def test_workers_call_an_openai_endpoint(aiohttp_server, monkeypatch, store, redis):
+    """Steps in workers reach the endpoint: one request per model message, all stored."""
+    server = await aiohttp_server(create_stub_app(jitter_s=0.005))
+    monkeypatch.setenv("OPENAI_BASE_URL", str(server.make_url("/v1")))
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    spec = network_spec(backend="openai", model="stub-model", workers=2, concurrency=8)
+    result = await Engine(load(spec), store, run_id="wo").run()
+    records = await stored_records(redis, "wo")
+    model = [r for r in records.values() if r["origin"] == "model"]
+    assert len(model) == result.counts["model"] == len(server.app[REQUESTS]) > 100
+    assert all(r["model"] == "stub-model" and r["text"].startswith("stub-model") for r in model)
+
+
+async def test_a_backend_error_in_a_worker_fails_the_run(aiohttp_server, monkeypatch, store):
+    """An endpoint error inside a worker fails the run with the backend's message, no hang."""
+    server = await aiohttp_server(create_stub_app(fail_status=400))
+    monkeypatch.setenv("OPENAI_BASE_URL", str(server.make_url("/v1")))
+    monkeypatch.setenv("OPENAI_API_KEY", "k")
+    spec = network_spec(backend="openai", workers=2)
+    with pytest.raises(BackendError, match="openai backend"):
+        await Engine(load(spec), store, run_id="wbad").run()
+    record = await store.get_run("wbad")
+    assert record["status"] == "failed"
+    assert "400" in record["error"]
+
+
+def test_workers_must_be_positive():
+    with pytest.raises(SpecError) as caught:
+        load(spec_dict(workers=0))
+    assert [p.field for p in caught.value.problems] == ["workers"]
