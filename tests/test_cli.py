@@ -173,3 +173,34 @@ async def test_an_existing_run_id_is_not_overwritten(tmp_path, redis):
     assert driftlab("run", str(spec), "--run-id", "same", cwd=tmp_path).returncode == 0
     again = driftlab("run", str(spec), "--run-id", "same", cwd=tmp_path)
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+async def test_workers_flag_gives_the_same_messages(tmp_path, redis):
+    """`--workers 2` runs the steps in two processes and writes the same messages."""
+    spec = write_spec(
+        tmp_path / "net.yaml",
+        topology={"kind": "mixing", "graph": "small_world", "n_agents": 60, "human_sources": 2},
+    )
+    texts = {}
+    for workers in ("1", "2"):
+        result = driftlab(
+            "run",
+            str(spec),
+            "--workers",
+            workers,
+            "--run-id",
+            f"cli-w{workers}",
+            "--out",
+            workers,
+            cwd=tmp_path,
+        )
+        assert result.returncode == 0, result.stderr
+        lines = (tmp_path / workers / "messages.jsonl").read_text().splitlines()
+        texts[workers] = [(m["node"], m["round"], m["text"]) for m in map(json.loads, lines)]
+    assert texts["1"] == texts["2"] and len(texts["1"]) > 20
+
+
+def test_workers_flag_refuses_zero(tmp_path):
+    result = driftlab("run", str(write_spec(tmp_path / "s.yaml")), "--workers", "0", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--workers" in result.stderr and "Traceback" not in result.stderr
