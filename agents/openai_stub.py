@@ -40,13 +40,17 @@ def create_stub_app(
     return app
 
 
-async def _delay(request: web.Request) -> None:
+async def _delay(request: web.Request, arrived: float) -> None:
+    """Answer `latency` (plus jitter) after the request reached the handler: the stub's own
+    parsing counts toward it, as a remote server's would."""
     latency, jitter = request.app[LATENCY]
     if latency or jitter:
-        await asyncio.sleep(latency + random.uniform(0, jitter))
+        target = latency + random.uniform(0, jitter)
+        await asyncio.sleep(max(0.0, target - (time.monotonic() - arrived)))
 
 
 async def _chat(request: web.Request) -> web.Response:
+    arrived = time.monotonic()
     body = await request.json()
     request.app[REQUESTS].append(body)
     messages = body.get("messages")
@@ -54,7 +58,7 @@ async def _chat(request: web.Request) -> web.Response:
         return _error("the stub was told to fail", request.app[FAIL_STATUS])
     if not body.get("model") or not isinstance(messages, list) or not messages:
         return _error("model and messages are required", 400)
-    await _delay(request)
+    await _delay(request, arrived)
     user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
     last_input = user.rsplit("\n\n", 1)[-1]
     words = last_input.split()[:ANSWER_WORDS]
@@ -91,12 +95,13 @@ def _error(message: str, status: int) -> web.Response:
 
 
 async def _embeddings(request: web.Request) -> web.Response:
+    arrived = time.monotonic()
     body = await request.json()
     request.app[REQUESTS].append(body)
     texts: Any = body.get("input")
     if isinstance(texts, str):
         texts = [texts]
-    await _delay(request)
+    await _delay(request, arrived)
     data = [
         {"object": "embedding", "index": i, "embedding": hashed_vector(t).tolist()}
         for i, t in enumerate(texts)

@@ -8,6 +8,7 @@ sharpening (numbers rounded or shifted, hedges dropped, intensifiers added), ass
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
 import time
@@ -76,6 +77,7 @@ class SyntheticBackend:
     name = "synthetic"
 
     async def complete(self, request: ChatRequest) -> Completion:
+        await asyncio.sleep(0)  # it never waits on I/O: let the event loop run (Redis writes)
         started = time.perf_counter()
         rng = random.Random(request.seed)
         text = retell(list(request.inputs), request.persona.style, rng)

@@ -40,7 +40,6 @@ async def run_steps(
         for index, item in work:
             outcome = await agent_step(ctx, round_, item.node, item.inbox, item.anchor)
             await on_outcome(index, outcome)
-            await asyncio.sleep(0)  # a backend that never awaits must not starve Redis I/O
 
     try:
         async with asyncio.TaskGroup() as group:

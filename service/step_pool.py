@@ -14,6 +14,7 @@ import atexit
 import dataclasses
 import math
 import multiprocessing
+import signal
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
@@ -100,6 +101,7 @@ def _start_worker(
     from service.engine import bind_agents  # the engine imports this module
 
     global _worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the engine's to handle
     backends = BackendPool()
     agents, backend_of = bind_agents(experiment, backends)
     ctx = RunContext(run_id, replicate, experiment, agents, backend_of, successors, [])
