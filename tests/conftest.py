@@ -18,6 +18,7 @@ import pytest
 import redis as sync_redis
 from redis.asyncio import Redis
 
+from agents.openai_stub import create_stub_app
 from service.redis_conn import server_binary
 from service.store import ProvenanceStore
 
@@ -123,3 +124,17 @@ async def redis() -> AsyncIterator[Redis]:
 @pytest.fixture
 async def store(redis: Redis) -> ProvenanceStore:
     return ProvenanceStore(redis)
+
+
+@pytest.fixture
+def openai_endpoint(aiohttp_server, monkeypatch):
+    """Starts the OpenAI-compatible stub server on loopback (options as `create_stub_app`)
+    and points OPENAI_BASE_URL and OPENAI_API_KEY at it; returns the server."""
+
+    async def start(**stub_options: Any):
+        server = await aiohttp_server(create_stub_app(**stub_options))
+        monkeypatch.setenv("OPENAI_BASE_URL", str(server.make_url("/v1")))
+        monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+        return server
+
+    return start

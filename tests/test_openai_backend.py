@@ -7,18 +7,15 @@ import pytest
 
 from agents.backend import BackendError
 from agents.embedding import OpenAIEmbedder
-from agents.openai_stub import REQUESTS, create_stub_app
+from agents.openai_stub import REQUESTS
 from service.engine import Engine
 from service.experiment import load, open_embedder
 from tests.conftest import free_port, spec_dict
 
 
 @pytest.fixture
-async def stub(aiohttp_server, monkeypatch):
-    server = await aiohttp_server(create_stub_app(jitter_s=0.01))
-    monkeypatch.setenv("OPENAI_BASE_URL", str(server.make_url("/v1")))
-    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
-    return server
+async def stub(openai_endpoint):
+    return await openai_endpoint(jitter_s=0.01)
 
 
 async def test_line_on_the_openai_backend_records_usage_and_prompts(stub, store):
@@ -91,11 +88,9 @@ async def test_completion_order_does_not_change_results(stub, store):
     assert len(results["one"]) > 20
 
 
-async def test_endpoint_errors_fail_the_run_with_a_clear_error(aiohttp_server, monkeypatch, store):
+async def test_endpoint_errors_fail_the_run_with_a_clear_error(openai_endpoint, store):
     """An endpoint answering 400 fails the run; the record says failed and why."""
-    server = await aiohttp_server(create_stub_app(fail_status=400))
-    monkeypatch.setenv("OPENAI_BASE_URL", str(server.make_url("/v1")))
-    monkeypatch.setenv("OPENAI_API_KEY", "k")
+    await openai_endpoint(fail_status=400)
     spec = spec_dict(backend="openai", rounds=1)
     with pytest.raises(BackendError, match="openai backend"):
         await Engine(load(spec), store, run_id="bad").run()

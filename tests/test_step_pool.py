@@ -7,7 +7,7 @@ import json
 import pytest
 
 from agents.backend import BackendError
-from agents.openai_stub import REQUESTS, create_stub_app
+from agents.openai_stub import REQUESTS
 from service import keys
 from service.engine import Engine
 from service.errors import SpecError
@@ -56,11 +56,9 @@ async def test_workers_give_the_same_messages_as_the_engine_alone(store, redis):
     assert results[3][0]["model"] > 200
 
 
-async def test_workers_call_an_openai_endpoint(aiohttp_server, monkeypatch, store, redis):
+async def test_workers_call_an_openai_endpoint(openai_endpoint, store, redis):
     """Steps in workers reach the endpoint: one request per model message, all stored."""
-    server = await aiohttp_server(create_stub_app(jitter_s=0.005))
-    monkeypatch.setenv("OPENAI_BASE_URL", str(server.make_url("/v1")))
-    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    server = await openai_endpoint(jitter_s=0.005)
     spec = network_spec(backend="openai", model="stub-model", workers=2, concurrency=8)
     result = await Engine(load(spec), store, run_id="wo").run()
     records = await stored_records(redis, "wo")
@@ -69,11 +67,9 @@ async def test_workers_call_an_openai_endpoint(aiohttp_server, monkeypatch, stor
     assert all(r["model"] == "stub-model" and r["text"].startswith("stub-model") for r in model)
 
 
-async def test_a_backend_error_in_a_worker_fails_the_run(aiohttp_server, monkeypatch, store):
+async def test_a_backend_error_in_a_worker_fails_the_run(openai_endpoint, store):
     """An endpoint error inside a worker fails the run with the backend's message, no hang."""
-    server = await aiohttp_server(create_stub_app(fail_status=400))
-    monkeypatch.setenv("OPENAI_BASE_URL", str(server.make_url("/v1")))
-    monkeypatch.setenv("OPENAI_API_KEY", "k")
+    await openai_endpoint(fail_status=400)
     spec = network_spec(backend="openai", workers=2)
     with pytest.raises(BackendError, match="openai backend"):
         await Engine(load(spec), store, run_id="wbad").run()
