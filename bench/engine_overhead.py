@@ -16,9 +16,10 @@ from redis.asyncio import Redis
 
 from bench.common import fresh_redis, mixing_spec
 from service import keys
-from service.engine import Engine, RecordWriter
+from service.engine import Engine
 from service.experiment import load
 from service.message import Message
+from service.record_writer import RecordWriter
 from service.step import Emitted
 from service.store import WRITE_CHUNK, ProvenanceStore
 from service.tags import Carried

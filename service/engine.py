@@ -23,12 +23,12 @@ from service.gc_tuning import fewer_collections
 from service.inbox import Inbox
 from service.manifest import versions
 from service.metrics import cosine_distance, euclidean
+from service.record_writer import RecordWriter
 from service.rng import Purpose, derive_seed
 from service.status import RunStatus
 from service.step import (
     Emitted,
     RunContext,
-    Serialised,
     Settled,
     Skipped,
     deliveries,
@@ -36,7 +36,7 @@ from service.step import (
 )
 from service.step_batch import StepInput, run_steps
 from service.step_pool import StepPool
-from service.store import WRITE_CHUNK, ProvenanceStore
+from service.store import ProvenanceStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,30 +94,6 @@ def bind_agents(
         )
         backend_of[node] = kind
     return agents, backend_of
-
-
-class RecordWriter:
-    """Serialises messages as they come and writes them in pipelined chunks, so a round never
-    holds all its full records at once. `flush` before delivering: store first, then deliver."""
-
-    def __init__(self, store: ProvenanceStore, run_id: str) -> None:
-        self.store = store
-        self.run_id = run_id
-        self._pending: list[tuple[str, str]] = []
-
-    async def add(self, emitted: Emitted) -> Settled:
-        return await self.add_serialised(Serialised.of(emitted))
-
-    async def add_serialised(self, record: Serialised) -> Settled:
-        self._pending.append((record.id, record.payload))
-        if len(self._pending) >= WRITE_CHUNK:
-            await self.flush()
-        return record.settled
-
-    async def flush(self) -> None:
-        batch, self._pending = self._pending, []
-        if batch:
-            await self.store.write_messages(self.run_id, batch)
 
 
 class Engine:
@@ -193,7 +169,12 @@ class Engine:
             )
             if spec.workers > 1:
                 self._step_pool = StepPool(
-                    self.experiment, ctx.successors, self.run_id, self.replicate, spec.workers
+                    self.experiment,
+                    ctx.successors,
+                    self.store,
+                    self.run_id,
+                    self.replicate,
+                    spec.workers,
                 )
             with fewer_collections():
                 for round_ in range(spec.rounds):
@@ -297,11 +278,7 @@ class Engine:
         results: list[Settled | Skipped | None] = [None] * len(inputs)
         if self._step_pool is not None:
             async for index, outcome in self._step_pool.run(round_, inputs, ctx.human_ids):
-                results[index] = (
-                    await writer.add_serialised(outcome)
-                    if isinstance(outcome, Serialised)
-                    else outcome
-                )
+                results[index] = outcome  # the worker has stored it
         else:
 
             async def keep(index: int, outcome: Emitted | Skipped) -> None:

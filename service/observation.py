@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from functools import lru_cache
 
 from service.message import Observed
 from service.spec import Provenance
@@ -16,14 +17,21 @@ def observe(origin: str, generation: int, provenance: Provenance, rng: random.Ra
     Without a detector a lost tag leaves the origin unknown.
     """
     if provenance.tag_loss == 0 or rng.random() >= provenance.tag_loss:
-        return Observed(tagged=True, origin=origin, generation=generation)  # type: ignore[arg-type]
+        return observed_tags(True, origin, generation)
     detector = provenance.detector
     if detector is None:
-        return Observed(tagged=False, origin="unknown")
+        return observed_tags(False, "unknown", None)
     flag_rate = detector.tpr if origin == "model" else detector.fpr
     if rng.random() < flag_rate:
-        return Observed(tagged=False, origin="model")
-    return Observed(tagged=False, origin="human", generation=0)
+        return observed_tags(False, "model", None)
+    return observed_tags(False, "human", 0)
+
+
+@lru_cache(maxsize=4096)
+def observed_tags(tagged: bool, origin: str, generation: int | None) -> Observed:
+    """One shared (frozen) object per distinct tag value: cheap to build, and pickled once
+    per batch however many receivers hold it."""
+    return Observed(tagged=tagged, origin=origin, generation=generation)  # type: ignore[arg-type]
 
 
 def label(observed: Observed) -> str:

@@ -5,9 +5,22 @@ pickling inboxes and results the step pool's main cost."""
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 
-def by_slots(self: Any) -> tuple[type, tuple[Any, ...]]:
-    """`__reduce__` for a slotted dataclass whose __init__ takes its fields in slot order."""
-    return type(self), tuple(getattr(self, name) for name in self.__slots__)
+def by_slots(cls: type) -> type:
+    """Class decorator (outermost, above @dataclass(slots=True)): pickle as the class and its
+    fields in slot order, read by one C-level getter. __init__ must take them in that order."""
+    fields = attrgetter(*cls.__slots__)
+    if len(cls.__slots__) == 1:
+
+        def reduce(self: Any) -> tuple[type, tuple[Any, ...]]:
+            return cls, (fields(self),)
+    else:
+
+        def reduce(self: Any) -> tuple[type, tuple[Any, ...]]:
+            return cls, fields(self)
+
+    cls.__reduce__ = reduce  # type: ignore[method-assign,assignment]
+    return cls

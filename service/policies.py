@@ -11,11 +11,10 @@ from service.spec import Policy
 from service.tags import Carried
 
 
+@by_slots
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """A message as one receiver holds it: the message, the tags it saw, when it arrived."""
-
-    __reduce__ = by_slots
 
     sender: str
     message: Carried

@@ -16,7 +16,7 @@ from agents.tasks import InputText
 from service.experiment import Experiment
 from service.message import MAX_ROOTS_LISTED, Message, Observed, TextMetrics, message_id
 from service.metrics import text_metrics
-from service.observation import label, observe
+from service.observation import label, observe, observed_tags
 from service.pickling import by_slots
 from service.policies import Delivery, select
 from service.rng import Purpose, backend_seed, rng_for
@@ -44,12 +44,11 @@ class Emitted:
     carried: Carried
 
 
+@by_slots
 @dataclass(frozen=True, slots=True)
 class Settled:
     """What the engine keeps of a stored message until the round ends: enough to deliver and
     count it, without its prompt and the rest of the record."""
-
-    __reduce__ = by_slots
 
     node: str
     carried: Carried
@@ -63,27 +62,10 @@ class Settled:
         return cls(message.node, emitted.carried, message.observed, message.usage, message.drift)
 
 
-@dataclass(frozen=True, slots=True)
-class Serialised:
-    """A stored-to-be message as its JSON record, with what the engine keeps of it: the form a
-    step leaves a worker process in."""
-
-    __reduce__ = by_slots
-
-    id: str
-    payload: str
-    settled: Settled
-
-    @classmethod
-    def of(cls, emitted: Emitted) -> Serialised:
-        return cls(emitted.message.id, emitted.message.model_dump_json(), Settled.of(emitted))
-
-
+@by_slots
 @dataclass(frozen=True, slots=True)
 class Skipped:
     """An agent with something new that its policy left nothing to read."""
-
-    __reduce__ = by_slots
 
     node: str
     round: int
@@ -194,7 +176,7 @@ def _observations(ctx: RunContext, round_: int, node: str, tags: Tags) -> dict[s
     provenance = ctx.experiment.spec.provenance
     receivers = ctx.successors[node]
     if provenance.tag_loss == 0:
-        intact = Observed(tagged=True, origin=tags.origin, generation=tags.generation)  # type: ignore[arg-type]
+        intact = observed_tags(True, tags.origin, tags.generation)
         return dict.fromkeys(receivers, intact)
     rng = rng_for(ctx.experiment.spec.seed, ctx.replicate, round_, node, Purpose.DELIVERY)
     return {r: observe(tags.origin, tags.generation, provenance, rng) for r in receivers}

@@ -12,11 +12,10 @@ from service.policies import Delivery
 from service.step import Emitted, RunContext, Skipped, agent_step
 
 
+@by_slots
 @dataclass(frozen=True, slots=True)
 class StepInput:
     """What one agent reads in a round: its inbox (by sender) and its remembered human text."""
-
-    __reduce__ = by_slots
 
     node: str
     inbox: list[Delivery]

@@ -1,10 +1,11 @@
 """Agent steps in worker processes: the same step function, one process per core.
 
-Each worker holds the experiment (without its graph), its own backends and a long-lived event
-loop. The engine hands it slices of a round's agents with their inboxes; the worker runs their
-steps (up to its share of the concurrency limit at once) and returns serialised records, which
-the engine stores before it delivers anything. Every draw is derived from (seed, replicate,
-round, node), so messages are identical whatever the number of workers.
+Each worker holds the experiment (without its graph), its own backends, its own Redis
+connection and a long-lived event loop. The engine hands it slices of a round's agents with
+their inboxes; the worker runs their steps (up to its share of the concurrency limit at once),
+stores their records and returns what delivery needs. The engine delivers only once every
+slice is back, so every message is stored before anyone reads it. Every draw is derived from
+(seed, replicate, round, node), so messages are identical whatever the number of workers.
 """
 
 from __future__ import annotations
@@ -17,13 +18,17 @@ import multiprocessing
 import signal
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 import networkx as nx
+from redis.asyncio import ConnectionPool, Redis
 
 from agents.pool import BackendPool
 from service.experiment import Experiment
-from service.step import Emitted, RunContext, Serialised, Skipped
+from service.record_writer import RecordWriter
+from service.step import Emitted, RunContext, Settled, Skipped
 from service.step_batch import StepInput, run_steps
+from service.store import ProvenanceStore
 
 SLICE = 500  # agents per hand-off: small enough to stream records, large enough to amortise
 # fork shares the experiment copy-on-write and needs no `if __name__ == "__main__"` guard in
@@ -38,23 +43,33 @@ class StepPool:
         self,
         experiment: Experiment,
         successors: dict[str, list[str]],
+        store: ProvenanceStore,
         run_id: str,
         replicate: int,
         workers: int,
     ) -> None:
         share = math.ceil(experiment.spec.concurrency / workers)
         portable = dataclasses.replace(experiment, graph=nx.DiGraph())
+        connection = store.redis.connection_pool
         self._executor = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context(START_METHOD),
             initializer=_start_worker,
-            initargs=(portable, successors, run_id, replicate, share),
+            initargs=(
+                portable,
+                successors,
+                (connection.connection_class, connection.connection_kwargs),
+                run_id,
+                replicate,
+                share,
+            ),
         )
 
     async def run(
         self, round_: int, inputs: Sequence[StepInput], human_ids: list[str]
-    ) -> AsyncIterator[tuple[int, Serialised | Skipped]]:
-        """(index into `inputs`, outcome) for every step, slice by slice as workers finish."""
+    ) -> AsyncIterator[tuple[int, Settled | Skipped]]:
+        """(index into `inputs`, outcome) for every step, slice by slice as workers finish;
+        a slice's records are stored before its outcomes arrive."""
         loop = asyncio.get_running_loop()
         known = tuple(human_ids)
         pending = [
@@ -84,6 +99,7 @@ class StepPool:
 class _Worker:
     ctx: RunContext
     backends: BackendPool
+    store: ProvenanceStore
     loop: asyncio.AbstractEventLoop
     concurrency: int
 
@@ -94,6 +110,7 @@ _worker: _Worker | None = None
 def _start_worker(
     experiment: Experiment,
     successors: dict[str, list[str]],
+    redis_connection: tuple[type, dict[str, Any]],
     run_id: str,
     replicate: int,
     concurrency: int,
@@ -102,31 +119,42 @@ def _start_worker(
 
     global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the engine's to handle
+    connection_class, connection_kwargs = redis_connection
+    redis = Redis(
+        connection_pool=ConnectionPool(connection_class=connection_class, **connection_kwargs)
+    )
     backends = BackendPool()
     agents, backend_of = bind_agents(experiment, backends)
     ctx = RunContext(run_id, replicate, experiment, agents, backend_of, successors, [])
-    _worker = _Worker(ctx, backends, asyncio.new_event_loop(), concurrency)
+    _worker = _Worker(ctx, backends, ProvenanceStore(redis), asyncio.new_event_loop(), concurrency)
     atexit.register(_stop_worker)
 
 
 def _stop_worker() -> None:
     if _worker is not None:
         _worker.loop.run_until_complete(_worker.backends.aclose())
+        _worker.loop.run_until_complete(_worker.store.redis.aclose())
         _worker.loop.close()
 
 
 def _run_slice(
     round_: int, start: int, inputs: list[StepInput], human_ids: tuple[str, ...]
-) -> list[tuple[int, Serialised | Skipped]]:
+) -> list[tuple[int, Settled | Skipped]]:
     assert _worker is not None, "the step pool's initializer did not run"
     _worker.ctx.human_ids[:] = human_ids
-    outcomes: list[tuple[int, Serialised | Skipped]] = []
+    return _worker.loop.run_until_complete(_steps_stored(_worker, round_, start, inputs))
+
+
+async def _steps_stored(
+    worker: _Worker, round_: int, start: int, inputs: list[StepInput]
+) -> list[tuple[int, Settled | Skipped]]:
+    writer = RecordWriter(worker.store, worker.ctx.run_id)
+    outcomes: list[tuple[int, Settled | Skipped]] = []
 
     async def keep(index: int, outcome: Emitted | Skipped) -> None:
-        serialised = Serialised.of(outcome) if isinstance(outcome, Emitted) else outcome
-        outcomes.append((start + index, serialised))
+        settled = await writer.add(outcome) if isinstance(outcome, Emitted) else outcome
+        outcomes.append((start + index, settled))
 
-    _worker.loop.run_until_complete(
-        run_steps(_worker.ctx, round_, inputs, _worker.concurrency, keep)
-    )
+    await run_steps(worker.ctx, round_, inputs, worker.concurrency, keep)
+    await writer.flush()
     return outcomes

@@ -1,0 +1,29 @@
+"""Writing a round's message records: serialised as they come, stored in pipelined chunks."""
+
+from __future__ import annotations
+
+from service.step import Emitted, Settled
+from service.store import WRITE_CHUNK, ProvenanceStore
+
+
+class RecordWriter:
+    """Serialises messages as they come and writes them in pipelined chunks, so a round never
+    holds all its full records at once. `flush` before delivering: store first, then deliver.
+    The engine and every step worker write through one."""
+
+    def __init__(self, store: ProvenanceStore, run_id: str) -> None:
+        self.store = store
+        self.run_id = run_id
+        self._pending: list[tuple[str, str]] = []
+
+    async def add(self, emitted: Emitted) -> Settled:
+        message = emitted.message
+        self._pending.append((message.id, message.model_dump_json()))
+        if len(self._pending) >= WRITE_CHUNK:
+            await self.flush()
+        return Settled.of(emitted)
+
+    async def flush(self) -> None:
+        batch, self._pending = self._pending, []
+        if batch:
+            await self.store.write_messages(self.run_id, batch)
