@@ -2,7 +2,7 @@
 against raw pipelined redis-py writes of the same commands, measured in the same run; and
 the engine's write path alone (serialise, buffer, flush) over the same messages.
 
-    python bench/engine_overhead.py [--agents 2000] [--rounds 10] [--repeats 3]
+    python -m bench.engine_overhead [--agents 2000] [--rounds 10] [--repeats 3] [--workers 1]
 """
 
 from __future__ import annotations
@@ -25,8 +25,10 @@ from service.store import WRITE_CHUNK, ProvenanceStore
 from service.tags import Carried
 
 
-async def engine_rate(redis: Redis, n_agents: int, rounds: int, run_id: str) -> tuple[float, int]:
-    experiment = load(mixing_spec(n_agents, rounds))
+async def engine_rate(
+    redis: Redis, n_agents: int, rounds: int, run_id: str, workers: int
+) -> tuple[float, int]:
+    experiment = load(mixing_spec(n_agents, rounds, workers=workers))
     started = time.perf_counter()
     result = await Engine(experiment, ProvenanceStore(redis), run_id=run_id).run()
     seconds = time.perf_counter() - started
@@ -71,11 +73,14 @@ async def main() -> None:
     parser.add_argument("--agents", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=1, help="step worker processes")
     args = parser.parse_args()
     redis = await fresh_redis()
     ratios, write_ratios = [], []
     for repeat in range(args.repeats):
-        engine, messages = await engine_rate(redis, args.agents, args.rounds, f"e{repeat}")
+        engine, messages = await engine_rate(
+            redis, args.agents, args.rounds, f"e{repeat}", args.workers
+        )
         raw = await raw_rate(redis, f"e{repeat}", f"raw{repeat}", args.rounds)
         write_path = await write_path_rate(redis, f"e{repeat}", f"w{repeat}")
         ratios.append(engine / raw)
