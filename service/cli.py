@@ -19,7 +19,7 @@ from agents.pool import BACKEND_KINDS
 from service.drift_table import SHOWN_COLUMNS
 from service.dry_run import estimate
 from service.engine import Engine, RoundReport, new_run_id
-from service.errors import MessageNotFound, RunNotFound, SpecError
+from service.errors import MessageNotFound, RunNotFound, SpecError, WorkerFailed
 from service.experiment import apply_overrides, load, open_embedder, read_spec_file
 from service.export import FORMATS, export_run
 from service.lineage import render_lineage
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     except (RunNotFound, MessageNotFound) as exc:
         err.print(f"error: {exc}", markup=False)
         return EXIT_USAGE
-    except (RedisUnavailable, BackendError) as exc:
+    except (RedisUnavailable, BackendError, WorkerFailed) as exc:
         err.print(f"error: {exc}", markup=False)
         return EXIT_FAILED
     except KeyboardInterrupt:

@@ -36,3 +36,7 @@ class MessageNotFound(KeyError):
 
     def __str__(self) -> str:
         return f"no message {self.args[0]!r} in run {self.args[1]!r}"
+
+
+class WorkerFailed(RuntimeError):
+    """A step worker process died (killed, out of memory); the run fails."""

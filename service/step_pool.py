@@ -18,12 +18,14 @@ import multiprocessing
 import signal
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import networkx as nx
 from redis.asyncio import ConnectionPool, Redis
 
 from agents.pool import BackendPool
+from service.errors import WorkerFailed
 from service.experiment import Experiment
 from service.record_writer import RecordWriter
 from service.step import Emitted, RunContext, Settled, Skipped
@@ -85,7 +87,14 @@ class StepPool:
         ]
         try:
             for finished in asyncio.as_completed(pending):
-                for index, outcome in await finished:
+                try:
+                    outcomes = await finished
+                except BrokenProcessPool as exc:
+                    raise WorkerFailed(
+                        f"a step worker process died in round {round_} ({exc}); the run is "
+                        "marked failed, and the messages stored so far are kept"
+                    ) from exc
+                for index, outcome in outcomes:
                     yield index, outcome
         finally:
             for future in pending:

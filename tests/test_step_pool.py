@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
 from agents.backend import BackendError
 from agents.openai_stub import REQUESTS
-from service import keys
+from service import keys, step_pool
 from service.engine import Engine
-from service.errors import SpecError
+from service.errors import SpecError, WorkerFailed
 from service.experiment import load
 from tests.conftest import spec_dict
 
@@ -82,3 +83,17 @@ def test_workers_must_be_positive():
     with pytest.raises(SpecError) as caught:
         load(spec_dict(workers=0))
     assert [p.field for p in caught.value.problems] == ["workers"]
+
+
+async def test_a_worker_that_dies_fails_the_run_clearly(store, monkeypatch):
+    """A worker process that exits mid-slice fails the run with WorkerFailed, no hang."""
+    monkeypatch.setattr(step_pool, "_run_slice", _die)  # forked workers inherit the patch
+    with pytest.raises(WorkerFailed, match="step worker process died in round 0"):
+        await Engine(load(network_spec(workers=2)), store, run_id="wdead").run()
+    record = await store.get_run("wdead")
+    assert record["status"] == "failed"
+    assert "WorkerFailed" in record["error"]
+
+
+def _die(*_args):
+    os._exit(3)
