@@ -88,10 +88,12 @@ async def test_completion_order_does_not_change_results(stub, store):
     assert len(results["one"]) > 20
 
 
-async def test_endpoint_errors_fail_the_run_with_a_clear_error(openai_endpoint, store):
-    """An endpoint answering 400 fails the run; the record says failed and why."""
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_endpoint_errors_fail_the_run_with_a_clear_error(openai_endpoint, store, workers):
+    """An endpoint answering 400 fails the run, in the engine's process or in step workers;
+    the record says failed and why."""
     await openai_endpoint(fail_status=400)
-    spec = spec_dict(backend="openai", rounds=1)
+    spec = spec_dict(backend="openai", rounds=1, workers=workers)
     with pytest.raises(BackendError, match="openai backend"):
         await Engine(load(spec), store, run_id="bad").run()
     record = await store.get_run("bad")
