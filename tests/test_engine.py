@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 
 import pytest
@@ -257,5 +258,20 @@ async def test_a_run_restores_the_garbage_collector_settings(store):
     """The engine collects less often during a run, and leaves the process as it found it."""
     before = gc.get_threshold()
     await Engine(load(spec_dict(rounds=2)), store, run_id="gc").run()
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
+
+
+async def test_overlapping_runs_restore_the_collector_when_the_last_ends(store):
+    """Two runs in one process, the first to start ends first: the settings stay while the
+    other runs, and come back when it ends."""
+    before = gc.get_threshold()
+    first = asyncio.create_task(Engine(load(spec_dict(rounds=40)), store, run_id="g1").run())
+    await asyncio.sleep(0.01)
+    second = asyncio.create_task(Engine(load(spec_dict(rounds=400)), store, run_id="g2").run())
+    await first
+    assert not second.done()
+    assert gc.get_threshold() != before
+    await second
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
