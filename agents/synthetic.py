@@ -109,13 +109,11 @@ def retell(inputs: list[str], style: RetellingStyle, rng: random.Random) -> str:
     draw = rng.random
     kept: list[list[str]] = []
     for index, clauses in enumerate(sentences):
-        lead_bonus = 0.2 if index == 0 else 0.0
         survivors = []
         for position, clause in enumerate(clauses):
             facts = _clause_facts(clause)
-            salience = min(
-                (facts.opening_salience if position == 0 else facts.inner_salience) + lead_bonus,
-                1.0,
+            salience = _in_sentence(
+                facts.opening_salience if position == 0 else facts.inner_salience, index
             )
             if draw() >= min(0.95, base_drop * (1.0 - protection * salience)):
                 survivors.append(clause)
@@ -207,10 +205,14 @@ def _merge(texts: list[tuple[tuple[str, ...], ...]]) -> list[tuple[str, ...]]:
 
 def _salience(clause: str, sentence_index: int, opens_sentence: bool = True) -> float:
     """0..1: numbers, names, threat or surprise words and an opening position make it stick."""
-    score = _content_salience(clause, opens_sentence)
+    return _in_sentence(_content_salience(clause, opens_sentence), sentence_index)
+
+
+def _in_sentence(content_salience: float, sentence_index: int) -> float:
+    """A clause's salience where it stands: the opening sentence sticks better."""
     if sentence_index == 0:
-        score += 0.2
-    return min(score, 1.0)
+        content_salience += 0.2
+    return min(content_salience, 1.0)
 
 
 @lru_cache(maxsize=CACHE_SIZE)
