@@ -11,16 +11,14 @@ from typing import Any
 
 def by_slots(cls: type) -> type:
     """Class decorator (outermost, above @dataclass(slots=True)): pickle as the class and its
-    fields in slot order, read by one C-level getter. __init__ must take them in that order."""
+    fields in slot order, read by one C-level getter. __init__ must take them in that order;
+    two fields at least, so that the getter returns a tuple."""
+    if len(cls.__slots__) < 2:
+        raise TypeError(f"by_slots needs two or more fields; {cls.__name__} has fewer")
     fields = attrgetter(*cls.__slots__)
-    if len(cls.__slots__) == 1:
 
-        def reduce(self: Any) -> tuple[type, tuple[Any, ...]]:
-            return cls, (fields(self),)
-    else:
-
-        def reduce(self: Any) -> tuple[type, tuple[Any, ...]]:
-            return cls, fields(self)
+    def reduce(self: Any) -> tuple[type, tuple[Any, ...]]:
+        return cls, fields(self)
 
     cls.__reduce__ = reduce  # type: ignore[method-assign,assignment]
     return cls
