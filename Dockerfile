@@ -1,9 +1,15 @@
-# driftlab with the bundled offline model. llama-cpp-python compiles during the build.
+# driftlab with the bundled offline model. llama-cpp-python compiles during the build, with the
+# portable flags of agents/llama_build.py (no native-CPU detection), so the image runs on any
+# x86_64 CPU with AVX2 whatever CPU built it.
 FROM python:3.11-slim
 RUN apt-get update && apt-get install -y --no-install-recommends build-essential cmake \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY pyproject.toml constraints.txt README.md ./
+COPY constraints.txt ./
+COPY scripts scripts
+COPY agents/llama_build.py agents/llama_build.py
+RUN DRIFTLAB_WHEEL_DIR=/tmp/wheels bash scripts/install-llama.sh python && rm -rf /tmp/wheels
+COPY pyproject.toml README.md ./
 COPY agents agents
 COPY service service
 COPY topologies topologies

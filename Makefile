@@ -5,18 +5,24 @@ PYTHON ?= python3
 ROUNDS ?= 10
 BIN := $(VENV)/bin
 
-.PHONY: demo test setup lint bench clean
+.PHONY: demo test setup llama lint bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-# torch comes as the CPU build pinned in constraints.txt; llama-cpp-python compiles on first install.
-$(VENV)/.installed: $(BIN)/activate pyproject.toml constraints.txt
+# llama-cpp-python, built once with portable flags (no -march=native, no AMX, no AVX-512) and
+# installed from its own wheel directory, never from pip's cache; a venv holding any other build
+# of it is reinstalled. It goes first, so the install below finds it and builds nothing.
+llama: $(BIN)/activate
+	bash scripts/install-llama.sh $(BIN)/python
+
+# torch comes as the CPU build pinned in constraints.txt.
+$(VENV)/.installed: pyproject.toml constraints.txt | llama
 	$(BIN)/pip install -c constraints.txt -e '.[local,dev]'
 	touch $@
 
-setup: $(VENV)/.installed
+setup: llama $(VENV)/.installed
 
 demo: setup
 	$(BIN)/driftlab run examples/telephone-chain.yaml --rounds $(ROUNDS) --out runs/demo
@@ -28,9 +34,9 @@ lint: setup
 	$(BIN)/ruff check .
 
 bench: setup
-	$(BIN)/python bench/engine_overhead.py
-	$(BIN)/python bench/concurrency.py
-	$(BIN)/python bench/local_backend.py
+	$(BIN)/python -m bench.engine_overhead
+	$(BIN)/python -m bench.concurrency
+	$(BIN)/python -m bench.local_backend
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache

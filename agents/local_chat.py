@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.backend import BackendError, ChatRequest, Completion, Usage
+from agents.llama_runtime import ensure_runtime_runs
 
 BUNDLED_MODEL = "SmolLM2-135M-Instruct"
 BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -51,6 +52,7 @@ class LocalChatBackend:
         self, model: str | None = None, *, n_threads: int | None = None, n_ctx: int = 2048
     ) -> None:
         self.path = resolve_model_path(model)
+        ensure_runtime_runs(self.path)
         self.model = BUNDLED_MODEL if model in (None, BUNDLED_MODEL) else self.path.stem
         self.n_threads = n_threads or os.cpu_count() or 1
         self.n_ctx = n_ctx

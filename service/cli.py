@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -16,6 +18,7 @@ from rich.table import Table
 from agents.backend import BackendError
 from agents.embedding import EMBEDDER_KINDS
 from agents.pool import BACKEND_KINDS
+from service.doctor import Verdict, diagnose
 from service.drift_table import SHOWN_COLUMNS
 from service.dry_run import estimate
 from service.engine import Engine, RoundReport, new_run_id
@@ -113,6 +116,12 @@ def _parser() -> argparse.ArgumentParser:
     lineage.add_argument("run")
     lineage.add_argument("message")
     lineage.set_defaults(handler=_lineage)
+
+    doctor = commands.add_parser(
+        "doctor", help="check Redis, the bundled model and its llama.cpp build, the backends"
+    )
+    doctor.add_argument("--json", action="store_true", help="one JSON object per check")
+    doctor.set_defaults(handler=_doctor)
     return parser
 
 
@@ -328,6 +337,22 @@ async def _lineage(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     return await _with_store(go)
+
+
+async def _doctor(args: argparse.Namespace) -> int:
+    findings = await diagnose(Settings())
+    if args.json:
+        for finding in findings:
+            out.print(json.dumps(dataclasses.asdict(finding)), markup=False, soft_wrap=True)
+    else:
+        table = Table(title="driftlab doctor")
+        for column in ("check", "verdict", "detail"):
+            table.add_column(column)
+        for finding in findings:
+            table.add_row(finding.check, finding.verdict.value, finding.detail)
+        out.print(table)
+    failed = any(f.verdict is Verdict.FAILED for f in findings)
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 if __name__ == "__main__":
