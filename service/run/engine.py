@@ -16,17 +16,17 @@ from agents.agent import Agent
 from agents.backend import BackendError
 from agents.embedding import Embedder
 from agents.pool import DEFAULT_MODELS, BackendConfig, BackendPool
-from service.corpus import fresh_text, injects
-from service.drift_table import DriftTable
-from service.experiment import Experiment
+from service.experiment.corpus import fresh_text, injects
+from service.experiment.experiment import Experiment
+from service.experiment.rng import Purpose, derive_seed
 from service.gc_tuning import fewer_collections
-from service.inbox import Inbox
-from service.manifest import versions
-from service.metrics import cosine_distance, euclidean
-from service.record_writer import RecordWriter
-from service.rng import Purpose, derive_seed
-from service.status import RunStatus
-from service.step import (
+from service.measure.drift_table import DriftTable
+from service.measure.manifest import versions
+from service.measure.metrics import cosine_distance, euclidean
+from service.provenance.store import ProvenanceStore
+from service.run.inbox import Inbox
+from service.run.record_writer import RecordWriter
+from service.run.step import (
     Emitted,
     RunContext,
     Settled,
@@ -34,9 +34,9 @@ from service.step import (
     deliveries,
     human_step,
 )
-from service.step_batch import StepInput, run_steps
-from service.step_pool import StepPool
-from service.store import ProvenanceStore
+from service.run.step_batch import StepInput, run_steps
+from service.run.step_pool import StepPool
+from service.status import RunStatus
 
 
 @dataclass(frozen=True, slots=True)

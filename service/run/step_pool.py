@@ -26,11 +26,11 @@ from redis.asyncio import ConnectionPool, Redis
 
 from agents.pool import BackendPool
 from service.errors import WorkerFailed
-from service.experiment import Experiment
-from service.record_writer import RecordWriter
-from service.step import Emitted, RunContext, Settled, Skipped
-from service.step_batch import StepInput, run_steps
-from service.store import ProvenanceStore
+from service.experiment.experiment import Experiment
+from service.provenance.store import ProvenanceStore
+from service.run.record_writer import RecordWriter
+from service.run.step import Emitted, RunContext, Settled, Skipped
+from service.run.step_batch import StepInput, run_steps
 
 SLICE = 500  # agents per hand-off: small enough to stream records, large enough to amortise
 # fork shares the experiment copy-on-write and needs no `if __name__ == "__main__"` guard in
@@ -124,7 +124,7 @@ def _start_worker(
     replicate: int,
     concurrency: int,
 ) -> None:
-    from service.engine import bind_agents  # the engine imports this module
+    from service.run.engine import bind_agents  # the engine imports this module
 
     global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the engine's to handle

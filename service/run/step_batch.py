@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from service.pickling import by_slots
-from service.policies import Delivery
-from service.step import Emitted, RunContext, Skipped, agent_step
+from service.provenance.policies import Delivery
+from service.run.step import Emitted, RunContext, Skipped, agent_step
 
 
 @by_slots
