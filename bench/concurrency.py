@@ -22,9 +22,9 @@ import time
 import aiohttp
 
 from bench.common import fresh_redis, mixing_spec
-from service.engine import Engine
-from service.experiment import load
-from service.store import ProvenanceStore
+from service.experiment.experiment import load
+from service.provenance.store import ProvenanceStore
+from service.run.engine import Engine
 
 LATENCY_S = 0.05
 

@@ -15,14 +15,14 @@ import time
 from redis.asyncio import Redis
 
 from bench.common import fresh_redis, mixing_spec
-from service import keys
-from service.engine import Engine
-from service.experiment import load
-from service.message import Message
-from service.record_writer import RecordWriter
-from service.step import Emitted
-from service.store import WRITE_CHUNK, ProvenanceStore
-from service.tags import Carried
+from service.experiment.experiment import load
+from service.provenance import keys
+from service.provenance.message import Message
+from service.provenance.store import WRITE_CHUNK, ProvenanceStore
+from service.provenance.tags import Carried
+from service.run.engine import Engine
+from service.run.record_writer import RecordWriter
+from service.run.step import Emitted
 
 
 async def engine_rate(

@@ -13,9 +13,9 @@ import resource
 import time
 
 from bench.common import fresh_redis, mixing_spec
-from service.engine import Engine
-from service.experiment import load
-from service.store import ProvenanceStore
+from service.experiment.experiment import load
+from service.provenance.store import ProvenanceStore
+from service.run.engine import Engine
 
 
 def peak_rss_mb() -> float:

@@ -1,12 +1,12 @@
 """The simulation service: spec, engine, provenance store, drift metrics, exports, CLI."""
 
-from service.engine import Engine, RunResult
 from service.errors import SpecError
-from service.experiment import Experiment, load
-from service.message import Message
-from service.spec import ExperimentSpec
+from service.experiment.experiment import Experiment, load
+from service.experiment.spec import ExperimentSpec
+from service.provenance.message import Message
+from service.provenance.store import ProvenanceStore
+from service.run.engine import Engine, RunResult
 from service.status import RunStatus
-from service.store import ProvenanceStore
 
 __all__ = [
     "Engine",

@@ -19,17 +19,17 @@ from agents.backend import BackendError
 from agents.embedding import EMBEDDER_KINDS
 from agents.pool import BACKEND_KINDS
 from service.doctor import Verdict, diagnose
-from service.drift_table import SHOWN_COLUMNS
-from service.dry_run import estimate
-from service.engine import Engine, RoundReport, new_run_id
 from service.errors import MessageNotFound, RunNotFound, SpecError, WorkerFailed
-from service.experiment import apply_overrides, load, open_embedder, read_spec_file
-from service.export import FORMATS, export_run
-from service.lineage import render_lineage
-from service.redis_conn import RedisConnection, RedisUnavailable, open_redis
-from service.report import format_value
-from service.settings import Settings
-from service.store import ProvenanceStore
+from service.experiment.dry_run import estimate
+from service.experiment.experiment import apply_overrides, load, open_embedder, read_spec_file
+from service.experiment.settings import Settings
+from service.measure.drift_table import SHOWN_COLUMNS
+from service.measure.export import FORMATS, export_run
+from service.measure.report import format_value
+from service.provenance.lineage import render_lineage
+from service.provenance.redis_conn import RedisConnection, RedisUnavailable, open_redis
+from service.provenance.store import ProvenanceStore
+from service.run.engine import Engine, RoundReport, new_run_id
 
 DRIFT_HEADERS = dict(
     zip(

@@ -15,8 +15,8 @@ from agents.backend import BackendError
 from agents.llama_build import rebuild_command
 from agents.llama_runtime import check_runtime, installed_version
 from agents.local_chat import bundled_model_path
-from service.redis_conn import DEFAULT_URL, server_binary
-from service.settings import Settings
+from service.experiment.settings import Settings
+from service.provenance.redis_conn import DEFAULT_URL, server_binary
 
 
 class Verdict(StrEnum):

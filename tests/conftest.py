@@ -19,8 +19,8 @@ import redis as sync_redis
 from redis.asyncio import Redis
 
 from agents.openai_stub import create_stub_app
-from service.redis_conn import server_binary
-from service.store import ProvenanceStore
+from service.provenance.redis_conn import server_binary
+from service.provenance.store import ProvenanceStore
 
 URL_VARIABLE = "DRIFTLAB_TEST_REDIS_URL"
 DEFAULT_TEST_REDIS_URL = "redis://127.0.0.1:6379/15"

@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 import yaml
 
-from service.settings import Settings
+from service.experiment.settings import Settings
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,11 +7,11 @@ import gc
 
 import pytest
 
-from service.engine import Engine
-from service.experiment import load
-from service.message import Message
-from service.store import ProvenanceStore
-from service.tags import root_bits
+from service.experiment.experiment import load
+from service.provenance.message import Message
+from service.provenance.store import ProvenanceStore
+from service.provenance.tags import root_bits
+from service.run.engine import Engine
 from tests.conftest import spec_dict
 
 CORPUS = [

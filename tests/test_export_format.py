@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from agents.backend import Usage
-from service.export import (
+from service.measure.export import (
     DRIFT_COLUMNS,
     drift_rows,
     flatten,
@@ -19,7 +19,7 @@ from service.export import (
     write_flat_csv,
     write_parquet,
 )
-from service.message import Message, Observed, TextMetrics
+from service.provenance.message import Message, Observed, TextMetrics
 
 
 def _records() -> list[dict[str, Any]]:

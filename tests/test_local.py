@@ -13,8 +13,8 @@ from agents.local_chat import BUNDLED_MODEL, LocalChatBackend, bundled_model_pat
 from agents.local_embedding import LocalEmbedder
 from agents.personas import BUILTIN_PERSONAS
 from agents.tasks import InputText
-from service.engine import Engine
-from service.experiment import load
+from service.experiment.experiment import load
+from service.run.engine import Engine
 from tests.conftest import SOURCE_TEXT, spec_dict
 
 pytestmark = pytest.mark.local

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from service.drift_table import METRICS, DriftTable
-from service.message import TextMetrics
-from service.metrics import (
+from service.experiment.spec import Fact
+from service.measure.drift_table import METRICS, DriftTable
+from service.measure.metrics import (
     cosine_distance,
     euclidean,
     facts_retained,
@@ -17,7 +17,7 @@ from service.metrics import (
     type_token_ratio,
     words,
 )
-from service.spec import Fact
+from service.provenance.message import TextMetrics
 
 # --- words ---------------------------------------------------------------------------------
 

@@ -7,9 +7,9 @@ import random
 import pytest
 from pydantic import ValidationError
 
-from service.message import Observed
-from service.observation import label, observe
-from service.spec import Detector, Provenance
+from service.experiment.spec import Detector, Provenance
+from service.provenance.message import Observed
+from service.provenance.observation import label, observe
 
 DRAWS = 20_000
 

@@ -8,8 +8,8 @@ import pytest
 from agents.backend import BackendError
 from agents.embedding import OpenAIEmbedder
 from agents.openai_stub import REQUESTS
-from service.engine import Engine
-from service.experiment import load, open_embedder
+from service.experiment.experiment import load, open_embedder
+from service.run.engine import Engine
 from tests.conftest import free_port, spec_dict
 
 
@@ -172,7 +172,7 @@ async def test_an_embedder_failing_at_the_end_keeps_the_run(monkeypatch, store):
 
 def test_missing_local_embedder_falls_back_to_none(monkeypatch):
     """Naming the local embedder without the extra installed falls back to none, noticed."""
-    monkeypatch.setattr("service.experiment.local_embedder_installed", lambda: False)
+    monkeypatch.setattr("service.experiment.experiment.local_embedder_installed", lambda: False)
     experiment = load(spec_dict(embedder="local"))
     assert experiment.embedder == "none"
     assert any("not installed" in n for n in experiment.notices)

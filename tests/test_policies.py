@@ -8,10 +8,10 @@ from collections import Counter
 import pytest
 from pydantic import ValidationError
 
-from service.message import Observed
-from service.policies import Delivery, select
-from service.spec import Policy
-from service.tags import Carried
+from service.experiment.spec import Policy
+from service.provenance.message import Observed
+from service.provenance.policies import Delivery, select
+from service.provenance.tags import Carried
 
 
 def _delivery(

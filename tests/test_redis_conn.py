@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from service.redis_conn import RedisUnavailable, open_redis
-from service.settings import Settings
+from service.experiment.settings import Settings
+from service.provenance.redis_conn import RedisUnavailable, open_redis
 from tests.conftest import free_port
 
 
 async def test_embedded_redis_starts_and_keeps_data_between_commands(tmp_path, monkeypatch):
     """With nothing on the default port, driftlab starts its own Redis, says so, and the data
     written by one command is there for the next."""
-    monkeypatch.setattr("service.redis_conn.DEFAULT_URL", f"redis://127.0.0.1:{free_port()}/0")
+    monkeypatch.setattr(
+        "service.provenance.redis_conn.DEFAULT_URL", f"redis://127.0.0.1:{free_port()}/0"
+    )
     said: list[str] = []
     settings = Settings(redis_url=None, data_dir=tmp_path)
     first = await open_redis(settings, announce=said.append)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from service.errors import SpecError
-from service.experiment import apply_overrides, load, parse_spec
+from service.experiment.experiment import apply_overrides, load, parse_spec
 from tests.conftest import spec_dict
 
 
@@ -145,7 +145,7 @@ def test_backend_override_resets_the_model():
 def test_no_backend_and_no_local_model_is_a_clear_error(monkeypatch):
     """Without a backend anywhere and without the local extra, the error says what to do."""
     monkeypatch.delenv("DRIFTLAB_BACKEND", raising=False)
-    monkeypatch.setattr("service.experiment.local_backend_installed", lambda: False)
+    monkeypatch.setattr("service.experiment.experiment.local_backend_installed", lambda: False)
     raw = spec_dict()
     del raw["backend"]
     found = problems(raw)

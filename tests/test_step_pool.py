@@ -8,10 +8,11 @@ import os
 import pytest
 
 from agents.openai_stub import REQUESTS
-from service import keys, step_pool
-from service.engine import Engine
 from service.errors import SpecError, WorkerFailed
-from service.experiment import load
+from service.experiment.experiment import load
+from service.provenance import keys
+from service.run import step_pool
+from service.run.engine import Engine
 from tests.conftest import spec_dict
 
 TIMING_FIELDS = ("created_at", "latency_ms")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from service import keys
-from service.engine import Engine
 from service.errors import MessageNotFound, RunNotFound
-from service.experiment import load
-from service.export import iter_records
-from service.lineage import render_lineage
+from service.experiment.experiment import load
+from service.measure.export import iter_records
+from service.provenance import keys
+from service.provenance.lineage import render_lineage
+from service.run.engine import Engine
 from tests.conftest import spec_dict
 
 DIAMOND = {

@@ -15,8 +15,8 @@ from agents.persona import Persona, RetellingStyle
 from agents.personas import BUILTIN_PERSONAS
 from agents.synthetic import SyntheticBackend, retell
 from agents.tasks import InputText
-from service.metrics import facts_retained
-from service.spec import Fact
+from service.experiment.spec import Fact
+from service.measure.metrics import facts_retained
 
 SOURCE = (
     "The Aurora GT was launched in 1962 with a 5.9-litre V12 engine, producing about 320 "

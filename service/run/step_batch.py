@@ -8,8 +8,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from service.pickling import by_slots
-from service.policies import Delivery
-from service.step import Emitted, RunContext, Skipped, agent_step
+from service.provenance.policies import Delivery
+from service.provenance.store import ProvenanceStore
+from service.run.record_writer import RecordWriter
+from service.run.step import Emitted, RunContext, Settled, Skipped, agent_step
 
 
 @by_slots
@@ -23,6 +25,7 @@ class StepInput:
 
 
 OnOutcome = Callable[[int, Emitted | Skipped], Awaitable[None]]
+Outcome = tuple[int, Settled | Skipped]
 
 
 async def run_steps(
@@ -46,3 +49,25 @@ async def run_steps(
                 group.create_task(worker())
     except ExceptionGroup as failed:
         raise failed.exceptions[0] from None
+
+
+async def run_steps_stored(
+    ctx: RunContext,
+    store: ProvenanceStore,
+    round_: int,
+    inputs: Sequence[StepInput],
+    concurrency: int,
+    start: int = 0,
+) -> list[Outcome]:
+    """Every input's step with its record stored: (start + index, outcome), in completion
+    order, returned once every record is written."""
+    writer = RecordWriter(store, ctx.run_id)
+    outcomes: list[Outcome] = []
+
+    async def keep(index: int, outcome: Emitted | Skipped) -> None:
+        settled = await writer.add(outcome) if isinstance(outcome, Emitted) else outcome
+        outcomes.append((start + index, settled))
+
+    await run_steps(ctx, round_, inputs, concurrency, keep)
+    await writer.flush()
+    return outcomes

@@ -12,21 +12,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from agents.agent import Agent
 from agents.backend import BackendError
 from agents.embedding import Embedder
-from agents.pool import DEFAULT_MODELS, BackendConfig, BackendPool
-from service.corpus import fresh_text, injects
-from service.drift_table import DriftTable
-from service.experiment import Experiment
+from agents.pool import BackendPool
+from service.experiment.corpus import fresh_text, injects
+from service.experiment.experiment import Experiment
+from service.experiment.rng import Purpose, derive_seed
 from service.gc_tuning import fewer_collections
-from service.inbox import Inbox
-from service.manifest import versions
-from service.metrics import cosine_distance, euclidean
-from service.record_writer import RecordWriter
-from service.rng import Purpose, derive_seed
-from service.status import RunStatus
-from service.step import (
+from service.measure.drift_table import DriftTable
+from service.measure.manifest import versions
+from service.measure.metrics import cosine_distance, euclidean
+from service.provenance.store import ProvenanceStore
+from service.run.binding import bind_agents
+from service.run.inbox import Inbox
+from service.run.record_writer import RecordWriter
+from service.run.runners import StepRunner, open_runner
+from service.run.step import (
     Emitted,
     RunContext,
     Settled,
@@ -34,9 +35,8 @@ from service.step import (
     deliveries,
     human_step,
 )
-from service.step_batch import StepInput, run_steps
-from service.step_pool import StepPool
-from service.store import ProvenanceStore
+from service.run.step_batch import StepInput
+from service.status import RunStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,32 +68,6 @@ class RunResult:
 def new_run_id(name: str) -> str:
     """A fresh, sortable run id: name, UTC time and a random suffix."""
     return f"{name}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
-
-
-def bind_agents(
-    experiment: Experiment, pool: BackendPool
-) -> tuple[dict[str, Agent], dict[str, str]]:
-    """An Agent per agent node, with its shared backend; and each node's backend kind."""
-    spec = experiment.spec
-    agents: dict[str, Agent] = {}
-    backend_of: dict[str, str] = {}
-    for node in experiment.agents:
-        persona = experiment.persona_of[node]
-        kind = persona.backend or experiment.backend
-        model = spec.model if kind == experiment.backend else None
-        config = BackendConfig(
-            kind=kind,
-            model=persona.model or model or DEFAULT_MODELS[kind],
-            base_url=persona.base_url or spec.base_url,
-            api_key_env=persona.api_key_env,
-            n_threads=spec.local.n_threads,
-            n_ctx=spec.local.n_ctx,
-        )
-        agents[node] = Agent(
-            persona, pool.get(config), spec.task, model=config.model, max_tokens=spec.max_tokens
-        )
-        backend_of[node] = kind
-    return agents, backend_of
 
 
 class Engine:
@@ -128,7 +102,7 @@ class Engine:
         self._injected = dict.fromkeys(experiment.sources, 0)
         self._reservoirs: dict[int, list[tuple[str, str]]] = {}
         self._seen_per_generation: dict[int, int] = {}
-        self._step_pool: StepPool | None = None
+        self._runner: StepRunner | None = None
         self._sample_rng = random.Random(
             derive_seed(self.spec.seed, replicate, 0, "embedding-sample", Purpose.SAMPLE)
         )
@@ -167,15 +141,7 @@ class Engine:
                 successors={n: sorted(graph.successors(n)) for n in graph.nodes},
                 human_ids=[],
             )
-            if spec.workers > 1:
-                self._step_pool = StepPool(
-                    self.experiment,
-                    ctx.successors,
-                    self.store,
-                    self.run_id,
-                    self.replicate,
-                    spec.workers,
-                )
+            self._runner = open_runner(ctx, self.store)
             with fewer_collections():
                 for round_ in range(spec.rounds):
                     round_seconds.append(await self._round(ctx, round_))
@@ -188,8 +154,8 @@ class Engine:
             await self.store.update_run(self.run_id, error=f"{type(exc).__name__}: {exc}")
             raise
         finally:
-            if self._step_pool is not None:
-                self._step_pool.close()
+            if self._runner is not None:
+                await self._runner.aclose()
             if self._owns_pool:
                 await self.pool.aclose()
             finished = datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -222,8 +188,7 @@ class Engine:
         await self.store.record_humans(self.run_id, [s.carried.id for s in sources])
         self._account_and_deliver(sources, round_)
         active = [node for node, inbox in self._inboxes.items() if inbox.pending]
-        outcomes = await self._run_agents(ctx, round_, active, writer)
-        await writer.flush()
+        outcomes = await self._run_agents(ctx, round_, active)
         for node in active:
             self._inboxes[node].pending = False
         settled = [o for o in outcomes if isinstance(o, Settled)]
@@ -266,27 +231,18 @@ class Engine:
         return emitted
 
     async def _run_agents(
-        self, ctx: RunContext, round_: int, active: list[str], writer: RecordWriter
+        self, ctx: RunContext, round_: int, active: list[str]
     ) -> list[Settled | Skipped]:
-        """Every active agent's step, at most `concurrency` backend calls at once (in this
-        process or spread over worker processes); records are written in chunks as they
-        come, results kept in a fixed order."""
+        """Every active agent's step through the runner (records already stored), results
+        kept in a fixed order."""
+        assert self._runner is not None
         inputs = [
             StepInput(node, self._inboxes[node].contents(), self._inboxes[node].anchor)
             for node in active
         ]
         results: list[Settled | Skipped | None] = [None] * len(inputs)
-        if self._step_pool is not None:
-            async for index, outcome in self._step_pool.run(round_, inputs, ctx.human_ids):
-                results[index] = outcome  # the worker has stored it
-        else:
-
-            async def keep(index: int, outcome: Emitted | Skipped) -> None:
-                results[index] = (
-                    await writer.add(outcome) if isinstance(outcome, Emitted) else outcome
-                )
-
-            await run_steps(ctx, round_, inputs, self.spec.concurrency, keep)
+        async for index, outcome in self._runner.run(round_, inputs, ctx.human_ids):
+            results[index] = outcome
         return [r for r in results if r is not None]
 
     def _account_and_deliver(self, settled: list[Settled], round_: int) -> None:

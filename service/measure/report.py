@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from service.drift_table import SHOWN_COLUMNS
+from service.measure.drift_table import SHOWN_COLUMNS
 
 SHOWN = 3
 

@@ -8,8 +8,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from service.message import TextMetrics
-from service.spec import Fact
+from service.experiment.spec import Fact
+from service.provenance.message import TextMetrics
 
 WORD = re.compile(r"\d+(?:[.,]\d+)*|[^\W_]+(?:['’-][^\W_]+)*")
 

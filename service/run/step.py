@@ -13,14 +13,14 @@ from datetime import UTC, datetime
 from agents.agent import Agent
 from agents.backend import Completion, Usage
 from agents.tasks import InputText
-from service.experiment import Experiment
-from service.message import MAX_ROOTS_LISTED, Message, Observed, TextMetrics, message_id
-from service.metrics import text_metrics
-from service.observation import label, observe, observed_tags
+from service.experiment.experiment import Experiment
+from service.experiment.rng import Purpose, backend_seed, rng_for
+from service.measure.metrics import text_metrics
 from service.pickling import by_slots
-from service.policies import Delivery, select
-from service.rng import Purpose, backend_seed, rng_for
-from service.tags import Carried, Tags, human_tags, model_tags, root_bits
+from service.provenance.message import MAX_ROOTS_LISTED, Message, Observed, TextMetrics, message_id
+from service.provenance.observation import label, observe, observed_tags
+from service.provenance.policies import Delivery, select
+from service.provenance.tags import Carried, Tags, human_tags, model_tags, root_bits
 
 
 @dataclass(frozen=True)

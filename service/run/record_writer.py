@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from service.step import Emitted, Settled
-from service.store import WRITE_CHUNK, ProvenanceStore
+from service.provenance.store import WRITE_CHUNK, ProvenanceStore
+from service.run.step import Emitted, Settled
 
 
 class RecordWriter:

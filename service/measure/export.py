@@ -10,11 +10,11 @@ from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
-from service.drift_table import METRICS, DriftTable
-from service.manifest import build_manifest
-from service.plots import plot_drift
-from service.report import SHOWN, write_report
-from service.store import ProvenanceStore
+from service.measure.drift_table import METRICS, DriftTable
+from service.measure.manifest import build_manifest
+from service.measure.plots import plot_drift
+from service.measure.report import SHOWN, write_report
+from service.provenance.store import ProvenanceStore
 from topologies.roles import natural_key
 
 FORMATS = ("jsonl", "csv", "parquet")

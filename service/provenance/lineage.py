@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.message import Message
+from service.provenance.message import Message
 
 PREVIEW_CHARS = 70
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from service.message import Observed
+from service.experiment.spec import Policy
 from service.pickling import by_slots
-from service.spec import Policy
-from service.tags import Carried
+from service.provenance.message import Observed
+from service.provenance.tags import Carried
 
 
 @by_slots

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from service.policies import Delivery
+from service.provenance.policies import Delivery
 
 
 @dataclass(slots=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.corpus import injects
-from service.experiment import Experiment
+from service.experiment.corpus import injects
+from service.experiment.experiment import Experiment
 
 WORDS_PER_TOKEN = 0.75
 PROMPT_OVERHEAD_WORDS = 40

@@ -26,11 +26,11 @@ from redis.asyncio import ConnectionPool, Redis
 
 from agents.pool import BackendPool
 from service.errors import WorkerFailed
-from service.experiment import Experiment
-from service.record_writer import RecordWriter
-from service.step import Emitted, RunContext, Settled, Skipped
-from service.step_batch import StepInput, run_steps
-from service.store import ProvenanceStore
+from service.experiment.experiment import Experiment
+from service.provenance.store import ProvenanceStore
+from service.run.binding import bind_agents
+from service.run.step import RunContext
+from service.run.step_batch import Outcome, StepInput, run_steps_stored
 
 SLICE = 500  # agents per hand-off: small enough to stream records, large enough to amortise
 # fork shares the experiment copy-on-write and needs no `if __name__ == "__main__"` guard in
@@ -69,7 +69,7 @@ class StepPool:
 
     async def run(
         self, round_: int, inputs: Sequence[StepInput], human_ids: list[str]
-    ) -> AsyncIterator[tuple[int, Settled | Skipped]]:
+    ) -> AsyncIterator[Outcome]:
         """(index into `inputs`, outcome) for every step, slice by slice as workers finish;
         a slice's records are stored before its outcomes arrive."""
         loop = asyncio.get_running_loop()
@@ -100,7 +100,7 @@ class StepPool:
             for future in pending:
                 future.cancel()
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
 
@@ -124,8 +124,6 @@ def _start_worker(
     replicate: int,
     concurrency: int,
 ) -> None:
-    from service.engine import bind_agents  # the engine imports this module
-
     global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the engine's to handle
     connection_class, connection_kwargs = redis_connection
@@ -148,22 +146,9 @@ def _stop_worker() -> None:
 
 def _run_slice(
     round_: int, start: int, inputs: list[StepInput], human_ids: tuple[str, ...]
-) -> list[tuple[int, Settled | Skipped]]:
+) -> list[Outcome]:
     assert _worker is not None, "the step pool's initializer did not run"
     _worker.ctx.human_ids[:] = human_ids
-    return _worker.loop.run_until_complete(_steps_stored(_worker, round_, start, inputs))
-
-
-async def _steps_stored(
-    worker: _Worker, round_: int, start: int, inputs: list[StepInput]
-) -> list[tuple[int, Settled | Skipped]]:
-    writer = RecordWriter(worker.store, worker.ctx.run_id)
-    outcomes: list[tuple[int, Settled | Skipped]] = []
-
-    async def keep(index: int, outcome: Emitted | Skipped) -> None:
-        settled = await writer.add(outcome) if isinstance(outcome, Emitted) else outcome
-        outcomes.append((start + index, settled))
-
-    await run_steps(worker.ctx, round_, inputs, worker.concurrency, keep)
-    await writer.flush()
-    return outcomes
+    return _worker.loop.run_until_complete(
+        run_steps_stored(_worker.ctx, _worker.store, round_, inputs, _worker.concurrency, start)
+    )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from functools import lru_cache
 
-from service.message import Observed
-from service.spec import Provenance
+from service.experiment.spec import Provenance
+from service.provenance.message import Observed
 
 
 def observe(origin: str, generation: int, provenance: Provenance, rng: random.Random) -> Observed:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.rng import Purpose, rng_for
+from service.experiment.rng import Purpose, rng_for
 
 
 def fresh_text(corpus: list[str], seed: int, replicate: int, source: str, index: int) -> str:

@@ -11,9 +11,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from service import keys
 from service.errors import MessageNotFound, RunNotFound
-from service.message import Message
+from service.provenance import keys
+from service.provenance.message import Message
 from service.status import RunStatus
 
 WRITE_CHUNK = 1000

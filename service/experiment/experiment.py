@@ -16,9 +16,9 @@ from agents.embedding import EMBEDDER_KINDS, Embedder, make_embedder
 from agents.persona import Persona
 from agents.pool import BACKEND_KINDS
 from service.errors import Problem, SpecError
-from service.rng import Purpose, rng_for
-from service.settings import Settings
-from service.spec import ExperimentSpec, Topology
+from service.experiment.rng import Purpose, rng_for
+from service.experiment.settings import Settings
+from service.experiment.spec import ExperimentSpec, Topology
 from topologies import TopologyError, agents, human_sources
 from topologies.build import build
 

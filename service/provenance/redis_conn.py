@@ -13,7 +13,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from service.settings import Settings
+from service.experiment.settings import Settings
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 START_TIMEOUT_S = 10.0

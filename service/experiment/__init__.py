@@ -1,0 +1,1 @@
+"""What a run is asked to do: the spec, its resolved experiment, seeds, corpus order, settings."""

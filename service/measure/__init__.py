@@ -1,0 +1,1 @@
+"""How far texts drifted: metrics, per-generation tables, reports, plots and exports."""

@@ -1,0 +1,51 @@
+"""Step runners: how a round's agent steps are executed. The engine uses only `StepRunner`;
+in-process and worker-process runners implement it (distributed workers will be a third)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Protocol
+
+from service.provenance.store import ProvenanceStore
+from service.run.step import RunContext
+from service.run.step_batch import Outcome, StepInput, run_steps_stored
+from service.run.step_pool import StepPool
+
+
+class StepRunner(Protocol):
+    def run(
+        self, round_: int, inputs: Sequence[StepInput], human_ids: list[str]
+    ) -> AsyncIterator[Outcome]:
+        """(index into `inputs`, outcome) for every step, each record stored before its
+        outcome is yielded; at most the spec's `concurrency` backend calls at once."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class InProcessRunner:
+    """Steps run in the engine's own event loop."""
+
+    def __init__(self, ctx: RunContext, store: ProvenanceStore) -> None:
+        self.ctx = ctx
+        self.store = store
+
+    async def run(
+        self, round_: int, inputs: Sequence[StepInput], human_ids: list[str]
+    ) -> AsyncIterator[Outcome]:
+        if human_ids is not self.ctx.human_ids:
+            self.ctx.human_ids[:] = human_ids
+        concurrency = self.ctx.experiment.spec.concurrency
+        for outcome in await run_steps_stored(self.ctx, self.store, round_, inputs, concurrency):
+            yield outcome
+
+    async def aclose(self) -> None:
+        return None
+
+
+def open_runner(ctx: RunContext, store: ProvenanceStore) -> StepRunner:
+    """In-process for one worker; a pool of `workers` processes otherwise."""
+    spec = ctx.experiment.spec
+    if spec.workers == 1:
+        return InProcessRunner(ctx, store)
+    return StepPool(ctx.experiment, ctx.successors, store, ctx.run_id, ctx.replicate, spec.workers)
