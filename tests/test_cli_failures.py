@@ -25,8 +25,10 @@ def own_redis() -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     """A redis-server on a free loopback port, password `s3cret-pw`; stopped at the end."""
     port = free_port()
     server = subprocess.Popen(
-        [server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-        + ["--appendonly", "no", "--requirepass", "s3cret-pw"],
+        [
+            *(server_binary(), "--port", str(port), "--bind", "127.0.0.1"),
+            *("--save", "", "--appendonly", "no", "--requirepass", "s3cret-pw"),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -102,11 +102,10 @@ def read_spec_file(path: str | Path, settings: Settings | None = None) -> dict[s
     """The raw spec in a YAML or JSON file; every way the file itself is wrong is a SpecError."""
     settings = settings or Settings()
     text = _read_text(Path(path), settings)
-    loader = SpecLoader(text, settings)
     try:
-        node = loader.get_single_node()
-        if not loader.duplicates:
-            raw = loader.construct_document(node) if node is not None else None
+        raw = _load(text, settings)
+    except SpecError:
+        raise
     except _TooLarge as exc:
         raise SpecError([exc.problem]) from None
     except yaml.YAMLError as exc:
@@ -115,13 +114,22 @@ def read_spec_file(path: str | Path, settings: Settings | None = None) -> dict[s
         raise SpecError(
             [Problem("", f"spec file {path} holds a value out of range: {exc}")]
         ) from None
-    finally:
-        loader.dispose()
-    if loader.duplicates:
-        raise SpecError([problem for _, problem in sorted(loader.duplicates, key=lambda d: d[0])])
     if not isinstance(raw, dict):
         raise SpecError([Problem("", f"spec file {path} must hold a mapping of fields")])
     return raw
+
+
+def _load(text: str, settings: Settings) -> object:
+    loader = SpecLoader(text, settings)
+    try:
+        node = loader.get_single_node()
+        if loader.duplicates:
+            raise SpecError(
+                [problem for _, problem in sorted(loader.duplicates, key=lambda d: d[0])]
+            )
+        return loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
 
 
 def _read_text(path: Path, settings: Settings) -> str:
