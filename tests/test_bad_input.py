@@ -13,9 +13,9 @@ import yaml
 
 from service.cli import main
 from service.errors import SpecError
-from service.experiment import load
-from service.settings import Settings
-from service.spec_file import read_spec_file
+from service.experiment.experiment import load
+from service.experiment.settings import Settings
+from service.experiment.spec_file import read_spec_file
 from tests.conftest import spec_dict, test_redis_url
 
 

@@ -14,7 +14,7 @@ import pytest
 import redis as sync_redis
 import yaml
 
-from service.redis_conn import server_binary
+from service.provenance.redis_conn import server_binary
 from tests.conftest import free_port, spec_dict
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from service.cli import main
-from service.spec import ExperimentSpec
+from service.experiment.spec import ExperimentSpec
 from tests.conftest import spec_dict
 
 ROOT = Path(__file__).resolve().parent.parent
