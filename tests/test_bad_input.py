@@ -297,3 +297,15 @@ def test_cli_unwritable_out_is_refused_before_running(tmp_path, capsys, monkeypa
     spec = write(tmp_path / "s.yaml", spec_dict())
     code, stderr = cli(capsys, "run", str(spec), "--out", str(tmp_path / "file" / "out"))
     assert code == 2 and "is not a directory" in stderr
+
+
+async def test_cli_says_when_a_run_stops_early(tmp_path, capsys, redis, monkeypatch):
+    """`rounds: 10000` on a 3-agent line ends after round 3 and the CLI says why."""
+    monkeypatch.setenv("DRIFTLAB_REDIS_URL", test_redis_url())
+    spec = write(tmp_path / "s.yaml", spec_dict(rounds=10_000))
+    code = await asyncio.to_thread(main, ["run", str(spec), "--out", str(tmp_path / "out")])
+    stderr = capsys.readouterr().err
+    assert code == 0, stderr
+    assert "stopped after round 3 of 10000: no agent has anything to read" in stderr
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert len(manifest["timings"]["round_seconds"]) == 3
