@@ -46,7 +46,7 @@ class Persona(BaseModel):
     model: str | None = None
     backend: Literal["synthetic", "openai", "local"] | None = None
     base_url: str | None = None
-    api_key_env: str | None = None
+    api_key_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     style: RetellingStyle = Field(default_factory=RetellingStyle)
 
     @field_validator("base_url")

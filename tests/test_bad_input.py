@@ -123,6 +123,14 @@ def test_an_id_written_as_number_and_string_is_refused():
     assert "topology.edges.0.1" in found["topology.edges.1.0"]
 
 
+def test_api_key_env_must_name_a_variable():
+    """`api_key_env` is a variable's name, not the key itself nor anything os.environ refuses."""
+    persona = {"name": "p", "system": "s", "api_key_env": "sk-proj-abc=def"}
+    assert "personas.0.api_key_env" in problems(spec_dict(personas=[persona]))
+    persona["api_key_env"] = "MY_KEY_2"
+    assert load(spec_dict(personas=[persona])).persona_of["a0"].api_key_env == "MY_KEY_2"
+
+
 def test_every_problem_is_reported_at_once():
     """Type, limit, duplicate and URL problems come back together, each with its field."""
     raw = spec_dict(
@@ -154,6 +162,12 @@ def test_topologies_over_the_limits_are_refused_before_building(topology, what):
     message = problems(spec_dict(topology=topology))["topology"]
     assert what in message and "DRIFTLAB_MAX_" in message
     assert time.perf_counter() - started < 1.0
+
+
+def test_a_bad_size_is_named_rather_than_counted():
+    """A tree with no branches is reported as such, however deep (the count does not hide it)."""
+    found = problems(spec_dict(topology={"kind": "tree", "branching": 0, "depth": 10**9}))
+    assert set(found) == {"topology.branching"}
 
 
 def test_a_graph_file_over_the_limits_is_refused(tmp_path):

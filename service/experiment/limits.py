@@ -22,9 +22,9 @@ def settings_of(info: ValidationInfo) -> Settings:
 
 def tree_agents(branching: int, depth: int) -> int:
     """Agents of a balanced tree, counted exactly up to HUGE (so a huge tree costs nothing)."""
-    if depth < 0:
-        return 0
-    if branching <= 1:
+    if depth < 0 or branching < 1:
+        return 1  # the builder refuses these, naming the bad value
+    if branching == 1:
         return min(depth + 1, HUGE)
     total, level = 0, 1
     for _ in range(depth + 1):
