@@ -75,7 +75,7 @@ def test_redis_going_away_mid_run_exits_1(own_redis, tmp_path):
     server, port = own_redis
     spec = tmp_path / "long.yaml"
     spec.write_text(
-        yaml.safe_dump(spec_dict(topology={"kind": "line", "n_agents": 200}, rounds=5000))
+        yaml.safe_dump(spec_dict(topology={"kind": "mixing", "n_agents": 100}, rounds=5000))
     )
     process = driftlab("run", str(spec), url=f"redis://:s3cret-pw@127.0.0.1:{port}/0", cwd=tmp_path)
     assert process.stderr is not None
