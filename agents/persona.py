@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from agents.endpoints import check_base_url
 
 
 class RetellingStyle(BaseModel):
     """Parameters of the synthetic channel for one persona (see docs/synthetic.md)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
 
     drop_rate: float = Field(
         0.2, ge=0, le=1, description="chance a zero-salience clause is dropped"
@@ -25,14 +27,16 @@ class RetellingStyle(BaseModel):
     qualifier_loss: float = Field(0.3, ge=0, le=1, description="chance a hedge word is dropped")
     intensify: float = Field(0.0, ge=0, le=1, description="chance a sentence gains an intensifier")
     hedge: float = Field(0.0, ge=0, le=1, description="chance a sentence gains a hedge")
-    vocabulary: tuple[str, ...] = Field((), description="the persona's stock phrases")
+    vocabulary: tuple[str, ...] = Field(
+        (), strict=False, description="the persona's stock phrases (a list in YAML)"
+    )
     vocabulary_rate: float = Field(0.0, ge=0, le=1, description="chance a sentence gains one")
 
 
 class Persona(BaseModel):
     """A named voice: the system prompt and sampling settings an agent speaks with."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
 
     name: str = Field(min_length=1)
     description: str = ""
@@ -42,5 +46,10 @@ class Persona(BaseModel):
     model: str | None = None
     backend: Literal["synthetic", "openai", "local"] | None = None
     base_url: str | None = None
-    api_key_env: str | None = None
+    api_key_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     style: RetellingStyle = Field(default_factory=RetellingStyle)
+
+    @field_validator("base_url")
+    @classmethod
+    def _no_credentials(cls, url: str | None) -> str | None:
+        return url if url is None else check_base_url(url)

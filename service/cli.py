@@ -6,28 +6,40 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import os
 import sys
+import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agents.backend import BackendError
 from agents.embedding import EMBEDDER_KINDS
 from agents.pool import BACKEND_KINDS
+from service.cli_errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    describe,
+    settings_error,
+)
 from service.doctor import Verdict, diagnose
-from service.errors import MessageNotFound, RunNotFound, SpecError, WorkerFailed
+from service.errors import BadInput
 from service.experiment.dry_run import estimate
-from service.experiment.experiment import apply_overrides, load, open_embedder, read_spec_file
+from service.experiment.experiment import apply_overrides, load, open_embedder
+from service.experiment.run_ids import check_run_id
 from service.experiment.settings import Settings
+from service.experiment.spec_file import read_spec_file
 from service.measure.drift_table import SHOWN_COLUMNS
 from service.measure.export import FORMATS, export_run
 from service.measure.report import format_value
 from service.provenance.lineage import render_lineage
-from service.provenance.redis_conn import RedisConnection, RedisUnavailable, open_redis
+from service.provenance.redis_conn import RedisConnection, open_redis
 from service.provenance.store import ProvenanceStore
 from service.run.engine import Engine, RoundReport, new_run_id
 
@@ -38,42 +50,44 @@ DRIFT_HEADERS = dict(
         strict=True,
     )
 )
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; any failure ends in one message and its exit code (docs/spec.md)."""
     args = _parser().parse_args(argv)
     try:
+        try:
+            args.settings = Settings()
+        except ValidationError as exc:
+            raise settings_error(exc) from exc
         return asyncio.run(args.handler(args))
-    except SpecError as exc:
-        err.print(
-            f"[bold red]invalid spec[/] ({len(exc.problems)} problem"
-            f"{'s' if len(exc.problems) != 1 else ''}):"
-        )
-        for problem in exc.problems:
-            err.print(f"  - {problem}", markup=False)
-        return EXIT_USAGE
-    except (RunNotFound, MessageNotFound) as exc:
-        err.print(f"error: {exc}", markup=False)
-        return EXIT_USAGE
-    except (RedisUnavailable, BackendError, WorkerFailed) as exc:
-        err.print(f"error: {exc}", markup=False)
-        return EXIT_FAILED
     except KeyboardInterrupt:
         err.print("interrupted: the run is marked cancelled; messages written so far are kept")
         return EXIT_INTERRUPTED
+    except Exception as exc:
+        if args.debug:
+            traceback.print_exception(exc, file=sys.stderr)
+        failure = describe(exc)
+        err.print(failure.headline, markup=False, soft_wrap=True)
+        for line in failure.details:
+            err.print(line, markup=False, soft_wrap=True)
+        return failure.code
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="driftlab", description="Simulate text drift across networks of LLM agents."
     )
+    parser.add_argument("--debug", action="store_true", help="show the traceback of a failure")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="run an experiment spec (YAML or JSON)")
+    run = commands.add_parser("run", parents=[common], help="run an experiment spec (YAML or JSON)")
     run.add_argument("spec", type=Path)
     run.add_argument("--backend", choices=BACKEND_KINDS)
     run.add_argument("--model")
@@ -99,26 +113,30 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=_run)
 
-    runs = commands.add_parser("runs", help="list stored runs")
+    runs = commands.add_parser("runs", parents=[common], help="list stored runs")
     runs.set_defaults(handler=_runs)
 
-    export = commands.add_parser("export", help="write a stored run's files")
+    export = commands.add_parser("export", parents=[common], help="write a stored run's files")
     export.add_argument("run")
     export.add_argument("--out", type=Path)
     export.add_argument("--format", default="jsonl", type=_formats)
     export.set_defaults(handler=_export)
 
-    delete = commands.add_parser("delete", help="delete a stored run")
+    delete = commands.add_parser("delete", parents=[common], help="delete a stored run")
     delete.add_argument("run")
     delete.set_defaults(handler=_delete)
 
-    lineage = commands.add_parser("lineage", help="print a message's ancestors back to humans")
+    lineage = commands.add_parser(
+        "lineage", parents=[common], help="print a message's ancestors back to humans"
+    )
     lineage.add_argument("run")
     lineage.add_argument("message")
     lineage.set_defaults(handler=_lineage)
 
     doctor = commands.add_parser(
-        "doctor", help="check Redis, the bundled model and its llama.cpp build, the backends"
+        "doctor",
+        parents=[common],
+        help="check Redis, the bundled model and its llama.cpp build, the backends",
     )
     doctor.add_argument("--json", action="store_true", help="one JSON object per check")
     doctor.set_defaults(handler=_doctor)
@@ -145,8 +163,10 @@ def _formats(text: str) -> list[str]:
     return chosen
 
 
-async def _with_store(action: Callable[[ProvenanceStore], Awaitable[int]]) -> int:
-    connection: RedisConnection = await open_redis(Settings(), announce=_notice)
+async def _with_store(
+    settings: Settings, action: Callable[[ProvenanceStore], Awaitable[int]]
+) -> int:
+    connection: RedisConnection = await open_redis(settings, announce=_notice)
     try:
         return await action(ProvenanceStore(connection.client))
     finally:
@@ -157,9 +177,27 @@ def _notice(text: str) -> None:
     err.print(f"[dim]{text}[/]", markup=True, highlight=False)
 
 
+def _writable_dir(path: Path) -> Path:
+    """`path` if it is, or can become, a directory we may write in; BadInput if not."""
+    try:
+        existing = next(p for p in (path, *path.parents) if p.exists())
+        usable = existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)
+    except (OSError, ValueError) as exc:
+        raise BadInput(f"cannot use --out {str(path)!r}: {exc}") from None
+    if not usable:
+        raise BadInput(
+            f"cannot write the run's files under {str(path)!r}: {existing} is not a "
+            "directory this user may write in"
+        )
+    return path
+
+
 async def _run(args: argparse.Namespace) -> int:
+    settings: Settings = args.settings
+    if args.run_id is not None:
+        check_run_id(args.run_id, settings)
     raw = apply_overrides(
-        read_spec_file(args.spec),
+        read_spec_file(args.spec, settings),
         backend=args.backend,
         model=args.model,
         embedder=args.embedder,
@@ -168,12 +206,12 @@ async def _run(args: argparse.Namespace) -> int:
         concurrency=args.concurrency,
         workers=args.workers,
     )
-    experiment = load(raw)
+    experiment = load(raw, settings)
     if args.dry_run:
         _print_estimate(experiment.spec.name, estimate(experiment))
         return EXIT_OK
     run_id = args.run_id or new_run_id(experiment.spec.name)
-    out_dir = args.out or Path("runs") / run_id
+    out_dir = _writable_dir(args.out or Path("runs") / run_id)
 
     async def go(store: ProvenanceStore) -> int:
         if await store.run_exists(run_id):
@@ -214,7 +252,7 @@ async def _run(args: argparse.Namespace) -> int:
             out.print(f"  {path}", markup=False)
         return EXIT_OK
 
-    return await _with_store(go)
+    return await _with_store(settings, go)
 
 
 class _progress:
@@ -305,42 +343,47 @@ async def _runs(args: argparse.Namespace) -> int:
         out.print(table)
         return EXIT_OK
 
-    return await _with_store(go)
+    return await _with_store(args.settings, go)
 
 
 async def _export(args: argparse.Namespace) -> int:
+    check_run_id(args.run, args.settings)
+    out_dir = _writable_dir(args.out or Path("runs") / args.run)
+
     async def go(store: ProvenanceStore) -> int:
-        written = await export_run(
-            store, args.run, args.out or Path("runs") / args.run, args.format
-        )
+        written = await export_run(store, args.run, out_dir, args.format)
         for path in written:
             out.print(str(path), markup=False)
         return EXIT_OK
 
-    return await _with_store(go)
+    return await _with_store(args.settings, go)
 
 
 async def _delete(args: argparse.Namespace) -> int:
+    check_run_id(args.run, args.settings)
+
     async def go(store: ProvenanceStore) -> int:
         await store.delete_run(args.run)
         out.print(f"deleted run {args.run}", markup=False)
         return EXIT_OK
 
-    return await _with_store(go)
+    return await _with_store(args.settings, go)
 
 
 async def _lineage(args: argparse.Namespace) -> int:
+    check_run_id(args.run, args.settings)
+
     async def go(store: ProvenanceStore) -> int:
         await store.get_run(args.run)
         ancestors = await store.ancestors(args.run, args.message)
         out.print(render_lineage(args.message, ancestors), markup=False, soft_wrap=True)
         return EXIT_OK
 
-    return await _with_store(go)
+    return await _with_store(args.settings, go)
 
 
 async def _doctor(args: argparse.Namespace) -> int:
-    findings = await diagnose(Settings())
+    findings = await diagnose(args.settings)
     if args.json:
         for finding in findings:
             out.print(json.dumps(dataclasses.asdict(finding)), markup=False, soft_wrap=True)

@@ -15,8 +15,9 @@ from agents.backend import BackendError
 from agents.llama_build import rebuild_command
 from agents.llama_runtime import check_runtime, installed_version
 from agents.local_chat import bundled_model_path
+from service.errors import BadInput
 from service.experiment.settings import Settings
-from service.provenance.redis_conn import DEFAULT_URL, server_binary
+from service.provenance.redis_conn import DEFAULT_URL, check_redis_url, masked, server_binary
 
 
 class Verdict(StrEnum):
@@ -50,13 +51,17 @@ async def diagnose(settings: Settings) -> list[Finding]:
 
 async def _redis(settings: Settings) -> Finding:
     url = settings.redis_url or DEFAULT_URL
+    try:
+        check_redis_url(url)
+    except BadInput as exc:
+        return Finding("redis", Verdict.FAILED, str(exc))
     client = Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
     try:
         await client.ping()
-        return Finding("redis", Verdict.OK, f"answers at {_masked(url)}")
+        return Finding("redis", Verdict.OK, f"answers at {masked(url)}")
     except (RedisError, OSError) as exc:
         if settings.redis_url:
-            return Finding("redis", Verdict.FAILED, f"DRIFTLAB_REDIS_URL: {exc}")
+            return Finding("redis", Verdict.FAILED, f"DRIFTLAB_REDIS_URL={masked(url)}: {exc}")
         try:
             embedded = server_binary()
         except RuntimeError as missing:
@@ -135,18 +140,8 @@ def _backends(*, local_runs: bool) -> list[Finding]:
         Finding(
             "backend openai",
             Verdict.OK if openai_ready else Verdict.MISSING,
-            f"can start against {_masked(endpoint)}"
+            f"can start against {masked(endpoint)}"
             if openai_ready
             else "needs OPENAI_API_KEY (and OPENAI_BASE_URL for other endpoints)",
         ),
     ]
-
-
-def _masked(url: str) -> str:
-    """The URL with any password replaced by ***."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest.split("/", 1)[0]:
-        return url
-    credentials, _, host = rest.partition("@")
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}"

@@ -24,6 +24,10 @@ class SpecError(ValueError):
         super().__init__("; ".join(map(str, problems)))
 
 
+class BadInput(ValueError):
+    """A command-line value or a setting the user must change (the CLI exits with code 2)."""
+
+
 class RunNotFound(KeyError):
     """No stored run has this id."""
 

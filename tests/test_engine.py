@@ -7,6 +7,7 @@ import gc
 
 import pytest
 
+from service.experiment.corpus import injects
 from service.experiment.experiment import load
 from service.provenance.message import Message
 from service.provenance.store import ProvenanceStore
@@ -275,3 +276,37 @@ async def test_overlapping_runs_restore_the_collector_when_the_last_ends(store):
     await second
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+async def test_a_run_stops_early_once_nothing_can_happen(store):
+    """A 3-agent line asked for 10,000 rounds stops after round 3, and says so."""
+    experiment = load(spec_dict(topology={"kind": "line", "n_agents": 3}, rounds=10_000))
+    result = await Engine(experiment, store, run_id="early").run()
+    assert result.status == "succeeded" and len(result.round_seconds) == 3
+    assert "stopped after round 3 of 10000" in result.notices[-1]
+    assert (await store.get_run("early"))["notices"][-1] == result.notices[-1]
+
+
+async def test_a_run_with_injection_stops_only_after_the_last_injection(store):
+    """With injection, the run goes on until the last injected text has reached the end of
+    the line: the same draws the engine makes decide when that is."""
+    rounds, n_agents, rate = 120, 3, 0.05
+
+    def injections(seed: int) -> list[int]:
+        return [r for r in range(1, rounds) if injects(rate, seed, 0, r, "h0")]
+
+    seed = next(s for s in range(100) if injections(s) and max(injections(s)) < rounds // 2)
+    last = max(injections(seed))
+    raw = spec_dict(
+        topology={"kind": "line", "n_agents": n_agents},
+        rounds=rounds,
+        seed=seed,
+        injection={"rate": rate},
+        human_corpus=CORPUS,
+    )
+    result = await Engine(load(raw), store, run_id="inj").run()
+    assert len(result.round_seconds) == last + n_agents
+    assert "no human source will inject again" in result.notices[-1]
+    messages = [m async for m in store.iter_messages("inj")]
+    assert max(m.round for m in messages) == last + n_agents - 1
+    assert sum(m.origin == "human" for m in messages) == 1 + len(injections(seed))

@@ -15,17 +15,41 @@ from .roles import AGENT, HUMAN_SOURCE, ROLES, agents
 __all__ = ["from_edges"]
 
 
+MAX_REPORTED = 5
+
+
 def _from_list(edges: object) -> nx.DiGraph:
+    """The graph of an edge list; self-loops and repeated edges are refused, all listed."""
     G = nx.DiGraph()
-    for edge in check_sequence("edges", edges):
+    loops: list[str] = []
+    repeats: list[str] = []
+    for index, edge in enumerate(check_sequence("edges", edges)):
         try:
             u, v = check_labels("edges", edge)
         except ValueError as exc:  # a TopologyError or a pair of the wrong length
             raise TopologyError(
                 "edges", f"each edge must be a pair of node names, got {edge!r}"
             ) from exc
+        if u == v:
+            loops.append(f"{index} ({u!r} -> {v!r})")
+        elif G.has_edge(u, v):
+            repeats.append(f"{index} ({u!r} -> {v!r})")
         G.add_edge(u, v)
+    found = [
+        f"{what} at {_listed(where)}"
+        for what, where in (("self-loops", loops), ("repeated edges", repeats))
+        if where
+    ]
+    if found:
+        raise TopologyError(
+            "edges", f"{' and '.join(found)}; an agent does not hear itself, nor anyone twice"
+        )
     return G
+
+
+def _listed(items: list[str]) -> str:
+    shown = ", ".join(items[:MAX_REPORTED])
+    return shown + (f" and {len(items) - MAX_REPORTED} more" if len(items) > MAX_REPORTED else "")
 
 
 def _with_str_ids(F: nx.Graph) -> nx.DiGraph:
@@ -62,6 +86,9 @@ def from_edges(
         raise TopologyError("edges", "give edges or path, got edges=None and path=None")
     field = "edges" if path is None else "path"
     G = _from_list(edges) if path is None else _with_str_ids(read_graph(path))
+    loops = [f"{u!r} -> {v!r}" for u, v in nx.selfloop_edges(G)]
+    if loops:
+        raise TopologyError(field, f"self-loops at {_listed(loops)}; an agent does not hear itself")
     G.graph["kind"] = "edges"
     named = check_labels("human_sources", human_sources)
 

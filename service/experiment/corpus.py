@@ -18,3 +18,15 @@ def injects(rate: float, seed: int, replicate: int, round_: int, source: str) ->
     if rate <= 0 or round_ == 0:
         return False
     return rng_for(seed, replicate, round_, source, Purpose.INJECTION).random() < rate
+
+
+def next_injection(
+    rate: float, seed: int, replicate: int, sources: list[str], after: int, rounds: int
+) -> int | None:
+    """The first round after `after` (and before `rounds`) in which any source injects."""
+    if rate <= 0 or not sources:
+        return None
+    for round_ in range(after + 1, rounds):
+        if any(injects(rate, seed, replicate, round_, source) for source in sources):
+            return round_
+    return None

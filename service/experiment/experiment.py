@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import networkx as nx
-import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from agents.backend import BackendError
@@ -16,6 +14,8 @@ from agents.embedding import EMBEDDER_KINDS, Embedder, make_embedder
 from agents.persona import Persona
 from agents.pool import BACKEND_KINDS
 from service.errors import Problem, SpecError
+from service.experiment.limits import check_size
+from service.experiment.node_ids import node_id_problems
 from service.experiment.rng import Purpose, rng_for
 from service.experiment.settings import Settings
 from service.experiment.spec import ExperimentSpec, Topology
@@ -41,19 +41,6 @@ class Experiment:
     notices: tuple[str, ...] = ()
 
 
-def read_spec_file(path: str | Path) -> dict[str, Any]:
-    """The raw spec in a YAML or JSON file (JSON is YAML)."""
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SpecError([Problem("", f"cannot read spec file {path}: {exc.strerror}")]) from exc
-    except yaml.YAMLError as exc:
-        raise SpecError([Problem("", f"spec file {path} is not valid YAML: {exc}")]) from exc
-    if not isinstance(raw, dict):
-        raise SpecError([Problem("", f"spec file {path} must hold a mapping of fields")])
-    return raw
-
-
 def apply_overrides(raw: dict[str, Any], **overrides: Any) -> dict[str, Any]:
     """A copy of `raw` with the non-None overrides set.
 
@@ -75,21 +62,27 @@ def apply_overrides(raw: dict[str, Any], **overrides: Any) -> dict[str, Any]:
     return merged
 
 
-def parse_spec(raw: dict[str, Any]) -> ExperimentSpec:
-    """Validate `raw`; every problem is reported at once, topology sizes included."""
+def parse_spec(raw: dict[str, Any], settings: Settings | None = None) -> ExperimentSpec:
+    """Validate `raw` within the limits of `settings`; every problem is reported at once,
+    topology sizes included. Nothing is built while a size is over its limit."""
+    settings = settings or Settings()
+    context = {"settings": settings}
+    problems = node_id_problems(raw) if isinstance(raw, dict) else []
     try:
-        return ExperimentSpec.model_validate(raw)
+        spec = ExperimentSpec.model_validate(raw, context=context)
     except ValidationError as exc:
-        problems = [_problem(error) for error in exc.errors()]
-    if not any(p.field.startswith("topology") for p in problems):
+        problems += [_problem(error) for error in exc.errors()]
+    else:
+        if not problems:
+            return spec
+    if isinstance(raw, dict) and not any(p.field.startswith("topology") for p in problems):
         try:
-            topology = TypeAdapter(Topology).validate_python(raw.get("topology"))
+            topology = TypeAdapter(Topology).validate_python(raw.get("topology"), context=context)
         except ValidationError:
             topology = None
         if topology is not None:
-            _build_graph(
-                topology, raw.get("seed") if isinstance(raw.get("seed"), int) else 0, problems
-            )
+            seed = raw.get("seed")
+            _build_graph(topology, seed if type(seed) is int else 0, problems, settings)
     raise SpecError(problems)
 
 
@@ -97,7 +90,7 @@ def prepare(spec: ExperimentSpec, settings: Settings | None = None) -> Experimen
     """Build the graph, assign personas and resolve backend and embedder, checking all of it."""
     settings = settings or Settings()
     problems: list[Problem] = []
-    graph = _build_graph(spec.topology, spec.seed, problems)
+    graph = _build_graph(spec.topology, spec.seed, problems, settings)
     agent_nodes = agents(graph) if graph is not None else []
     source_nodes = human_sources(graph) if graph is not None else []
     problems += _consistency(spec, agent_nodes)
@@ -134,7 +127,8 @@ def prepare(spec: ExperimentSpec, settings: Settings | None = None) -> Experimen
 
 def load(raw: dict[str, Any], settings: Settings | None = None) -> Experiment:
     """parse_spec then prepare: a raw spec to a runnable experiment."""
-    return prepare(parse_spec(raw), settings)
+    settings = settings or Settings()
+    return prepare(parse_spec(raw, settings), settings)
 
 
 def local_backend_installed() -> bool:
@@ -155,15 +149,24 @@ def _problem(error: dict[str, Any]) -> Problem:
     return Problem(".".join(loc), message)
 
 
-def _build_graph(topology: Topology, seed: int, problems: list[Problem]) -> nx.DiGraph | None:
+def _build_graph(
+    topology: Topology, seed: int, problems: list[Problem], settings: Settings
+) -> nx.DiGraph | None:
+    """The graph, its size checked once more (a graph file is only counted once read)."""
     params = topology.model_dump(exclude={"kind"})
     if topology.kind == "edges":
         params = {k: v for k, v in params.items() if v is not None}
     try:
-        return build(topology.kind, params, seed=seed)
+        graph = build(topology.kind, params, seed=seed)
     except TopologyError as exc:
         problems.append(Problem(f"topology.{exc.field}", str(exc)))
         return None
+    try:
+        check_size("graph", graph.number_of_nodes(), graph.number_of_edges(), settings)
+    except ValueError as exc:
+        problems.append(Problem("topology", str(exc)))
+        return None
+    return graph
 
 
 def _consistency(spec: ExperimentSpec, agent_nodes: list[str]) -> list[Problem]:

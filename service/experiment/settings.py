@@ -9,7 +9,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """Where Redis is, and what to use when a spec names no backend or embedder."""
+    """Where Redis is, what to use when a spec names no backend or embedder, and the limits
+    every spec is checked against (see docs/spec.md, "Limits")."""
 
     model_config = SettingsConfigDict(env_prefix="DRIFTLAB_", extra="ignore")
 
@@ -22,3 +23,20 @@ class Settings(BaseSettings):
         Path.home() / ".local" / "share" / "driftlab",
         description="where the embedded Redis keeps its data between commands",
     )
+    max_nodes: int = Field(1_000_000, ge=1, description="nodes of a topology, sources included")
+    max_edges: int = Field(10_000_000, ge=1, description="edges of a topology")
+    max_rounds: int = Field(10_000, ge=1, description="rounds of a run")
+    max_text_bytes: int = Field(
+        1_000_000, ge=1, description="UTF-8 bytes of one text (source, corpus, system prompt)"
+    )
+    max_spec_bytes: int = Field(10_000_000, ge=1, description="bytes of a spec file")
+    max_spec_depth: int = Field(50, ge=1, description="nesting depth of a spec file")
+    max_spec_values: int = Field(
+        5_000_000, ge=1, description="values in a spec file, every alias counted at its full size"
+    )
+    max_run_id_length: int = Field(100, ge=30, description="characters of a run id")
+
+
+def limit_hint(field: str) -> str:
+    """Where a limit comes from, for messages: its environment variable."""
+    return f"DRIFTLAB_{field.upper()}"

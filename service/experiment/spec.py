@@ -5,11 +5,28 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from agents.endpoints import check_base_url
 from agents.persona import Persona
 from agents.personas import BUILTIN_PERSONAS
 from agents.tasks import TaskName
+from service.experiment.limits import (
+    check_at_most,
+    check_size,
+    check_text,
+    mixing_edges,
+    settings_of,
+    tree_agents,
+)
+from service.experiment.run_ids import max_name_length
 
 BackendKind = Literal["synthetic", "openai", "local"]
 EmbedderKind = Literal["none", "openai", "local"]
@@ -19,7 +36,9 @@ PolicyKind = Literal[
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """No unknown fields, no coercion (a string or a bool is not a number), no NaN or inf."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class Fact(Strict):
@@ -47,10 +66,14 @@ class Source(Strict):
 
     @field_validator("text")
     @classmethod
-    def _not_blank(cls, text: str) -> str:
+    def _not_blank(cls, text: str, info: ValidationInfo) -> str:
         if not text.strip():
             raise ValueError("the source text is blank")
-        return text
+        return check_text(text, settings_of(info), "the source text")
+
+
+NodeId = str | int
+Edge = Annotated[list[NodeId], Field(min_length=2, max_length=2)]
 
 
 class LineTopology(Strict):
@@ -59,11 +82,23 @@ class LineTopology(Strict):
     sources: int = 1
     attach_at: list[int] = Field(default_factory=list)
 
+    @model_validator(mode="after")
+    def _within_limits(self, info: ValidationInfo) -> LineTopology:
+        extra = self.sources + len(self.attach_at)
+        check_size("line", self.n_agents + extra, self.n_agents - 1 + extra, settings_of(info))
+        return self
+
 
 class TreeTopology(Strict):
     kind: Literal["tree"]
     branching: int
     depth: int
+
+    @model_validator(mode="after")
+    def _within_limits(self, info: ValidationInfo) -> TreeTopology:
+        agents = tree_agents(self.branching, self.depth)
+        check_size("tree", agents + 1, agents, settings_of(info))
+        return self
 
 
 class MixingTopology(Strict):
@@ -76,12 +111,38 @@ class MixingTopology(Strict):
     human_sources: int = 1
     attach_to: list[str] | None = None
 
+    @model_validator(mode="after")
+    def _within_limits(self, info: ValidationInfo) -> MixingTopology:
+        edges = mixing_edges(self.graph, self.n_agents, self.k, self.p, self.m)
+        check_size(
+            f"{self.graph} graph",
+            self.n_agents + self.human_sources,
+            edges + self.human_sources,
+            settings_of(info),
+        )
+        return self
+
 
 class EdgesTopology(Strict):
+    """Node ids are strings; integers (`[0, 1]`) become strings once validated."""
+
     kind: Literal["edges"]
-    edges: list[list[str | int]] | None = None
+    edges: list[Edge] | None = None
     path: str | None = None
-    human_sources: list[str] = Field(default_factory=list)
+    human_sources: list[NodeId] = Field(default_factory=list)
+
+    @field_validator("edges")
+    @classmethod
+    def _edges_as_strings(cls, edges: list[list[NodeId]] | None, info: ValidationInfo) -> object:
+        if edges is None:
+            return None
+        check_size("edge list", 0, len(edges), settings_of(info))
+        return [[str(u), str(v)] for u, v in edges]
+
+    @field_validator("human_sources")
+    @classmethod
+    def _sources_as_strings(cls, names: list[NodeId]) -> list[str]:
+        return [str(name) for name in names]
 
 
 Topology = Annotated[
@@ -138,7 +199,7 @@ class LocalModel(Strict):
 class ExperimentSpec(Strict):
     """One experiment. Field names are stable: scripts and the HTTP API use them."""
 
-    name: str = Field("experiment", min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
+    name: str = Field("experiment", min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     seed: int = 0
     backend: BackendKind | None = None
     model: str | None = Field(None, min_length=1)
@@ -154,7 +215,7 @@ class ExperimentSpec(Strict):
         default_factory=lambda: [BUILTIN_PERSONAS["editor"]], min_length=1
     )
     assignment: Literal["round_robin", "random", "explicit"] = "round_robin"
-    persona_map: dict[str, str] = Field(default_factory=dict)
+    persona_map: dict[NodeId, str] = Field(default_factory=dict)
     rounds: int = Field(10, ge=1)
     max_inputs: int = Field(3, ge=1)
     max_tokens: int | None = Field(None, ge=1)
@@ -165,6 +226,31 @@ class ExperimentSpec(Strict):
     provenance: Provenance = Field(default_factory=Provenance)
     local: LocalModel = Field(default_factory=LocalModel)
     store_prompts: bool = True
+
+    @field_validator("name")
+    @classmethod
+    def _name_fits_a_run_id(cls, name: str, info: ValidationInfo) -> str:
+        longest = max_name_length(settings_of(info))
+        if len(name) > longest:
+            raise ValueError(
+                f"at most {longest} characters (run ids start with the name), got {len(name)}"
+            )
+        return name
+
+    @field_validator("base_url")
+    @classmethod
+    def _no_credentials(cls, url: str | None) -> str | None:
+        return url if url is None else check_base_url(url)
+
+    @field_validator("rounds")
+    @classmethod
+    def _rounds_within_limit(cls, rounds: int, info: ValidationInfo) -> int:
+        return check_at_most(rounds, settings_of(info).max_rounds, "max_rounds")
+
+    @field_validator("persona_map")
+    @classmethod
+    def _nodes_as_strings(cls, persona_map: dict[NodeId, str]) -> dict[str, str]:
+        return {str(node): name for node, name in persona_map.items()}
 
     @field_validator("personas", mode="before")
     @classmethod
@@ -179,6 +265,24 @@ class ExperimentSpec(Strict):
             )
         return [BUILTIN_PERSONAS[p] if isinstance(p, str) else p for p in personas]
 
+    @field_validator("personas")
+    @classmethod
+    def _distinct_and_within_limits(
+        cls, personas: list[Persona], info: ValidationInfo
+    ) -> list[Persona]:
+        names = [p.name for p in personas]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(
+                f"persona names must be distinct; {', '.join(map(repr, repeated))} "
+                "given more than once"
+            )
+        settings = settings_of(info)
+        for persona in personas:
+            check_text(persona.system, settings, f"the system prompt of {persona.name!r}")
+            check_text(persona.description, settings, f"the description of {persona.name!r}")
+        return personas
+
     @field_validator("embed_sample")
     @classmethod
     def _positive_sample(cls, value: int | str) -> int | str:
@@ -188,10 +292,13 @@ class ExperimentSpec(Strict):
 
     @field_validator("human_corpus")
     @classmethod
-    def _no_blank_corpus_texts(cls, corpus: list[str]) -> list[str]:
+    def _no_blank_corpus_texts(cls, corpus: list[str], info: ValidationInfo) -> list[str]:
         blank = [i for i, text in enumerate(corpus) if not text.strip()]
         if blank:
             raise ValueError(f"human_corpus texts at positions {blank} are blank")
+        settings = settings_of(info)
+        for index, text in enumerate(corpus):
+            check_text(text, settings, f"human_corpus text {index}")
         return corpus
 
     def persona_objects(self) -> dict[str, Persona]:

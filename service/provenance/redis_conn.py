@@ -9,14 +9,19 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
+from redis.connection import parse_url
 from redis.exceptions import RedisError
 
+from service.errors import BadInput
 from service.experiment.settings import Settings
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 START_TIMEOUT_S = 10.0
+CONNECT_TIMEOUT_S = 5.0
+SCHEMES = ("redis", "rediss", "unix")
 
 
 class RedisUnavailable(RuntimeError):
@@ -44,11 +49,15 @@ async def open_redis(
 ) -> RedisConnection:
     """The configured Redis; without a URL, 127.0.0.1:6379 or else an embedded server."""
     if settings.redis_url:
-        client = Redis.from_url(settings.redis_url)
-        if not await _alive(client):
+        url = check_redis_url(settings.redis_url)
+        client = Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S)
+        reason = await _unanswered(client)
+        if reason:
             await client.aclose()
-            raise RedisUnavailable(f"cannot reach Redis at DRIFTLAB_REDIS_URL={settings.redis_url}")
-        return RedisConnection(client, settings.redis_url)
+            raise RedisUnavailable(
+                f"cannot reach Redis at DRIFTLAB_REDIS_URL={masked(url)}: {reason}"
+            )
+        return RedisConnection(client, url)
     client = Redis.from_url(DEFAULT_URL, socket_connect_timeout=0.5)
     if await _alive(client):
         return RedisConnection(client, DEFAULT_URL)
@@ -56,11 +65,54 @@ async def open_redis(
     return await _embedded(settings.data_dir / "redis", announce)
 
 
-async def _alive(client: Redis) -> bool:
+def masked(url: str) -> str:
+    """`url` with everything between `://` and the last `@` (user and password) hidden."""
+    scheme, separator, rest = url.partition("://")
+    if "@" not in rest:
+        return url
+    return f"{scheme}{separator}***@{rest.rpartition('@')[2]}"
+
+
+def check_redis_url(url: str) -> str:
+    """`url` if redis-py would connect where it says; BadInput (showing it masked) if not."""
+    problem = _url_problem(url)
+    if problem:
+        raise BadInput(f"DRIFTLAB_REDIS_URL={masked(url)} is not a usable Redis URL: {problem}")
+    return url
+
+
+def _url_problem(url: str) -> str | None:
     try:
-        return bool(await client.ping())
-    except (RedisError, OSError):
-        return False
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (parsing the port is the check)
+        parse_url(url)
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme not in SCHEMES:
+        return "it must start with redis://, rediss:// or unix://"
+    if parts.scheme == "unix":
+        return None if parts.path else "a unix:// URL needs the socket's path"
+    if "@" in parts.netloc.rpartition("@")[0]:
+        return "an '@' in the user name or password must be written %40"
+    if not parts.hostname:
+        return "it names no host"
+    database = parts.path.strip("/")
+    if database and not database.isdigit():
+        return f"the database after the host must be a number, got {database!r}"
+    return None
+
+
+async def _alive(client: Redis) -> bool:
+    return await _unanswered(client) is None
+
+
+async def _unanswered(client: Redis) -> str | None:
+    """Why `client` gets no answer, or None when it does."""
+    try:
+        await client.ping()
+    except (RedisError, OSError) as exc:
+        return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return None
 
 
 async def _embedded(directory: Path, announce: Callable[[str], None]) -> RedisConnection:

@@ -15,7 +15,7 @@ from typing import Any
 from agents.backend import BackendError
 from agents.embedding import Embedder
 from agents.pool import BackendPool
-from service.experiment.corpus import fresh_text, injects
+from service.experiment.corpus import fresh_text, injects, next_injection
 from service.experiment.experiment import Experiment
 from service.experiment.rng import Purpose, derive_seed
 from service.gc_tuning import fewer_collections
@@ -100,6 +100,7 @@ class Engine:
         self.notices = list(experiment.notices)
         self._inboxes = {node: Inbox() for node in experiment.agents}
         self._injected = dict.fromkeys(experiment.sources, 0)
+        self._next_injection: int | None = None
         self._reservoirs: dict[int, list[tuple[str, str]]] = {}
         self._seen_per_generation: dict[int, int] = {}
         self._runner: StepRunner | None = None
@@ -145,6 +146,12 @@ class Engine:
             with fewer_collections():
                 for round_ in range(spec.rounds):
                     round_seconds.append(await self._round(ctx, round_))
+                    if round_ + 1 < spec.rounds and self._quiet_after(round_):
+                        self.notices.append(
+                            f"stopped after round {round_ + 1} of {spec.rounds}: no agent has "
+                            "anything to read and no human source will inject again"
+                        )
+                        break
             await self._embed()
             status = RunStatus.SUCCEEDED
         except asyncio.CancelledError:
@@ -213,6 +220,24 @@ class Engine:
         if self.on_round:
             self.on_round(report)
         return seconds
+
+    def _quiet_after(self, round_: int) -> bool:
+        """Whether no later round could emit anything: every inbox is read and no source
+        injects again (the injection draws are the run's own, so this is exact)."""
+        if any(inbox.pending for inbox in self._inboxes.values()):
+            return False
+        if self._next_injection is not None and self._next_injection > round_:
+            return False
+        spec = self.spec
+        self._next_injection = next_injection(
+            spec.injection.rate,
+            spec.seed,
+            self.replicate,
+            self.experiment.sources,
+            round_,
+            spec.rounds,
+        )
+        return self._next_injection is None
 
     def _human_emissions(self, ctx: RunContext, round_: int) -> list[Emitted]:
         spec = self.spec

@@ -1,0 +1,67 @@
+"""How the CLI reports a failure: one readable message and a documented exit code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+from redis.exceptions import RedisError
+
+from agents.backend import BackendError
+from service.errors import BadInput, MessageNotFound, RunNotFound, SpecError, WorkerFailed
+from service.provenance.redis_conn import RedisUnavailable
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+MAX_SHOWN_PROBLEMS = 50
+DEBUG_HINT = "run again with --debug to see the traceback"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What to print (a headline and detail lines, no markup) and the exit code."""
+
+    code: int
+    headline: str
+    details: tuple[str, ...] = ()
+
+
+def describe(exc: BaseException) -> Failure:
+    """The failure a user sees for `exc`: exit 2 for their input, 1 for anything else."""
+    if isinstance(exc, SpecError):
+        count = len(exc.problems)
+        shown = [f"  - {problem}" for problem in exc.problems[:MAX_SHOWN_PROBLEMS]]
+        if count > MAX_SHOWN_PROBLEMS:
+            shown.append(f"  ... and {count - MAX_SHOWN_PROBLEMS} more")
+        return Failure(
+            EXIT_USAGE, f"invalid spec ({count} problem{'s' * (count != 1)}):", tuple(shown)
+        )
+    if isinstance(exc, BadInput | RunNotFound | MessageNotFound):
+        return Failure(EXIT_USAGE, f"error: {exc}")
+    if isinstance(exc, RedisUnavailable | BackendError | WorkerFailed):
+        return Failure(EXIT_FAILED, f"error: {exc}")
+    if isinstance(exc, RedisError):
+        return Failure(
+            EXIT_FAILED,
+            f"error: Redis failed during the command ({_named(exc)}); "
+            "whatever was stored before is kept",
+        )
+    if isinstance(exc, MemoryError):
+        return Failure(EXIT_FAILED, "error: out of memory; try a smaller spec or lower limits")
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        return Failure(EXIT_FAILED, f"error: {exc.strerror or exc}{where}")
+    return Failure(EXIT_FAILED, f"error: unexpected failure ({_named(exc)}); {DEBUG_HINT}")
+
+
+def settings_error(exc: ValidationError) -> BadInput:
+    """A BadInput naming each DRIFTLAB_* variable whose value Settings refused."""
+    lines = [
+        f"DRIFTLAB_{'_'.join(map(str, error['loc'])).upper()}: {error['msg']}"
+        for error in exc.errors()
+    ]
+    return BadInput(f"invalid setting {'; '.join(lines)}")
+
+
+def _named(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
