@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -16,9 +17,9 @@ from rich.table import Table
 from agents.backend import BackendError
 from agents.embedding import EMBEDDER_KINDS
 from agents.pool import BACKEND_KINDS
-from service.errors import MessageNotFound, RunNotFound, SpecError, WorkerFailed
+from service.errors import MessageNotFound, RunExists, RunNotFound, SpecError, WorkerFailed
 from service.experiment.dry_run import estimate
-from service.experiment.experiment import apply_overrides, load, open_embedder, read_spec_file
+from service.experiment.experiment import Experiment, apply_overrides, load, read_spec_file
 from service.experiment.settings import Settings
 from service.measure.drift_table import SHOWN_COLUMNS
 from service.measure.export import FORMATS, export_run
@@ -26,7 +27,8 @@ from service.measure.report import format_value
 from service.provenance.lineage import render_lineage
 from service.provenance.redis_conn import RedisConnection, RedisUnavailable, open_redis
 from service.provenance.store import ProvenanceStore
-from service.run.engine import Engine, RoundReport, new_run_id
+from service.run.engine import RoundReport
+from service.runs import RunHooks, run_spec
 
 DRIFT_HEADERS = dict(
     zip(
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             err.print(f"  - {problem}", markup=False)
         return EXIT_USAGE
-    except (RunNotFound, MessageNotFound) as exc:
+    except (RunNotFound, MessageNotFound, RunExists) as exc:
         err.print(f"error: {exc}", markup=False)
         return EXIT_USAGE
     except (RedisUnavailable, BackendError, WorkerFailed) as exc:
@@ -97,6 +99,9 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run)
 
     runs = commands.add_parser("runs", help="list stored runs")
+    runs.add_argument(
+        "--json", action="store_true", help="one JSON object per line: id, status, created, counts"
+    )
     runs.set_defaults(handler=_runs)
 
     export = commands.add_parser("export", help="write a stored run's files")
@@ -163,49 +168,38 @@ async def _run(args: argparse.Namespace) -> int:
     if args.dry_run:
         _print_estimate(experiment.spec.name, estimate(experiment))
         return EXIT_OK
-    run_id = args.run_id or new_run_id(experiment.spec.name)
-    out_dir = args.out or Path("runs") / run_id
 
     async def go(store: ProvenanceStore) -> int:
-        if await store.run_exists(run_id):
-            err.print(
-                f"error: run {run_id!r} already exists; `driftlab delete {run_id}` first "
-                "or choose another --run-id",
-                markup=False,
+        with _progress(experiment.spec.rounds) as on_round:
+            done = await run_spec(
+                experiment,
+                store,
+                run_id=args.run_id,
+                out_dir=args.out,
+                formats=args.format,
+                hooks=RunHooks(notice=_notice, started=_print_start, round=on_round),
             )
-            return EXIT_USAGE
-        run_experiment, embedder = open_embedder(experiment)
-        for notice in run_experiment.notices:
-            _notice(notice)
-        err.print(
-            f"run [bold]{run_id}[/]: {len(experiment.agents)} agents, "
-            f"{experiment.spec.rounds} rounds, backend {experiment.backend}, "
-            f"embedder {run_experiment.embedder}"
-        )
-        try:
-            with _progress(experiment.spec.rounds) as on_round:
-                engine = Engine(
-                    run_experiment, store, run_id=run_id, embedder=embedder, on_round=on_round
-                )
-                result = await engine.run()
-        finally:
-            if embedder is not None:
-                await embedder.aclose()
-        for notice in result.notices[len(run_experiment.notices) :]:
-            _notice(notice)
+        result = done.result
         _print_drift(result.drift)
-        written = await export_run(store, run_id, out_dir, args.format)
         out.print(
-            f"run {run_id} {result.status.value}: {result.counts['messages']} messages "
-            f"({result.counts['skips']} silent) -> {out_dir}/",
+            f"run {done.run_id} {result.status.value}: {result.counts['messages']} messages "
+            f"({result.counts['skips']} silent) -> {done.out_dir}/",
             markup=False,
             soft_wrap=True,
         )
-        for path in written:
+        for path in done.written:
             out.print(f"  {path}", markup=False)
         return EXIT_OK
 
     return await _with_store(go)
+
+
+def _print_start(run_id: str, experiment: Experiment) -> None:
+    err.print(
+        f"run [bold]{run_id}[/]: {len(experiment.agents)} agents, "
+        f"{experiment.spec.rounds} rounds, backend {experiment.backend}, "
+        f"embedder {experiment.embedder}"
+    )
 
 
 class _progress:
@@ -277,6 +271,16 @@ def _print_estimate(name: str, est: Any) -> None:
 async def _runs(args: argparse.Namespace) -> int:
     async def go(store: ProvenanceStore) -> int:
         runs = await store.list_runs()
+        if args.json:
+            for run in runs:
+                line = {
+                    "id": run["id"],
+                    "status": run.get("status"),
+                    "created": run.get("created_at"),
+                    "counts": run.get("counts") or {},
+                }
+                print(json.dumps(line), flush=True)
+            return EXIT_OK
         if not runs:
             out.print("no stored runs")
             return EXIT_OK
