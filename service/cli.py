@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -17,7 +18,14 @@ from rich.table import Table
 from agents.backend import BackendError
 from agents.embedding import EMBEDDER_KINDS
 from agents.pool import BACKEND_KINDS
-from service.errors import MessageNotFound, RunExists, RunNotFound, SpecError, WorkerFailed
+from service.errors import (
+    MessageNotFound,
+    RunExists,
+    RunNotFound,
+    SpecError,
+    WorkerFailed,
+    describe_failure,
+)
 from service.experiment.dry_run import estimate
 from service.experiment.experiment import Experiment, apply_overrides, load, read_spec_file
 from service.experiment.settings import Settings
@@ -37,7 +45,9 @@ DRIFT_HEADERS = dict(
         strict=True,
     )
 )
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
+
+CANCELLED_NOTE = "the run is marked cancelled; messages written so far are kept"
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -46,7 +56,7 @@ err = Console(stderr=True, highlight=False)
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return asyncio.run(args.handler(args))
+        return asyncio.run(_stopped_by_sigterm_as_by_ctrl_c(args.handler(args)))
     except SpecError as exc:
         err.print(
             f"[bold red]invalid spec[/] ({len(exc.problems)} problem"
@@ -61,9 +71,44 @@ def main(argv: list[str] | None = None) -> int:
     except (RedisUnavailable, BackendError, WorkerFailed) as exc:
         err.print(f"error: {exc}", markup=False)
         return EXIT_FAILED
+    except ExceptionGroup as group:  # several agent steps failed
+        if group.split((BackendError, WorkerFailed))[1] is not None:
+            raise
+        err.print(f"error: {describe_failure(group)}", markup=False)
+        return EXIT_FAILED
     except KeyboardInterrupt:
-        err.print("interrupted: the run is marked cancelled; messages written so far are kept")
+        err.print(f"interrupted: {CANCELLED_NOTE}")
         return EXIT_INTERRUPTED
+    except _Terminated:
+        err.print(f"terminated: {CANCELLED_NOTE}")
+        return EXIT_TERMINATED
+
+
+class _Terminated(Exception):
+    """The process received SIGTERM."""
+
+
+async def _stopped_by_sigterm_as_by_ctrl_c(command: Awaitable[int]) -> int:
+    """SIGTERM cancels the command as Ctrl-C does (a run ends `cancelled`)."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    terminated = False
+
+    def terminate() -> None:
+        nonlocal terminated
+        terminated = True
+        task.cancel()
+
+    loop.add_signal_handler(signal.SIGTERM, terminate)
+    try:
+        return await command
+    except asyncio.CancelledError:
+        if terminated:
+            raise _Terminated from None
+        raise
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
 def _parser() -> argparse.ArgumentParser:
