@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -41,21 +42,49 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
+# A match may not begin or end between two word characters ("78" is not in "1978").
+WORD_EDGE = r"(?:(?<!\w)|(?!\w))"
+LEADING_FLAGS = re.compile(r"^\(\?[aiLmsux]+\)")
+
+
 class Fact(Strict):
-    """A checkable fact: retained while any of its patterns matches (case-insensitive regex)."""
+    """A checkable fact: retained while any of its patterns matches (case-insensitive regex).
+
+    With `whole_words` (the default) a match may not start or end inside a word, so `78`
+    does not match `1978` and `LED` does not match `dovetailed`; a match that starts or ends
+    with a non-word character (`-`, `.`, space) is free on that side.
+    """
 
     name: str = Field(min_length=1)
     patterns: list[str] = Field(min_length=1)
+    whole_words: bool = True
 
-    @field_validator("patterns")
-    @classmethod
-    def _compiles(cls, patterns: list[str]) -> list[str]:
-        for pattern in patterns:
+    @model_validator(mode="after")
+    def _compiles(self) -> Fact:
+        for pattern in self.patterns:
             try:
-                re.compile(pattern)
+                fact_regexes((pattern,), self.whole_words)
             except re.error as exc:
                 raise ValueError(f"pattern {pattern!r} is not a valid regex: {exc}") from exc
-        return patterns
+        return self
+
+    def matches(self, text: str) -> bool:
+        """Whether any pattern still matches `text`."""
+        return any(p.search(text) for p in fact_regexes(tuple(self.patterns), self.whole_words))
+
+
+@lru_cache(maxsize=1024)
+def fact_regexes(patterns: tuple[str, ...], whole_words: bool) -> tuple[re.Pattern[str], ...]:
+    """The compiled patterns of a fact, bounded by WORD_EDGE on both sides when whole_words."""
+    if not whole_words:
+        return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
+    compiled = []
+    for pattern in patterns:
+        flags = LEADING_FLAGS.match(pattern)
+        head = flags[0] if flags else ""
+        body = pattern[len(head) :]
+        compiled.append(re.compile(f"{head}{WORD_EDGE}(?:{body}){WORD_EDGE}", re.IGNORECASE))
+    return tuple(compiled)
 
 
 class Source(Strict):
@@ -70,6 +99,17 @@ class Source(Strict):
         if not text.strip():
             raise ValueError("the source text is blank")
         return check_text(text, settings_of(info), "the source text")
+
+    @model_validator(mode="after")
+    def _facts_hold_in_source(self) -> Source:
+        missing = [fact.name for fact in self.facts if not fact.matches(self.text)]
+        if missing:
+            raise ValueError(
+                f"fact {', '.join(map(repr, missing))} does not match the source text itself "
+                "(a fact the original lacks would count as lost from generation 0); fix its "
+                "patterns (they match on word edges unless whole_words is false)"
+            )
+        return self
 
 
 NodeId = str | int
