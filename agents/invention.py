@@ -171,21 +171,33 @@ def substitute(
     count, another name for a name); a month becomes another month. One draw per candidate, in
     order; the opening word of a sentence is not a name candidate.
     """
-
-    def swap(match: re.Match[str]) -> str:
-        token = match[0]
-        if match.start() == 0 and opens_sentence and match.lastgroup == "name":
-            return token
+    candidates = _candidates(clause)
+    if not candidates:
+        return clause
+    pieces = []
+    end = 0
+    for start, stop, kind in candidates:
+        if kind == "name" and start == 0 and opens_sentence:
+            continue
         if rng.random() >= rate:
-            return token
-        if match.lastgroup == "month":
-            return rng.choice([m for m in MONTHS if m != token])
-        if match.lastgroup == "name":
+            continue
+        token = clause[start:stop]
+        if kind == "month":
+            new = rng.choice([m for m in MONTHS if m != token])
+        elif kind == "name":
             others = [n for n in vocabulary.names if n != token]
-            return rng.choice(others) if others else token
-        return _other_number(token, vocabulary, rng)
+            new = rng.choice(others) if others else token
+        else:
+            new = _other_number(token, vocabulary, rng)
+        pieces += [clause[end:start], new]
+        end = stop
+    return "".join(pieces) + clause[end:] if pieces else clause
 
-    return SUBSTITUTABLE.sub(swap, clause)
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _candidates(clause: str) -> tuple[tuple[int, int, str], ...]:
+    """(start, end, kind) of each number, month and name in a clause."""
+    return tuple((m.start(), m.end(), m.lastgroup or "") for m in SUBSTITUTABLE.finditer(clause))
 
 
 def _other_number(token: str, vocabulary: Vocabulary, rng: random.Random) -> str:

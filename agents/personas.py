@@ -20,13 +20,13 @@ EDITOR = Persona(
         qualifier_loss=0.1,
         vocabulary=("according to the records", "as documented"),
         vocabulary_rate=0.03,
-        invent=0.2,
+        invent=0.25,
         inventions=(
             "as the records of {year} show",
             "with {number} units counted in total",
             "after a revision of the {thing} by {name}",
         ),
-        substitute=0.15,
+        substitute=0.12,
         attraction=0.3,
         phrasing=(
             "{topic} remains a reference point for its field.",

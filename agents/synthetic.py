@@ -12,6 +12,7 @@ import asyncio
 import random
 import re
 import time
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -119,6 +120,8 @@ def retell(
 ) -> str:
     """One retelling of `inputs` (merged when several) in `style` for `task`, drawing only from
     `rng`; `labels` (one per input, or none) steer what survives by the persona's trust."""
+    if labels and len(labels) != len(inputs):
+        raise ValueError(f"{len(labels)} labels for {len(inputs)} inputs")
     effect = task_effect(task)
     parsed = [_clauses(text) for text in inputs]
     doubts = [distrust(label) * style.label_trust for label in labels] if labels else []
@@ -127,7 +130,7 @@ def retell(
         parsed = [parsed[i] for i in order]
         doubts = [doubts[i] for i in order]
     sentences, sources = _merge(parsed)
-    total_words = sum(_clause_facts(c).words for sentence in sentences for c in sentence)
+    total_words = _words(sentences)
     target = style.target_words * effect.target
     pressure = max(1.0, total_words / target) ** 0.5
     base_drop = style.drop_rate * effect.drop * pressure
@@ -161,8 +164,9 @@ def retell(
     if vocabulary is not None and kept:
         _invent(kept, style, effect, vocabulary, rng)
         _attract(kept, kept_doubt, style, effect, target, vocabulary, rng)
-    longest_input = max((_words(t) for t in parsed), default=0)
-    limit = max(1.5 * target, longest_input) if effect.keep_length else 1.5 * target
+    limit = 1.5 * target
+    if effect.keep_length:
+        limit = max(limit, max((_words(text) for text in parsed), default=0))
     kept = _trim_to_attractor(kept, kept_doubt, limit)
     if not kept:
         best = max(
@@ -211,7 +215,7 @@ def _attract(
     sentence = phrasing(style, vocabulary, rng)
     if any(clauses == [sentence] for clauses in kept):
         return
-    if len(kept) > 1 and sum(_words(clauses) for clauses in kept) > target:
+    if len(kept) > 1 and _words(kept) > target:
         weakest = min(range(1, len(kept)), key=lambda i: (_salience(" ".join(kept[i]), i), -i))
         kept[weakest] = [sentence]
         kept_doubt[weakest] = 0.0
@@ -220,17 +224,15 @@ def _attract(
         kept_doubt.append(0.0)
 
 
-def _words(sentences: list[str] | tuple[tuple[str, ...], ...]) -> int:
-    """Whitespace words of one sentence's clauses, or of a parsed text's sentences."""
-    if sentences and isinstance(sentences[0], tuple):
-        return sum(_clause_facts(c).words for s in sentences for c in s)
-    return sum(_clause_facts(c).words for c in sentences)
+def _words(sentences: Sequence[Sequence[str]]) -> int:
+    """Whitespace-separated words of sentences given as clauses."""
+    return sum(_clause_facts(c).words for clauses in sentences for c in clauses)
 
 
 def _trim_to_attractor(kept: list[list[str]], doubts: list[float], limit: float) -> list[list[str]]:
     """Drop the least salient sentences while the text is over `limit` words; a sentence from
     a text its labels make doubtful counts as less salient (0.3 x the doubt)."""
-    words = [sum(_clause_facts(c).words for c in clauses) for clauses in kept]
+    words = [_words([clauses]) for clauses in kept]
     total = sum(words)
     if total <= limit:
         return kept
