@@ -16,8 +16,9 @@ from typing import NamedTuple
 from agents.persona import RetellingStyle
 
 CACHE_SIZE = 1 << 16
-# A capitalised word in any script (André, Émile), with inner apostrophes or hyphens.
-NAME = r"(?<![\w'-])[^\W\d_a-z][^\W\d_A-Z][^\W\d_]*(?:['-][^\W\d_]+)*"
+# A word in any script that does not start with a-z (André, Émile), with apostrophes or
+# hyphens; a name when it is capitalised (an upper-case letter, then a lower-case one).
+CAPITALISED = r"(?<!\w)[^\W\d_a-z][\w'-]*"
 # A longer word right after a determiner: mostly nouns, sometimes an adjective.
 THING = re.compile(r"\b(?:the|a|an|its|their|his|her)\s+([a-z][a-z-]{3,})\b")
 NUMBER = r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?![\w])"
@@ -25,7 +26,7 @@ MONTHS = tuple(
     "January February March April May June July August September October November December".split()  # noqa: SIM905
 )
 SUBSTITUTABLE = re.compile(
-    rf"(?P<number>{NUMBER})|(?P<month>\b(?:{'|'.join(MONTHS)})\b)|(?P<name>{NAME})"
+    rf"(?P<number>{NUMBER})|(?P<month>\b(?:{'|'.join(MONTHS)})\b)|(?P<name>{CAPITALISED})"
 )
 SLOT = re.compile(r"\{(thing|name|year|number|topic)\}")
 COMMON = frozenset(
@@ -77,8 +78,8 @@ def _text_vocabulary(text: str) -> TextVocabulary:
     where it opens a sentence."""
     words = [
         (m[0], _opens_sentence(text, m.start()))
-        for m in re.finditer(NAME, text)
-        if m[0] not in MONTHS and m[0].lower() not in COMMON
+        for m in re.finditer(CAPITALISED, text)
+        if _is_name(m[0])
     ]
     names = tuple(dict.fromkeys(word for word, opening in words if not opening))
     known = set(names)
@@ -86,6 +87,15 @@ def _text_vocabulary(text: str) -> TextVocabulary:
     things = tuple(dict.fromkeys(w for w in THING.findall(text) if w not in COMMON))
     numbers = tuple(dict.fromkeys(re.findall(NUMBER, text)))
     return TextVocabulary(topic, names, things, numbers)
+
+
+def _is_name(word: str) -> bool:
+    return (
+        word[0].isupper()
+        and word[1:2].islower()
+        and word not in MONTHS
+        and word.lower() not in COMMON
+    )
 
 
 def _opens_sentence(text: str, start: int) -> bool:
@@ -131,6 +141,30 @@ def invented_clause(style: RetellingStyle, vocabulary: Vocabulary, rng: random.R
 def phrasing(style: RetellingStyle, vocabulary: Vocabulary, rng: random.Random) -> str:
     """One of the persona's own sentences about the population's topic (its attractor)."""
     return fill(rng.choice(style.phrasing or DEFAULT_PHRASING), vocabulary, rng)
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def is_own_phrasing(phrasings: tuple[str, ...], clauses: tuple[str, ...]) -> bool:
+    """Whether a sentence (as clauses) holds one of the persona's phrasings, whatever fills
+    its slots and whatever colouring precedes it."""
+    sentence = " ".join(clauses)
+    lowered = sentence.lower()
+    return any(
+        key in lowered and pattern.search(sentence)
+        for key, pattern in _phrasing_patterns(phrasings)
+    )
+
+
+@lru_cache(maxsize=256)
+def _phrasing_patterns(phrasings: tuple[str, ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """For each phrasing: its longest literal piece (a cheap first test) and its pattern."""
+    patterns = []
+    for template in phrasings:
+        pieces = SLOT.split(template)  # literal, slot name, literal, ...
+        literals = pieces[::2]
+        regex = "".join(re.escape(p) if i % 2 == 0 else ".+?" for i, p in enumerate(pieces))
+        patterns.append((max(literals, key=len).lower(), re.compile(regex, re.IGNORECASE)))
+    return tuple(patterns)
 
 
 def continuation(style: RetellingStyle, vocabulary: Vocabulary, rng: random.Random) -> str:
@@ -197,7 +231,11 @@ def substitute(
 @lru_cache(maxsize=CACHE_SIZE)
 def _candidates(clause: str) -> tuple[tuple[int, int, str], ...]:
     """(start, end, kind) of each number, month and name in a clause."""
-    return tuple((m.start(), m.end(), m.lastgroup or "") for m in SUBSTITUTABLE.finditer(clause))
+    return tuple(
+        (m.start(), m.end(), m.lastgroup or "")
+        for m in SUBSTITUTABLE.finditer(clause)
+        if m.lastgroup != "name" or _is_name(m[0])
+    )
 
 
 def _other_number(token: str, vocabulary: Vocabulary, rng: random.Random) -> str:

@@ -53,7 +53,7 @@ TABLOID = Persona(
         intensify=0.3,
         vocabulary=("in a stunning twist", "shocking", "jaw-dropping", "insiders say"),
         vocabulary_rate=0.25,
-        invent=0.3,
+        invent=0.2,
         inventions=(
             "after a secret row over the {thing}",
             "as {name} stunned everyone in {year}",
@@ -118,7 +118,7 @@ TEACHER = Persona(
         qualifier_loss=0.5,
         vocabulary=("imagine", "in other words", "this means that"),
         vocabulary_rate=0.2,
-        invent=0.25,
+        invent=0.15,
         inventions=(
             "just like a giant {thing}",
             "which is why {name} is still famous today",
@@ -184,7 +184,7 @@ COPYWRITER = Persona(
         intensify=0.25,
         vocabulary=("unmatched", "legendary", "iconic", "pure joy"),
         vocabulary_rate=0.3,
-        invent=0.3,
+        invent=0.2,
         inventions=(
             "with a {thing} that turns every head",
             "the first choice of {name} since {year}",

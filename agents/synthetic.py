@@ -18,9 +18,11 @@ from typing import NamedTuple
 
 from agents.backend import ChatRequest, Completion, Usage
 from agents.invention import (
+    DEFAULT_PHRASING,
     Vocabulary,
     continuation,
     invented_clause,
+    is_own_phrasing,
     phrasing,
     population,
     substitute,
@@ -138,17 +140,23 @@ def retell(
     adds = effect.added_sentences or style.invent or style.attraction
     vocabulary = population(inputs) if adds or style.substitute else None
     substitute_rate = min(1.0, style.substitute * effect.substitute)
+    phrasings = style.phrasing or DEFAULT_PHRASING
     draw = rng.random
     kept: list[list[str]] = []
     kept_doubt: list[float] = []
     for index, clauses in enumerate(sentences):
         doubt = doubts[sources[index]] if doubts else 0.0
         scale = base_drop * (1.0 + (2.0 if doubt > 0 else 1.0) * doubt)
+        own = style.attraction > 0 and is_own_phrasing(phrasings, clauses)
         survivors = []
         for position, clause in enumerate(clauses):
             facts = _clause_facts(clause)
-            salience = _in_sentence(
-                facts.opening_salience if position == 0 else facts.inner_salience, index
+            salience = (
+                1.0
+                if own
+                else _in_sentence(
+                    facts.opening_salience if position == 0 else facts.inner_salience, index
+                )
             )
             if draw() >= min(0.95, scale * (1.0 - protection * salience)):
                 survivors.append((position, clause))
@@ -167,7 +175,7 @@ def retell(
     limit = 1.5 * target
     if effect.keep_length:
         limit = max(limit, max((_words(text) for text in parsed), default=0))
-    kept = _trim_to_attractor(kept, kept_doubt, limit)
+    kept = _trim_to_attractor(kept, kept_doubt, limit, phrasings if style.attraction else ())
     if not kept:
         best = max(
             ((i, p == 0, c) for i, s in enumerate(sentences) for p, c in enumerate(s)),
@@ -229,17 +237,23 @@ def _words(sentences: Sequence[Sequence[str]]) -> int:
     return sum(_clause_facts(c).words for clauses in sentences for c in clauses)
 
 
-def _trim_to_attractor(kept: list[list[str]], doubts: list[float], limit: float) -> list[list[str]]:
+def _trim_to_attractor(
+    kept: list[list[str]], doubts: list[float], limit: float, phrasings: tuple[str, ...]
+) -> list[list[str]]:
     """Drop the least salient sentences while the text is over `limit` words; a sentence from
-    a text its labels make doubtful counts as less salient (0.3 x the doubt)."""
+    a text its labels make doubtful counts as less salient (0.3 x the doubt), and one of the
+    persona's own phrasings as fully salient."""
     words = [_words([clauses]) for clauses in kept]
     total = sum(words)
     if total <= limit:
         return kept
-    ranked = sorted(
-        range(len(kept)),
-        key=lambda i: (_salience(" ".join(kept[i]), i) - 0.3 * doubts[i], -i),
-    )
+
+    def salience(i: int) -> float:
+        if phrasings and is_own_phrasing(phrasings, tuple(kept[i])):
+            return 1.0
+        return _salience(" ".join(kept[i]), i) - 0.3 * doubts[i]
+
+    ranked = sorted(range(len(kept)), key=lambda i: (salience(i), -i))
     dropped = set()
     for index in ranked:
         if total <= limit or len(dropped) == len(kept) - 1:
