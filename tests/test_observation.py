@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 from pydantic import ValidationError
 
+from agents.tasks import LABEL_GUIDE, InputText, render_prompt
 from service.experiment.spec import Detector, Provenance
 from service.provenance.message import Observed
 from service.provenance.observation import label, observe
@@ -150,6 +152,35 @@ def test_observe_is_deterministic_for_a_seed() -> None:
 def test_label_strings(observed: Observed, expected: str) -> None:
     """Each kind of observed tag is shown to the model with its own label text."""
     assert label(observed) == expected
+
+
+@pytest.mark.parametrize(
+    "observed",
+    [
+        Observed(tagged=True, origin="model", generation=3),
+        Observed(tagged=True, origin="human", generation=0),
+        Observed(tagged=False, origin="human", generation=0),
+        Observed(tagged=False, origin="model"),
+        Observed(tagged=False, origin="unknown"),
+    ],
+)
+def test_every_label_is_explained_in_the_prompt(observed: Observed) -> None:
+    """The prompt of a labelled request explains the label's kind (its words before the first
+    comma or semicolon, N standing for the number), once, before the texts."""
+    text = label(observed)
+    kind = re.split(r"[,;]", text.strip("[]"))[0]
+    prompt = render_prompt("summarize", [InputText("Some text.", text)])
+    assert kind in LABEL_GUIDE
+    assert prompt.count(LABEL_GUIDE) == 1
+    assert prompt.index(LABEL_GUIDE) < prompt.index(text)
+    if "generation" in text:
+        assert "N generations from a human text" in LABEL_GUIDE
+
+
+def test_unlabelled_prompts_carry_no_guide() -> None:
+    """Without labels the prompt says nothing about provenance."""
+    prompt = render_prompt("merge", [InputText("One."), InputText("Two.")])
+    assert LABEL_GUIDE not in prompt and "provenance" not in prompt
 
 
 def test_labels_of_observed_deliveries() -> None:
