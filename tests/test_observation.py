@@ -96,12 +96,14 @@ def test_partial_loss_with_detector_combines_rates() -> None:
 
 
 def test_lost_tag_judged_human_has_generation_zero() -> None:
-    """A lost tag judged human reads as generation 0, even for a deep model text."""
+    """A lost tag judged human reads as generation and min_generation 0, share unknown, even
+    for a deep model text."""
     provenance = Provenance(tag_loss=1.0, detector=Detector(tpr=0.0, fpr=0.0))
     rng = random.Random(2)
     for origin, generation in (("model", 5), ("human", 0)):
-        assert observe(origin, generation, provenance, rng) == Observed(
-            tagged=False, origin="human", generation=0
+        seen = observe(origin, generation, provenance, rng, min_generation=3, human_input_share=1)
+        assert seen == Observed(
+            tagged=False, origin="human", generation=0, min_generation=0, human_input_share=None
         )
 
 

@@ -32,7 +32,16 @@ from service.experiment.run_ids import max_name_length
 BackendKind = Literal["synthetic", "openai", "local"]
 EmbedderKind = Literal["none", "openai", "local"]
 PolicyKind = Literal[
-    "all", "latest", "human_only", "prefer_human", "max_generation", "anchor", "label"
+    "all",
+    "latest",
+    "human_only",
+    "prefer_human",
+    "max_generation",
+    "min_generation",
+    "human_share",
+    "share_weighted",
+    "anchor",
+    "label",
 ]
 
 
@@ -200,8 +209,17 @@ class Policy(Strict):
     """How an agent picks what to read from its inbox, on observed provenance only."""
 
     kind: PolicyKind = "all"
-    weight: float = Field(3.0, gt=0, description="prefer_human: weight of observed-human texts")
-    k: int | None = Field(None, ge=0, description="max_generation: highest generation read")
+    weight: float = Field(
+        3.0,
+        gt=0,
+        description="prefer_human: weight of observed-human texts; share_weighted: exponent",
+    )
+    k: int | None = Field(
+        None, ge=0, description="max_generation, min_generation: highest generation read"
+    )
+    min_share: float = Field(
+        0.5, ge=0, le=1, description="human_share: lowest observed human share read"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -209,9 +227,9 @@ class Policy(Strict):
         return {"kind": value} if isinstance(value, str) else value
 
     @model_validator(mode="after")
-    def _k_for_max_generation(self) -> Policy:
-        if self.kind == "max_generation" and self.k is None:
-            raise ValueError("policy max_generation needs k (the highest generation to read)")
+    def _k_for_generation_kinds(self) -> Policy:
+        if self.kind in ("max_generation", "min_generation") and self.k is None:
+            raise ValueError(f"policy {self.kind} needs k (the highest generation to read)")
         return self
 
 
