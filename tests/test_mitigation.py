@@ -40,11 +40,6 @@ async def test_label_differs_from_all_on_the_synthetic_backend(store):
     differing = sum(a.text != b.text for a, b in pairs)
     assert differing > 0.5 * len(pairs)
     assert all("[Human-written]" in b.prompt for a, b in pairs if b.human_input_share)
-    retention = [
-        statistics.mean(m.drift.fact_retention for m in ms if m.origin == "model")
-        for ms in (plain, labelled)
-    ]
-    assert retention[0] != retention[1]
 
 
 async def test_receivers_observe_the_senders_min_generation_and_human_share(store):
@@ -52,7 +47,8 @@ async def test_receivers_observe_the_senders_min_generation_and_human_share(stor
     share; with every tag lost and no detector it sees neither."""
     edges = [["h0", "a"], ["a", "b"], ["h0", "b"], ["b", "c"]]
     topology = {"kind": "edges", "edges": edges, "human_sources": ["h0"]}
-    intact = await run(store, "intact", topology=topology, rounds=3)
+    common = {"topology": topology, "rounds": 3, "memory": "keep_latest"}  # b rereads h0
+    intact = await run(store, "intact", **common)
     checked = 0
     for message in intact:
         for seen in message.observed.values():
@@ -62,22 +58,27 @@ async def test_receivers_observe_the_senders_min_generation_and_human_share(stor
             checked += 1
     assert checked >= 5
     assert any(0 < (m.human_input_share or 0) < 1 for m in intact)
-    lost = await run(store, "lost", topology=topology, rounds=3, provenance={"tag_loss": 1.0})
+    lost = await run(store, "lost", provenance={"tag_loss": 1.0}, **common)
     for message in lost:
         for seen in message.observed.values():
             assert (seen.tagged, seen.min_generation, seen.human_input_share) == (False, None, None)
 
 
 CONCORDE = yaml.safe_load(Path("examples/telephone-chain.yaml").read_text())["source"]
+CORPUS = yaml.safe_load(Path("examples/mixing-injection.yaml").read_text())["human_corpus"]
+# Fresh human text half the time from each of three sources: with every delivery read once
+# (memory: consume), that is the only human text after round 0, and what the policies find.
 NETWORK = {
     "source": CONCORDE,
+    "human_corpus": CORPUS,
+    "injection": {"rate": 0.5},
     "topology": {
         "kind": "mixing",
         "graph": "small_world",
         "n_agents": 20,
         "k": 4,
         "p": 0.1,
-        "human_sources": 2,
+        "human_sources": 3,
     },
     "rounds": 10,
     "max_inputs": 2,
@@ -115,7 +116,7 @@ async def test_min_generation_policy_keeps_more_facts_while_most_agents_speak(st
     in the last round than `all`, while at least 80% of the agents still speak in it."""
     plain = await _final_round(store, {"kind": "all"}, 0.0)
     near = await _final_round(store, {"kind": "min_generation", "k": 4}, 0.0)
-    assert _mean(near, 0) > _mean(plain, 0) + 0.02
+    assert _mean(near, 0) > _mean(plain, 0) + 0.03
     assert _mean(near, 1) < _mean(plain, 1) - 1
     assert all(speaking >= 0.8 for _, _, speaking in near)
 
@@ -127,5 +128,5 @@ async def test_share_weighting_brings_inputs_nearer_to_human_text_only_while_tag
     intact = await _final_round(store, {"kind": "share_weighted", "weight": 3}, 0.0)
     lost = await _final_round(store, {"kind": "share_weighted", "weight": 3}, 1.0)
     assert _mean(plain, 1) - _mean(intact, 1) > 1
-    assert abs(_mean(plain, 1) - _mean(lost, 1)) < 0.6
+    assert _mean(lost, 1) > _mean(plain, 1) - 0.5
     assert all(speaking == 1 for _, _, speaking in intact + lost)

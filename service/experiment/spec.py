@@ -281,6 +281,7 @@ class ExperimentSpec(Strict):
     workers: int = Field(1, ge=1, le=64)  # processes running agent steps; 1: the engine's own
     injection: Injection = Field(default_factory=Injection)
     policy: Policy = Field(default_factory=Policy)
+    memory: Literal["consume", "keep_latest"] = "consume"  # how long a delivery stays readable
     provenance: Provenance = Field(default_factory=Provenance)
     local: LocalModel = Field(default_factory=LocalModel)
     store_prompts: bool = True
