@@ -136,16 +136,60 @@ def retell(
     target = style.target_words * effect.target
     pressure = max(1.0, total_words / target) ** 0.5
     base_drop = style.drop_rate * effect.drop * pressure
-    protection = style.salience_protection
     adds = effect.added_sentences or style.invent or style.attraction
     vocabulary = population(inputs) if adds or style.substitute else None
-    substitute_rate = min(1.0, style.substitute * effect.substitute)
     phrasings = style.phrasing or DEFAULT_PHRASING
+    kept, kept_doubt = _level(
+        sentences,
+        [doubts[i] for i in sources] if doubts else [0.0] * len(sentences),
+        style,
+        base_drop,
+        Substitution(min(1.0, style.substitute * effect.substitute), vocabulary),
+        phrasings,
+        rng,
+    )
+    if vocabulary is not None and kept:
+        _invent(kept, style, effect, vocabulary, rng)
+        _attract(kept, kept_doubt, style, effect, target, vocabulary, rng)
+    limit = 1.5 * target
+    if effect.keep_length:
+        limit = max(limit, max((_words(text) for text in parsed), default=0))
+    kept = _trim_to_attractor(kept, kept_doubt, limit, phrasings if style.attraction else ())
+    if not kept:
+        best = max(
+            ((i, p == 0, c) for i, s in enumerate(sentences) for p, c in enumerate(s)),
+            key=lambda item: _salience(item[2], item[0], item[1]),
+            default=(0, True, ""),
+        )
+        kept = [[best[2]]] if best[2] else []
+    if vocabulary is not None and kept:
+        kept += [[continuation(style, vocabulary, rng)] for _ in range(effect.added_sentences)]
+    return " ".join(_colour(_sentence(clauses), style, rng) for clauses in kept).strip()
+
+
+class Substitution(NamedTuple):
+    rate: float
+    vocabulary: Vocabulary | None
+
+
+def _level(
+    sentences: list[tuple[str, ...]],
+    doubts: list[float],
+    style: RetellingStyle,
+    base_drop: float,
+    substitution: Substitution,
+    phrasings: tuple[str, ...],
+    rng: random.Random,
+) -> tuple[list[list[str]], list[float]]:
+    """Levelling: each clause dropped by its salience and its sentence's doubt; the survivors
+    distorted and substituted. Returns the kept sentences and the doubt of each."""
+    protection = style.salience_protection
+    rate, vocabulary = substitution
     draw = rng.random
     kept: list[list[str]] = []
     kept_doubt: list[float] = []
     for index, clauses in enumerate(sentences):
-        doubt = doubts[sources[index]] if doubts else 0.0
+        doubt = doubts[index]
         scale = base_drop * (1.0 + (2.0 if doubt > 0 else 1.0) * doubt)
         own = style.attraction > 0 and is_own_phrasing(phrasings, clauses)
         survivors = []
@@ -164,28 +208,12 @@ def retell(
             distorted = []
             for position, clause in survivors:
                 clause = _distort(clause, style, rng)
-                if vocabulary is not None and substitute_rate:
-                    clause = substitute(clause, position == 0, substitute_rate, vocabulary, rng)
+                if vocabulary is not None and rate:
+                    clause = substitute(clause, position == 0, rate, vocabulary, rng)
                 distorted.append(clause)
             kept.append(distorted)
             kept_doubt.append(doubt)
-    if vocabulary is not None and kept:
-        _invent(kept, style, effect, vocabulary, rng)
-        _attract(kept, kept_doubt, style, effect, target, vocabulary, rng)
-    limit = 1.5 * target
-    if effect.keep_length:
-        limit = max(limit, max((_words(text) for text in parsed), default=0))
-    kept = _trim_to_attractor(kept, kept_doubt, limit, phrasings if style.attraction else ())
-    if not kept:
-        best = max(
-            ((i, p == 0, c) for i, s in enumerate(sentences) for p, c in enumerate(s)),
-            key=lambda item: _salience(item[2], item[0], item[1]),
-            default=(0, True, ""),
-        )
-        kept = [[best[2]]] if best[2] else []
-    if vocabulary is not None and kept:
-        kept += [[continuation(style, vocabulary, rng)] for _ in range(effect.added_sentences)]
-    return " ".join(_colour(_sentence(clauses), style, rng) for clauses in kept).strip()
+    return kept, kept_doubt
 
 
 def _invent(
