@@ -32,7 +32,7 @@ SLOT = re.compile(r"\{(thing|name|year|number|topic)\}")
 COMMON = frozenset(
     """about above after again against along among another around because before being below
     between could during every first other their there these those through under until where
-    which while would since still often always never later early small large great which whose
+    which while would since still often always never later early small large great whose
     without within across behind beyond the a an it its this that these those there they he
     she we in on at only one two three four five six seven eight nine ten some but and when
     then as by for from with""".split()  # noqa: SIM905
