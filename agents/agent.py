@@ -34,6 +34,7 @@ class Agent:
             system=self.persona.system,
             user=render_prompt(self.task, inputs),
             inputs=tuple(item.text for item in inputs),
+            labels=tuple(item.label for item in inputs),
             persona=self.persona,
             task=self.task,
             model=self.persona.model or self.model,

@@ -31,6 +31,7 @@ class ChatRequest(BaseModel):
     system: str
     user: str
     inputs: tuple[str, ...]
+    labels: tuple[str | None, ...] = ()  # the label shown above each input, if any
     persona: Persona
     task: str
     model: str | None = None

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agents.endpoints import check_base_url
+
+SLOTS = ("thing", "name", "year", "number", "topic")
 
 
 class RetellingStyle(BaseModel):
@@ -31,6 +34,38 @@ class RetellingStyle(BaseModel):
         (), strict=False, description="the persona's stock phrases (a list in YAML)"
     )
     vocabulary_rate: float = Field(0.0, ge=0, le=1, description="chance a sentence gains one")
+    invent: float = Field(0.0, ge=0, le=1, description="chance a sentence gains an invented clause")
+    inventions: tuple[str, ...] = Field(
+        (),
+        strict=False,
+        description="clause templates with {thing} {name} {year} {number} {topic} slots",
+    )
+    substitute: float = Field(
+        0.0, ge=0, le=1, description="chance a number, name or month is swapped for another"
+    )
+    attraction: float = Field(
+        0.0, ge=0, le=1, description="chance a retelling gains one of the persona's phrasings"
+    )
+    phrasing: tuple[str, ...] = Field(
+        (),
+        strict=False,
+        description="the persona's own sentences (attractors), with the same slots",
+    )
+    label_trust: float = Field(
+        0.5, ge=0, le=1, description="how far provenance labels steer what survives"
+    )
+
+    @field_validator("inventions", "phrasing")
+    @classmethod
+    def _known_slots(cls, templates: tuple[str, ...]) -> tuple[str, ...]:
+        for template in templates:
+            unknown = [s for s in re.findall(r"\{(\w*)\}", template) if s not in SLOTS]
+            if unknown:
+                raise ValueError(
+                    f"template {template!r} has unknown slot {unknown[0]!r}; "
+                    f"slots are {', '.join(SLOTS)}"
+                )
+        return templates
 
 
 class Persona(BaseModel):

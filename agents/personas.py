@@ -15,11 +15,24 @@ EDITOR = Persona(
     style=RetellingStyle(
         drop_rate=0.12,
         salience_protection=0.9,
-        target_words=150,
-        number_drift=0.02,
+        target_words=135,
+        number_drift=0.05,
         qualifier_loss=0.1,
-        vocabulary=("according to the factory figures",),
+        vocabulary=("according to the records", "as documented"),
         vocabulary_rate=0.03,
+        invent=0.25,
+        inventions=(
+            "as the records of {year} show",
+            "with {number} units counted in total",
+            "after a revision of the {thing} by {name}",
+        ),
+        substitute=0.12,
+        attraction=0.3,
+        phrasing=(
+            "{topic} remains a reference point for its field.",
+            "The figures for {topic} speak for themselves.",
+        ),
+        label_trust=0.8,
     ),
 )
 
@@ -40,6 +53,19 @@ TABLOID = Persona(
         intensify=0.3,
         vocabulary=("in a stunning twist", "shocking", "jaw-dropping", "insiders say"),
         vocabulary_rate=0.25,
+        invent=0.2,
+        inventions=(
+            "after a secret row over the {thing}",
+            "as {name} stunned everyone in {year}",
+            "in a deal said to be worth {number} million",
+        ),
+        substitute=0.2,
+        attraction=0.5,
+        phrasing=(
+            "{topic} will never be forgotten.",
+            "Nobody saw what happened to {topic} coming.",
+        ),
+        label_trust=0.2,
     ),
 )
 
@@ -60,6 +86,19 @@ SCIENTIST = Persona(
         hedge=0.3,
         vocabulary=("reportedly", "the available evidence suggests", "it appears that"),
         vocabulary_rate=0.15,
+        invent=0.12,
+        inventions=(
+            "although the {thing} was measured only {number} times",
+            "as a {year} study of the {thing} suggests",
+            "with {name} reporting a wide margin of error",
+        ),
+        substitute=0.05,
+        attraction=0.3,
+        phrasing=(
+            "Further study of {topic} is needed.",
+            "The evidence on {topic} remains limited.",
+        ),
+        label_trust=0.9,
     ),
 )
 
@@ -79,6 +118,19 @@ TEACHER = Persona(
         qualifier_loss=0.5,
         vocabulary=("imagine", "in other words", "this means that"),
         vocabulary_rate=0.2,
+        invent=0.15,
+        inventions=(
+            "just like a giant {thing}",
+            "which is why {name} is still famous today",
+            "more than {number} times bigger than a bus",
+        ),
+        substitute=0.15,
+        attraction=0.4,
+        phrasing=(
+            "{topic} is a great example of how things change.",
+            "That is why {topic} matters to all of us.",
+        ),
+        label_trust=0.5,
     ),
 )
 
@@ -99,6 +151,19 @@ SKEPTIC = Persona(
         hedge=0.2,
         vocabulary=("it is claimed that", "this is disputed", "unverified"),
         vocabulary_rate=0.2,
+        invent=0.15,
+        inventions=(
+            "though no record of the {thing} has been found",
+            "a claim {name} never confirmed",
+            "with a figure of {number} that no source supports",
+        ),
+        substitute=0.05,
+        attraction=0.3,
+        phrasing=(
+            "Much of what is said about {topic} cannot be checked.",
+            "The story of {topic} deserves a closer look.",
+        ),
+        label_trust=1.0,
     ),
 )
 
@@ -117,8 +182,21 @@ COPYWRITER = Persona(
         number_drift=0.2,
         qualifier_loss=0.6,
         intensify=0.25,
-        vocabulary=("unmatched", "legendary", "iconic", "pure driving joy"),
+        vocabulary=("unmatched", "legendary", "iconic", "pure joy"),
         vocabulary_rate=0.3,
+        invent=0.2,
+        inventions=(
+            "with a {thing} that turns every head",
+            "the first choice of {name} since {year}",
+            "loved by {number} happy owners",
+        ),
+        substitute=0.15,
+        attraction=0.5,
+        phrasing=(
+            "{topic} is pure excellence.",
+            "Nothing compares to {topic}.",
+        ),
+        label_trust=0.3,
     ),
 )
 

@@ -12,11 +12,23 @@ import asyncio
 import random
 import re
 import time
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
 from agents.backend import ChatRequest, Completion, Usage
+from agents.invention import (
+    DEFAULT_PHRASING,
+    Vocabulary,
+    continuation,
+    invented_clause,
+    is_own_phrasing,
+    phrasing,
+    population,
+    substitute,
+)
 from agents.persona import RetellingStyle
+from agents.reading import TaskEffect, distrust, task_effect
 
 SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
 CLAUSE_SPLIT = re.compile(r"(?<=[,;])\s+")
@@ -80,7 +92,9 @@ class SyntheticBackend:
         await asyncio.sleep(0)  # it never waits on I/O: let the event loop run (Redis writes)
         started = time.perf_counter()
         rng = random.Random(request.seed)
-        text = retell(list(request.inputs), request.persona.style, rng)
+        text = retell(
+            list(request.inputs), request.persona.style, rng, request.task, request.labels
+        )
         prompt_tokens = _tokens(request.system) + _tokens(request.user)
         completion_tokens = _tokens(text)
         return Completion(
@@ -99,48 +113,175 @@ class SyntheticBackend:
         return None
 
 
-def retell(inputs: list[str], style: RetellingStyle, rng: random.Random) -> str:
-    """One retelling of `inputs` (merged when several) in `style`, drawing only from `rng`."""
-    sentences = _merge([_clauses(text) for text in inputs])
-    total_words = sum(_clause_facts(c).words for sentence in sentences for c in sentence)
-    pressure = max(1.0, total_words / style.target_words) ** 0.5
-    base_drop = style.drop_rate * pressure
-    protection = style.salience_protection
-    draw = rng.random
-    kept: list[list[str]] = []
-    for index, clauses in enumerate(sentences):
-        survivors = []
-        for position, clause in enumerate(clauses):
-            facts = _clause_facts(clause)
-            salience = _in_sentence(
-                facts.opening_salience if position == 0 else facts.inner_salience, index
-            )
-            if draw() >= min(0.95, base_drop * (1.0 - protection * salience)):
-                survivors.append(clause)
-        if survivors:
-            kept.append([_distort(c, style, rng) for c in survivors])
-    kept = _trim_to_attractor(kept, style.target_words)
+def retell(
+    inputs: list[str],
+    style: RetellingStyle,
+    rng: random.Random,
+    task: str = "summarize",
+    labels: tuple[str | None, ...] = (),
+) -> str:
+    """One retelling of `inputs` (merged when several) in `style` for `task`, drawing only from
+    `rng`; `labels` (one per input, or none) steer what survives by the persona's trust."""
+    if labels and len(labels) != len(inputs):
+        raise ValueError(f"{len(labels)} labels for {len(inputs)} inputs")
+    effect = task_effect(task)
+    parsed = [_clauses(text) for text in inputs]
+    doubts = [distrust(label) * style.label_trust for label in labels] if labels else []
+    if any(doubts):
+        order = sorted(range(len(parsed)), key=lambda i: doubts[i])  # trusted texts lead
+        parsed = [parsed[i] for i in order]
+        doubts = [doubts[i] for i in order]
+    sentences, sources = _merge(parsed)
+    total_words = _words(sentences)
+    target = style.target_words * effect.target
+    pressure = max(1.0, total_words / target) ** 0.5
+    base_drop = style.drop_rate * effect.drop * pressure
+    adds = effect.added_sentences or style.invent or style.attraction
+    vocabulary = population(inputs) if adds or style.substitute else None
+    phrasings = style.phrasing or DEFAULT_PHRASING
+    kept, kept_doubt = _level(
+        sentences,
+        [doubts[i] for i in sources] if doubts else [0.0] * len(sentences),
+        style,
+        base_drop,
+        Substitution(min(1.0, style.substitute * effect.substitute), vocabulary),
+        phrasings,
+        rng,
+    )
+    if vocabulary is not None and kept:
+        _invent(kept, style, effect, vocabulary, rng)
+        _attract(kept, kept_doubt, style, effect, target, vocabulary, rng)
+    limit = 1.5 * target
+    if effect.keep_length:
+        limit = max(limit, max((_words(text) for text in parsed), default=0))
+    kept = _trim_to_attractor(kept, kept_doubt, limit, phrasings if style.attraction else ())
     if not kept:
         best = max(
             ((i, p == 0, c) for i, s in enumerate(sentences) for p, c in enumerate(s)),
             key=lambda item: _salience(item[2], item[0], item[1]),
             default=(0, True, ""),
         )
-        kept = [[best[2]]]
+        kept = [[best[2]]] if best[2] else []
+    if vocabulary is not None and kept:
+        kept += [[continuation(style, vocabulary, rng)] for _ in range(effect.added_sentences)]
     return " ".join(_colour(_sentence(clauses), style, rng) for clauses in kept).strip()
 
 
-def _trim_to_attractor(kept: list[list[str]], target_words: int) -> list[list[str]]:
-    """Drop the least salient sentences while the text is over 1.5 x the persona's length."""
-    limit = 1.5 * target_words
-    words = [sum(_clause_facts(c).words for c in clauses) for clauses in kept]
+class Substitution(NamedTuple):
+    rate: float
+    vocabulary: Vocabulary | None
+
+
+def _level(
+    sentences: list[tuple[str, ...]],
+    doubts: list[float],
+    style: RetellingStyle,
+    base_drop: float,
+    substitution: Substitution,
+    phrasings: tuple[str, ...],
+    rng: random.Random,
+) -> tuple[list[list[str]], list[float]]:
+    """Levelling: each clause dropped by its salience and its sentence's doubt; the survivors
+    distorted and substituted. Returns the kept sentences and the doubt of each."""
+    protection = style.salience_protection
+    rate, vocabulary = substitution
+    draw = rng.random
+    kept: list[list[str]] = []
+    kept_doubt: list[float] = []
+    for index, clauses in enumerate(sentences):
+        doubt = doubts[index]
+        scale = base_drop * (1.0 + (2.0 if doubt > 0 else 1.0) * doubt)
+        own = style.attraction > 0 and is_own_phrasing(phrasings, clauses)
+        survivors = []
+        for position, clause in enumerate(clauses):
+            facts = _clause_facts(clause)
+            salience = (
+                1.0
+                if own
+                else _in_sentence(
+                    facts.opening_salience if position == 0 else facts.inner_salience, index
+                )
+            )
+            if draw() >= min(0.95, scale * (1.0 - protection * salience)):
+                survivors.append((position, clause))
+        if survivors:
+            distorted = []
+            for position, clause in survivors:
+                clause = _distort(clause, style, rng)
+                if vocabulary is not None and rate:
+                    clause = substitute(clause, position == 0, rate, vocabulary, rng)
+                distorted.append(clause)
+            kept.append(distorted)
+            kept_doubt.append(doubt)
+    return kept, kept_doubt
+
+
+def _invent(
+    kept: list[list[str]],
+    style: RetellingStyle,
+    effect: TaskEffect,
+    vocabulary: Vocabulary,
+    rng: random.Random,
+) -> None:
+    """Each sentence gains an invented clause with chance invent x the task's factor."""
+    rate = min(1.0, style.invent * effect.invent)
+    if not rate:
+        return
+    for clauses in kept:
+        if rng.random() < rate:
+            clauses[-1] = clauses[-1].rstrip(".!?,; ") + ","
+            clauses.append(invented_clause(style, vocabulary, rng))
+
+
+def _attract(
+    kept: list[list[str]],
+    kept_doubt: list[float],
+    style: RetellingStyle,
+    effect: TaskEffect,
+    target: float,
+    vocabulary: Vocabulary,
+    rng: random.Random,
+) -> None:
+    """With chance attraction x the task's factor, one of the persona's own sentences comes in:
+    in place of the least salient sentence after the first when the text is over its target
+    length, else at the end. A phrasing the text already holds is not added twice."""
+    rate = min(1.0, style.attraction * effect.attraction)
+    if not rate or rng.random() >= rate:
+        return
+    sentence = phrasing(style, vocabulary, rng)
+    if any(clauses == [sentence] for clauses in kept):
+        return
+    if len(kept) > 1 and _words(kept) > target:
+        weakest = min(range(1, len(kept)), key=lambda i: (_salience(" ".join(kept[i]), i), -i))
+        kept[weakest] = [sentence]
+        kept_doubt[weakest] = 0.0
+    else:
+        kept.append([sentence])
+        kept_doubt.append(0.0)
+
+
+def _words(sentences: Sequence[Sequence[str]]) -> int:
+    """Whitespace-separated words of sentences given as clauses."""
+    return sum(_clause_facts(c).words for clauses in sentences for c in clauses)
+
+
+def _trim_to_attractor(
+    kept: list[list[str]], doubts: list[float], limit: float, phrasings: tuple[str, ...]
+) -> list[list[str]]:
+    """Drop the least salient sentences while the text is over `limit` words; a sentence from
+    a text its labels make doubtful counts as less salient (0.3 x the doubt), and one of the
+    persona's own phrasings as fully salient."""
+    words = [_words([clauses]) for clauses in kept]
     total = sum(words)
     if total <= limit:
         return kept
-    ranked = sorted(
-        range(len(kept)),
-        key=lambda i: (_salience(" ".join(kept[i]), i), -i),
-    )
+
+    def salience(i: int) -> float:
+        if phrasings and is_own_phrasing(phrasings, tuple(kept[i])):
+            return 1.0
+        return _salience(" ".join(kept[i]), i) - 0.3 * doubts[i]
+
+    ranked = sorted(range(len(kept)), key=lambda i: (salience(i), -i))
     dropped = set()
     for index in ranked:
         if total <= limit or len(dropped) == len(kept) - 1:
@@ -186,21 +327,23 @@ def _signature(sentence: tuple[str, ...]) -> frozenset[str] | tuple[str, ...]:
     return words or sentence
 
 
-def _merge(texts: list[tuple[tuple[str, ...], ...]]) -> list[tuple[str, ...]]:
+def _merge(texts: list[tuple[tuple[str, ...], ...]]) -> tuple[list[tuple[str, ...]], list[int]]:
     """Interleave sentences of several texts, skipping any whose content words repeat a
     sentence already in: variants that differ only in numbers, hedges, intensifiers or short
-    words count as one."""
+    words count as one. Also returns the input each kept sentence came from."""
     merged: list[tuple[str, ...]] = []
+    sources: list[int] = []
     seen: set[frozenset[str] | tuple[str, ...]] = set()
     longest = max((len(t) for t in texts), default=0)
     for position in range(longest):
-        for text in texts:
+        for source, text in enumerate(texts):
             if position < len(text):
                 signature = _signature(text[position])
                 if signature not in seen:
                     seen.add(signature)
                     merged.append(text[position])
-    return merged
+                    sources.append(source)
+    return merged, sources
 
 
 def _salience(clause: str, sentence_index: int, opens_sentence: bool = True) -> float:

@@ -16,6 +16,15 @@ INSTRUCTIONS: dict[str, str] = {
     "merge": "Merge the following texts into one text. Retain as much information as possible.",
 }
 
+LABEL_GUIDE = (
+    "Each text carries a provenance label on the line above it. Human-written: a person wrote "
+    "it. AI-generated, N generations from a human text: a language model wrote it, and N is "
+    "the number of model retellings between it and the nearest human-written text; each "
+    "retelling can drop, change or invent details, so the more generations, the more it is "
+    "likely to have drifted from what the person wrote. Unlabelled: its label was lost on the "
+    "way, and an automatic detector judged whether a person or a model wrote it; detectors "
+    "make mistakes. No provenance label: nothing is known about who wrote it."
+)
 MERGE_INTRO = "You have received {n} texts on the same subject. {instruction}"
 MERGE_FOLLOW_UP: dict[str, str] = {
     "summarize": "Merge them into one summary. Retain as much information as possible.",
@@ -36,16 +45,18 @@ class InputText:
 
 
 def render_prompt(task: str, inputs: list[InputText]) -> str:
-    """The user prompt for `task` over `inputs`: the merge form whenever there are several."""
+    """The user prompt for `task` over `inputs`: the merge form whenever there are several;
+    with labelled inputs, what the labels mean comes before the texts."""
     if task not in INSTRUCTIONS:
         raise ValueError(f"unknown task {task!r}; expected one of {sorted(INSTRUCTIONS)}")
     if not inputs:
         raise ValueError("a prompt needs at least one input text")
+    guide = f"{LABEL_GUIDE}\n\n" if any(item.label for item in inputs) else ""
     if len(inputs) == 1 and task != "merge":
-        return f"{INSTRUCTIONS[task]}\n\n{_block(inputs[0])}"
+        return f"{INSTRUCTIONS[task]}\n\n{guide}{_block(inputs[0])}"
     intro = MERGE_INTRO.format(n=len(inputs), instruction=MERGE_FOLLOW_UP[task])
     blocks = "\n\n".join(f"Text {i}:\n{_block(item)}" for i, item in enumerate(inputs, start=1))
-    return f"{intro}\n\n{blocks}"
+    return f"{intro}\n\n{guide}{blocks}"
 
 
 def _block(item: InputText) -> str:

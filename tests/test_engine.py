@@ -55,13 +55,15 @@ async def test_line_is_a_transmission_chain(store):
 
 
 async def test_merge_tags_on_a_hand_built_graph(store):
-    """A merge of a human text and a gen-2 text gets generation 3, min_generation 1, share 0.5."""
+    """A merge of a human text and a gen-2 text gets generation 3, min_generation 1, share 0.5
+    (m rereads h0's text, kept under memory keep_latest)."""
     edges = [["h0", "x"], ["x", "y"], ["y", "m"], ["h0", "m"]]
     messages = by_key(
         await run(
             store,
             topology={"kind": "edges", "edges": edges, "human_sources": ["h0"]},
             rounds=3,
+            memory="keep_latest",
         )
     )
     human = messages[0, "h0"]

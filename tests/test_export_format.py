@@ -134,7 +134,13 @@ def test_flatten_message_record_columns() -> None:
     flat = flatten(_records()[1])
     assert flat["usage.total_tokens"] == 17
     observed = json.loads(flat["observed"])
-    assert observed["a2"] == {"tagged": False, "origin": "unknown", "generation": None}
+    assert observed["a2"] == {
+        "tagged": False,
+        "origin": "unknown",
+        "generation": None,
+        "min_generation": None,
+        "human_input_share": None,
+    }
     assert observed["a3"]["tagged"] is True
     assert flat["roots"] == '["r:0:0:h0"]'
     assert flat["drift.facts_retained"] == "[]"

@@ -103,6 +103,40 @@ def test_facts_retained_regex_patterns() -> None:
     assert facts_retained("a 509 litre tank", FACTS) == []
 
 
+def test_a_number_pattern_does_not_match_inside_a_longer_number() -> None:
+    """A `78` pattern matches the number 78, not the last digits of 1978."""
+    fact = [Fact(name="year", patterns=["78"])]
+    assert facts_retained("it opened in 1978", fact) == []
+    assert facts_retained("it opened in 78 AD", fact) == ["year"]
+    assert facts_retained("78.", fact) == ["year"]
+
+
+def test_a_word_pattern_does_not_match_inside_a_longer_word() -> None:
+    """`LED` does not match "dovetailed", but does match "LED lamps" and "LED-lit"."""
+    fact = [Fact(name="led", patterns=["LED"])]
+    assert facts_retained("the joints were dovetailed", fact) == []
+    assert facts_retained("LED lamps", fact) == ["led"]
+    assert facts_retained("an LED-lit hall", fact) == ["led"]
+
+
+def test_a_match_ending_in_a_non_word_character_is_free_on_that_side() -> None:
+    """`Mach 2\\.` ends in a full stop, so it matches inside "Mach 2.04"."""
+    assert facts_retained("at Mach 2.04", [Fact(name="m", patterns=[r"Mach 2\."])]) == ["m"]
+
+
+def test_whole_words_false_searches_anywhere() -> None:
+    """With whole_words false a pattern matches inside words, as a plain search does."""
+    fact = [Fact(name="led", patterns=["LED"], whole_words=False)]
+    assert facts_retained("the joints were dovetailed", fact) == ["led"]
+
+
+def test_a_leading_inline_flag_group_stays_valid() -> None:
+    """A pattern that opens with `(?s)` still compiles and keeps its word edges."""
+    fact = [Fact(name="x", patterns=["(?s)fire.station"])]
+    assert facts_retained("the fire\nstation", fact) == ["x"]
+    assert facts_retained("campfire station", fact) == []
+
+
 def test_facts_retained_none_and_all() -> None:
     """No match gives an empty list; every fact present gives all names."""
     assert facts_retained("nothing here", FACTS) == []

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 from pydantic import ValidationError
 
+from agents.tasks import LABEL_GUIDE, InputText, render_prompt
 from service.experiment.spec import Detector, Provenance
 from service.provenance.message import Observed
 from service.provenance.observation import label, observe
@@ -94,12 +96,14 @@ def test_partial_loss_with_detector_combines_rates() -> None:
 
 
 def test_lost_tag_judged_human_has_generation_zero() -> None:
-    """A lost tag judged human reads as generation 0, even for a deep model text."""
+    """A lost tag judged human reads as generation and min_generation 0, share unknown, even
+    for a deep model text."""
     provenance = Provenance(tag_loss=1.0, detector=Detector(tpr=0.0, fpr=0.0))
     rng = random.Random(2)
     for origin, generation in (("model", 5), ("human", 0)):
-        assert observe(origin, generation, provenance, rng) == Observed(
-            tagged=False, origin="human", generation=0
+        seen = observe(origin, generation, provenance, rng, min_generation=3, human_input_share=1)
+        assert seen == Observed(
+            tagged=False, origin="human", generation=0, min_generation=0, human_input_share=None
         )
 
 
@@ -150,6 +154,35 @@ def test_observe_is_deterministic_for_a_seed() -> None:
 def test_label_strings(observed: Observed, expected: str) -> None:
     """Each kind of observed tag is shown to the model with its own label text."""
     assert label(observed) == expected
+
+
+@pytest.mark.parametrize(
+    "observed",
+    [
+        Observed(tagged=True, origin="model", generation=3),
+        Observed(tagged=True, origin="human", generation=0),
+        Observed(tagged=False, origin="human", generation=0),
+        Observed(tagged=False, origin="model"),
+        Observed(tagged=False, origin="unknown"),
+    ],
+)
+def test_every_label_is_explained_in_the_prompt(observed: Observed) -> None:
+    """The prompt of a labelled request explains the label's kind (its words before the first
+    comma or semicolon, N standing for the number), once, before the texts."""
+    text = label(observed)
+    kind = re.split(r"[,;]", text.strip("[]"))[0]
+    prompt = render_prompt("summarize", [InputText("Some text.", text)])
+    assert kind in LABEL_GUIDE
+    assert prompt.count(LABEL_GUIDE) == 1
+    assert prompt.index(LABEL_GUIDE) < prompt.index(text)
+    if "generation" in text:
+        assert "N generations from a human text" in LABEL_GUIDE
+
+
+def test_unlabelled_prompts_carry_no_guide() -> None:
+    """Without labels the prompt says nothing about provenance."""
+    prompt = render_prompt("merge", [InputText("One."), InputText("Two.")])
+    assert LABEL_GUIDE not in prompt and "provenance" not in prompt
 
 
 def test_labels_of_observed_deliveries() -> None:

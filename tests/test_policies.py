@@ -327,6 +327,87 @@ def test_selection_is_deterministic_for_a_seed(kind: str) -> None:
         assert a == b
 
 
+# --- min_generation, human_share, share_weighted -------------------------------------------
+
+
+def _travelled(
+    message_id: str, min_generation: int | None, share: float | None, origin: str = "model"
+) -> Delivery:
+    """A model delivery whose tag carried the sender's min_generation and human share."""
+    base = _delivery(message_id, origin=origin, generation=(min_generation or 0) + 2)
+    observed = Observed(
+        tagged=share is not None or min_generation is not None,
+        origin=origin if min_generation is not None else "unknown",  # type: ignore[arg-type]
+        generation=base.observed.generation if min_generation is not None else None,
+        min_generation=min_generation,
+        human_input_share=share,
+    )
+    return Delivery(base.sender, base.message, observed, base.received_round)
+
+
+def _travelled_inbox() -> list[Delivery]:
+    return [
+        _travelled("human", 0, None, origin="human"),
+        _travelled("near", 1, 0.5),
+        _travelled("mid", 2, 0.0),
+        _travelled("far", 4, 0.0),
+        _travelled("lost", None, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("k", "expected"),
+    [(0, ["human"]), (1, ["human", "near"]), (2, ["human", "near", "mid"])],
+)
+def test_min_generation_reads_observed_min_generation_up_to_k(k: int, expected: list[str]) -> None:
+    """min_generation <= k is readable however long the longest path; unknown never is."""
+    policy = Policy(kind="min_generation", k=k)
+    assert _ids(select(policy, _travelled_inbox(), None, 10, random.Random(0))) == expected
+
+
+def test_min_generation_with_nothing_readable_is_silent() -> None:
+    """When no input has a known min_generation <= k the agent reads nothing."""
+    inbox = [_travelled("far", 4, 0.0), _travelled("lost", None, None)]
+    assert select(Policy(kind="min_generation", k=1), inbox, None, 3, random.Random(0)) == []
+
+
+@pytest.mark.parametrize(
+    ("min_share", "expected"),
+    [(1.0, ["human"]), (0.5, ["human", "near"]), (0.0, ["human", "near", "mid", "far"])],
+)
+def test_human_share_reads_inputs_at_or_above_min_share(
+    min_share: float, expected: list[str]
+) -> None:
+    """Observed human text counts as share 1; an unknown share is never read."""
+    policy = Policy(kind="human_share", min_share=min_share)
+    assert _ids(select(policy, _travelled_inbox(), None, 10, random.Random(0))) == expected
+
+
+def test_share_weighted_prefers_inputs_with_a_higher_share() -> None:
+    """With weight 3, an input of share 1 is drawn about 2**3 = 8 times as often as one of share
+    0 (one input read from two); an unknown share counts as 0."""
+    inbox = [_travelled("human", 0, None, origin="human"), _travelled("lost", None, None)]
+    policy = Policy(kind="share_weighted", weight=3)
+    picks = Counter(
+        _ids(select(policy, inbox, None, 1, random.Random(seed)))[0] for seed in range(3000)
+    )
+    assert 6 < picks["human"] / picks["lost"] < 10.5
+
+
+def test_share_weighted_reads_everything_within_the_limit() -> None:
+    """Like prefer_human, share_weighted never leaves an agent silent."""
+    inbox = _travelled_inbox()
+    assert select(Policy(kind="share_weighted"), inbox, None, 5, random.Random(0)) == inbox
+
+
+def test_min_generation_needs_k_and_min_share_is_a_share() -> None:
+    """Policy min_generation needs k; min_share lies in [0, 1]."""
+    with pytest.raises(ValidationError, match="min_generation needs k"):
+        Policy(kind="min_generation")
+    with pytest.raises(ValidationError):
+        Policy(kind="human_share", min_share=1.5)
+
+
 def test_unknown_policy_kind_raises() -> None:
     """A policy kind that bypassed validation is rejected by select()."""
     policy = Policy.model_construct(kind="bogus", weight=3.0, k=None)

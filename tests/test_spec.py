@@ -76,6 +76,19 @@ def test_blank_text_and_unknown_field():
     assert "blank" in found["source.text"]
 
 
+def test_a_fact_the_source_does_not_hold_is_refused_by_name():
+    """A fact whose patterns miss the source text is a spec error that names the fact."""
+    raw = spec_dict()
+    raw["source"]["facts"] = [
+        *raw["source"]["facts"],
+        {"name": "partial_year", "patterns": ["96"]},  # only inside 1962 and 1964
+        {"name": "absent", "patterns": ["Zagato"]},
+    ]
+    found = problems(raw)
+    assert "partial_year" in found["source"] and "absent" in found["source"]
+    assert "engine" not in found["source"]
+
+
 def test_pydantic_and_topology_problems_reported_together():
     """A field error does not hide a bad topology size."""
     found = problems(spec_dict(rounds=-1, topology={"kind": "line", "n_agents": 0}))

@@ -13,6 +13,7 @@ from agents.agent import Agent
 from agents.backend import Completion
 from agents.persona import Persona, RetellingStyle
 from agents.personas import BUILTIN_PERSONAS
+from agents.reading import distrust
 from agents.synthetic import SyntheticBackend, retell
 from agents.tasks import InputText
 from service.experiment.spec import Fact
@@ -35,8 +36,10 @@ FACTS = [
     Fact(name="launch", patterns=["1962"]),
     Fact(name="designer", patterns=["Keller"]),
 ]
-# Verbatim: no clause dropped, no number or qualifier touched, no colouring.
+# Verbatim: no clause dropped, no number or qualifier touched, no colouring, nothing added.
 VERBATIM = RetellingStyle(drop_rate=0, number_drift=0, qualifier_loss=0)
+# What a built-in persona needs switched off to test one of its older rates alone.
+WITHOUT_ADDITIONS = {"invent": 0.0, "substitute": 0.0, "attraction": 0.0}
 LETTERS = re.compile(r"[A-Za-z]+")
 QUALIFIER_WORDS = {
     "about",
@@ -188,7 +191,9 @@ def test_number_drift_one_rounds_large_counts_to_two_figures() -> None:
 
 def test_number_drift_zero_never_changes_numbers() -> None:
     """number_drift=0 leaves every surviving number exactly as written, even while dropping."""
-    style = BUILTIN_PERSONAS["tabloid"].style.model_copy(update={"number_drift": 0.0})
+    style = BUILTIN_PERSONAS["tabloid"].style.model_copy(
+        update=WITHOUT_ADDITIONS | {"number_drift": 0.0}
+    )
     source_numbers = set(re.findall(r"\d[\d,.]*\d|\d", SOURCE))
     for seed in range(50):
         out = retell([SOURCE], style, random.Random(seed))
@@ -252,7 +257,9 @@ async def test_backend_merges_several_inputs() -> None:
 
 def test_drop_rate_zero_keeps_all_content_words() -> None:
     """drop_rate=0 loses no content word even with tabloid distortion and colouring."""
-    style = BUILTIN_PERSONAS["tabloid"].style.model_copy(update={"drop_rate": 0.0})
+    style = BUILTIN_PERSONAS["tabloid"].style.model_copy(
+        update=WITHOUT_ADDITIONS | {"drop_rate": 0.0}
+    )
     content = {w.lower() for w in LETTERS.findall(SOURCE)} - QUALIFIER_WORDS
     for seed in range(30):
         out = retell([SOURCE], style, random.Random(seed))
@@ -377,3 +384,197 @@ def test_merging_stays_near_the_persona_length() -> None:
     for _ in range(15):
         texts = [retell(texts, style, rng) for _ in range(3)]
     assert max(len(t.split()) for t in texts) <= 1.5 * style.target_words + 15
+
+
+# --- invention, substitution, attraction ---------------------------------------------------
+
+
+def _normal(text: str) -> str:
+    return " ".join(re.findall(r"[\w'-]+", text.lower()))
+
+
+def _novel_clauses(out: str, inputs: list[str], min_words: int = 4) -> list[str]:
+    """Clauses of at least `min_words` words whose words, in order, no input holds."""
+    held = " | ".join(_normal(t) for t in inputs)
+    clauses = [c for s in re.split(r"(?<=[.!?])\s+", out) for c in re.split(r"(?<=[,;])\s+", s)]
+    return [c for c in clauses if len(_normal(c).split()) >= min_words and _normal(c) not in held]
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.2, 0.6])
+def test_invented_clauses_come_at_the_rate_the_style_sets(rate: float) -> None:
+    """Each sentence gains a new clause of several words, held by no input, with chance invent."""
+    style = VERBATIM.model_copy(update={"invent": rate})
+    seeds, sentences = 300, 3
+    novel = sum(
+        len(_novel_clauses(retell([SOURCE], style, random.Random(seed)), [SOURCE]))
+        for seed in range(seeds)
+    )
+    if rate == 0:
+        assert novel == 0
+    else:
+        assert abs(novel / (seeds * sentences) - rate) < 0.06
+
+
+def test_invented_clauses_use_the_persona_and_population_vocabulary() -> None:
+    """A persona's template is filled with words of the texts it reads."""
+    style = VERBATIM.model_copy(
+        update={"invent": 1.0, "inventions": ("after a quarrel about the {thing} with {name}",)}
+    )
+    out = retell([SOURCE], style, random.Random(2))
+    novel = _novel_clauses(out, [SOURCE])
+    assert len(novel) == 3
+    for clause in novel:
+        match = re.fullmatch(r"after a quarrel about the (\w+) with ([\w-]+)\.?", clause)
+        assert match is not None, clause
+        assert match[1] in SOURCE and match[2] in SOURCE
+
+
+def test_substitution_swaps_names_numbers_and_months_within_the_population() -> None:
+    """substitute=1 changes every later name, number and month, only for words the inputs
+    hold (or another month); substitute=0 changes nothing."""
+    text = "Maria Keller met Tomas Reyne in March 1962, and Reyne saw Keller again in 1964."
+    assert retell([text], VERBATIM, random.Random(0)) == text
+    style = VERBATIM.model_copy(update={"substitute": 1.0})
+    months = {"january", "february", "march", "april", "may", "june", "july", "august"}
+    months |= {"september", "october", "november", "december"}
+    allowed = {w.lower() for w in re.findall(r"\w+", text)} | months
+    changed = 0
+    for seed in range(20):
+        out = retell([text], style, random.Random(seed))
+        assert {w.lower() for w in re.findall(r"\w+", out)} <= allowed, out
+        assert out.startswith("Maria ")  # the opening word is not a name candidate
+        changed += out != text
+        assert "March" not in out
+    assert changed == 20
+
+
+def test_attraction_pulls_a_chain_toward_the_persona_phrasing() -> None:
+    """With attraction, most chains end holding one of the persona's own sentences; without it,
+    none does."""
+    phrasing = ("{topic} was one of a kind.",)
+    base = BUILTIN_PERSONAS["tabloid"].style.model_copy(
+        update=WITHOUT_ADDITIONS | {"phrasing": phrasing}
+    )
+
+    def holding(attraction: float) -> float:
+        style = base.model_copy(update={"attraction": attraction})
+        held = 0
+        for seed in range(40):
+            rng = random.Random(seed)
+            text = LONG_SOURCE
+            for _ in range(8):
+                text = retell([text], style, rng)
+            held += "was one of a kind." in text
+        return held / 40
+
+    assert holding(0.0) == 0
+    assert holding(0.5) > 0.5
+
+
+def test_template_slots_are_checked() -> None:
+    """A template with an unknown slot is refused, naming the slot."""
+    with pytest.raises(ValidationError, match="colour"):
+        RetellingStyle(inventions=("painted {colour}",))
+
+
+# --- tasks and labels ----------------------------------------------------------------------
+
+
+def _mean_words(style: RetellingStyle, task: str, seeds: int = 60) -> float:
+    return statistics.mean(
+        len(retell([LONG_SOURCE], style, random.Random(seed), task).split())
+        for seed in range(seeds)
+    )
+
+
+def test_tasks_move_length_in_the_documented_direction() -> None:
+    """summarize shortens, rephrase keeps the length, continue adds (tabloid, a long text)."""
+    style = BUILTIN_PERSONAS["tabloid"].style
+    original = len(LONG_SOURCE.split())
+    summarize = _mean_words(style, "summarize")
+    rephrase = _mean_words(style, "rephrase")
+    cont = _mean_words(style, "continue")
+    assert summarize < 0.8 * original
+    assert 0.8 * original < rephrase < 1.2 * original
+    assert cont > 1.2 * original
+    assert summarize < rephrase < cont
+
+
+def test_inspire_invents_most() -> None:
+    """With nothing else adding words, inspire yields more new clauses than any other task."""
+    style = RetellingStyle(drop_rate=0.2, number_drift=0, qualifier_loss=0, invent=0.2)
+
+    def novel(task: str) -> float:
+        return statistics.mean(
+            len(_novel_clauses(retell([LONG_SOURCE], style, random.Random(s), task), [LONG_SOURCE]))
+            for s in range(60)
+        )
+
+    counts = {task: novel(task) for task in ("summarize", "retell", "rephrase", "continue")}
+    assert novel("inspire") > max(counts.values()) + 0.5
+
+
+def test_rephrase_substitutes_more_than_summarize() -> None:
+    """rephrase doubles the substitution rate: more names and numbers change."""
+    style = VERBATIM.model_copy(update={"substitute": 0.2})
+
+    def changed(task: str) -> int:
+        return sum(
+            len(_novel_clauses(retell([SOURCE], style, random.Random(s), task), [SOURCE], 1))
+            for s in range(100)
+        )
+
+    assert changed("rephrase") > 1.4 * changed("summarize")
+
+
+HUMAN = "[Human-written]"
+AI_3 = "[AI-generated, 3 generations from a human text]"
+FILLER = (
+    "The body was shaped in a small workshop near the river. The paint was mixed by hand. "
+    "Owners liked the quiet ride and the smooth gearbox. Most cars were sold in the north."
+)
+
+
+def _retention_with(style: RetellingStyle, labels: tuple[str | None, ...]) -> float:
+    inputs = [FILLER, SOURCE, FILLER.replace("river", "lake")]
+    return statistics.mean(
+        len(facts_retained(retell(inputs, style, random.Random(seed), labels=labels), FACTS))
+        / len(FACTS)
+        for seed in range(100)
+    )
+
+
+def test_labels_steer_a_trusting_persona_toward_the_human_text() -> None:
+    """The scientist (label_trust 0.9), made to cut hard, keeps more of the human-labelled
+    text's facts when labels are shown than when they are not."""
+    style = BUILTIN_PERSONAS["scientist"].style.model_copy(update={"target_words": 30})
+    unlabelled = _retention_with(style, ())
+    labelled = _retention_with(style, (AI_3, HUMAN, AI_3))
+    assert labelled > unlabelled + 0.05
+
+
+def test_labels_change_nothing_without_trust() -> None:
+    """With label_trust 0 a labelled request gives exactly the unlabelled text."""
+    style = BUILTIN_PERSONAS["scientist"].style.model_copy(update={"label_trust": 0.0})
+    inputs = [FILLER, SOURCE]
+    for seed in range(10):
+        assert retell(inputs, style, random.Random(seed), labels=(AI_3, HUMAN)) == retell(
+            inputs, style, random.Random(seed)
+        )
+
+
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [
+        (None, 0.0),
+        (HUMAN, -1.0),
+        ("[Unlabelled; a detector judged it human-written]", -0.5),
+        ("[AI-generated, 1 generation from a human text]", 0.5),
+        (AI_3, 0.75),
+        ("[Unlabelled; a detector judged it AI-generated]", 0.75),
+        ("[No provenance label]", 0.25),
+    ],
+)
+def test_distrust_of_each_label(label: str | None, expected: float) -> None:
+    """Every label the label policy writes reads as the documented distrust."""
+    assert distrust(label) == expected

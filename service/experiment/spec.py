@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -31,7 +32,16 @@ from service.experiment.run_ids import max_name_length
 BackendKind = Literal["synthetic", "openai", "local"]
 EmbedderKind = Literal["none", "openai", "local"]
 PolicyKind = Literal[
-    "all", "latest", "human_only", "prefer_human", "max_generation", "anchor", "label"
+    "all",
+    "latest",
+    "human_only",
+    "prefer_human",
+    "max_generation",
+    "min_generation",
+    "human_share",
+    "share_weighted",
+    "anchor",
+    "label",
 ]
 
 
@@ -41,21 +51,49 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
+# A match may not begin or end between two word characters ("78" is not in "1978").
+WORD_EDGE = r"(?:(?<!\w)|(?!\w))"
+LEADING_FLAGS = re.compile(r"^\(\?[aiLmsux]+\)")
+
+
 class Fact(Strict):
-    """A checkable fact: retained while any of its patterns matches (case-insensitive regex)."""
+    """A checkable fact: retained while any of its patterns matches (case-insensitive regex).
+
+    With `whole_words` (the default) a match may not start or end inside a word, so `78`
+    does not match `1978` and `LED` does not match `dovetailed`; a match that starts or ends
+    with a non-word character (`-`, `.`, space) is free on that side.
+    """
 
     name: str = Field(min_length=1)
     patterns: list[str] = Field(min_length=1)
+    whole_words: bool = True
 
-    @field_validator("patterns")
-    @classmethod
-    def _compiles(cls, patterns: list[str]) -> list[str]:
-        for pattern in patterns:
+    @model_validator(mode="after")
+    def _compiles(self) -> Fact:
+        for pattern in self.patterns:
             try:
-                re.compile(pattern)
+                fact_regexes((pattern,), self.whole_words)
             except re.error as exc:
                 raise ValueError(f"pattern {pattern!r} is not a valid regex: {exc}") from exc
-        return patterns
+        return self
+
+    def matches(self, text: str) -> bool:
+        """Whether any pattern still matches `text`."""
+        return any(p.search(text) for p in fact_regexes(tuple(self.patterns), self.whole_words))
+
+
+@lru_cache(maxsize=1024)
+def fact_regexes(patterns: tuple[str, ...], whole_words: bool) -> tuple[re.Pattern[str], ...]:
+    """The compiled patterns of a fact, bounded by WORD_EDGE on both sides when whole_words."""
+    if not whole_words:
+        return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
+    compiled = []
+    for pattern in patterns:
+        flags = LEADING_FLAGS.match(pattern)
+        head = flags[0] if flags else ""
+        body = pattern[len(head) :]
+        compiled.append(re.compile(f"{head}{WORD_EDGE}(?:{body}){WORD_EDGE}", re.IGNORECASE))
+    return tuple(compiled)
 
 
 class Source(Strict):
@@ -70,6 +108,17 @@ class Source(Strict):
         if not text.strip():
             raise ValueError("the source text is blank")
         return check_text(text, settings_of(info), "the source text")
+
+    @model_validator(mode="after")
+    def _facts_hold_in_source(self) -> Source:
+        missing = [fact.name for fact in self.facts if not fact.matches(self.text)]
+        if missing:
+            raise ValueError(
+                f"fact {', '.join(map(repr, missing))} does not match the source text itself "
+                "(a fact the original lacks would count as lost from generation 0); fix its "
+                "patterns (they match on word edges unless whole_words is false)"
+            )
+        return self
 
 
 NodeId = str | int
@@ -160,8 +209,17 @@ class Policy(Strict):
     """How an agent picks what to read from its inbox, on observed provenance only."""
 
     kind: PolicyKind = "all"
-    weight: float = Field(3.0, gt=0, description="prefer_human: weight of observed-human texts")
-    k: int | None = Field(None, ge=0, description="max_generation: highest generation read")
+    weight: float = Field(
+        3.0,
+        gt=0,
+        description="prefer_human: weight of observed-human texts; share_weighted: exponent",
+    )
+    k: int | None = Field(
+        None, ge=0, description="max_generation, min_generation: highest generation read"
+    )
+    min_share: float = Field(
+        0.5, ge=0, le=1, description="human_share: lowest observed human share read"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -169,9 +227,9 @@ class Policy(Strict):
         return {"kind": value} if isinstance(value, str) else value
 
     @model_validator(mode="after")
-    def _k_for_max_generation(self) -> Policy:
-        if self.kind == "max_generation" and self.k is None:
-            raise ValueError("policy max_generation needs k (the highest generation to read)")
+    def _k_for_generation_kinds(self) -> Policy:
+        if self.kind in ("max_generation", "min_generation") and self.k is None:
+            raise ValueError(f"policy {self.kind} needs k (the highest generation to read)")
         return self
 
 
@@ -223,6 +281,7 @@ class ExperimentSpec(Strict):
     workers: int = Field(1, ge=1, le=64)  # processes running agent steps; 1: the engine's own
     injection: Injection = Field(default_factory=Injection)
     policy: Policy = Field(default_factory=Policy)
+    memory: Literal["consume", "keep_latest"] = "consume"  # how long a delivery stays readable
     provenance: Provenance = Field(default_factory=Provenance)
     local: LocalModel = Field(default_factory=LocalModel)
     store_prompts: bool = True

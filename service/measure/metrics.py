@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import lru_cache
 
 import numpy as np
 
@@ -26,17 +25,8 @@ def type_token_ratio(tokens: Sequence[str]) -> float:
 
 
 def facts_retained(text: str, facts: Sequence[Fact]) -> list[str]:
-    """Names of the facts with at least one pattern still matching (case-insensitive)."""
-    return [
-        fact.name
-        for fact in facts
-        if any(pattern.search(text) for pattern in _compiled(tuple(fact.patterns)))
-    ]
-
-
-@lru_cache(maxsize=1024)
-def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(pattern, re.IGNORECASE) for pattern in patterns)
+    """Names of the facts with at least one pattern still matching (see `Fact.matches`)."""
+    return [fact.name for fact in facts if fact.matches(text)]
 
 
 def text_metrics(text: str, facts: Sequence[Fact]) -> TextMetrics:

@@ -13,13 +13,19 @@ ObservedOrigin = Literal["human", "model", "unknown"]
 
 
 class Observed(BaseModel):
-    """The tags one receiver saw: intact, or lost and (maybe) guessed by a detector."""
+    """The tags one receiver saw: intact, or lost and (maybe) guessed by a detector.
+
+    An intact tag carries the sender's generation, min_generation and human_input_share (a
+    provenance record that travels with the text); a lost one at most a detector's guess.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     tagged: bool
     origin: ObservedOrigin
     generation: int | None = None
+    min_generation: int | None = None
+    human_input_share: float | None = None
 
 
 class TextMetrics(BaseModel):

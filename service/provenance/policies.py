@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from service.experiment.spec import Policy
 from service.pickling import by_slots
 from service.provenance.message import Observed
+from service.provenance.observation import observed_share
 from service.provenance.tags import Carried
 
 
@@ -51,6 +52,25 @@ def select(
             if d.observed.generation is not None and d.observed.generation <= policy.k
         ]
         return _sample(readable, max_inputs, rng)
+    if kind == "min_generation":
+        assert policy.k is not None
+        readable = [
+            d
+            for d in inbox
+            if d.observed.min_generation is not None and d.observed.min_generation <= policy.k
+        ]
+        return _sample(readable, max_inputs, rng)
+    if kind == "human_share":
+        shares = [observed_share(d.observed) for d in inbox]
+        readable = [
+            d
+            for d, share in zip(inbox, shares, strict=True)
+            if share is not None and share >= policy.min_share
+        ]
+        return _sample(readable, max_inputs, rng)
+    if kind == "share_weighted":
+        weights = [(1.0 + (observed_share(d.observed) or 0.0)) ** policy.weight for d in inbox]
+        return _weighted_sample(inbox, weights, max_inputs, rng)
     if kind == "prefer_human":
         weights = [policy.weight if d.observed.origin == "human" else 1.0 for d in inbox]
         return _weighted_sample(inbox, weights, max_inputs, rng)

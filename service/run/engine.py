@@ -218,8 +218,9 @@ class Engine:
         self._account_and_deliver(sources, round_)
         active = [node for node, inbox in self._inboxes.items() if inbox.pending]
         outcomes = await self._run_agents(ctx, runner, round_, active)
+        consume = self.spec.memory == "consume"
         for node in active:
-            self._inboxes[node].pending = False
+            self._inboxes[node].end_turn(consume)
         settled = [o for o in outcomes if isinstance(o, Settled)]
         skipped = {
             f"{self.replicate}:{o.round}:{o.node}": o.reason

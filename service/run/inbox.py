@@ -1,4 +1,8 @@
-"""An agent's inbox: the latest delivery from each in-neighbour, and its memory of human text."""
+"""An agent's inbox: the latest delivery from each in-neighbour, and its memory of human text.
+
+Under `memory: consume` the deliveries are offered for one turn and then gone; under
+`keep_latest` each sender's latest delivery stays until that sender speaks again.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,13 @@ class Inbox:
         self.pending = True
         if delivery.observed.origin == "human":
             self.anchor = delivery
+
+    def end_turn(self, consume: bool) -> None:
+        """After the agent acted or stayed silent: nothing is new; under consume, nothing is
+        left to reread either (the anchor stays: it is the anchor policy's own memory)."""
+        self.pending = False
+        if consume:
+            self.latest.clear()
 
     def contents(self) -> list[Delivery]:
         """The deliveries in a stable order (by sender)."""

@@ -175,11 +175,22 @@ def _observations(ctx: RunContext, round_: int, node: str, tags: Tags) -> dict[s
     """The tags each out-neighbour will see, drawn in receiver order from one generator."""
     provenance = ctx.experiment.spec.provenance
     receivers = ctx.successors[node]
+    share = tags.human_input_share
     if provenance.tag_loss == 0:
-        intact = observed_tags(True, tags.origin, tags.generation)
+        intact = observed_tags(True, tags.origin, tags.generation, tags.min_generation, share)
         return dict.fromkeys(receivers, intact)
     rng = rng_for(ctx.experiment.spec.seed, ctx.replicate, round_, node, Purpose.DELIVERY)
-    return {r: observe(tags.origin, tags.generation, provenance, rng) for r in receivers}
+    return {
+        r: observe(
+            tags.origin,
+            tags.generation,
+            provenance,
+            rng,
+            min_generation=tags.min_generation,
+            human_input_share=share,
+        )
+        for r in receivers
+    }
 
 
 def deliveries(settled: Settled, round_: int) -> list[tuple[str, Delivery]]:
