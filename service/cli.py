@@ -24,14 +24,13 @@ from service.cli_errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
-    EXIT_USAGE,
     describe,
     settings_error,
 )
 from service.doctor import Verdict, diagnose
 from service.errors import BadInput
 from service.experiment.dry_run import estimate
-from service.experiment.experiment import apply_overrides, load, open_embedder
+from service.experiment.experiment import Experiment, apply_overrides, load
 from service.experiment.run_ids import check_run_id
 from service.experiment.settings import Settings
 from service.experiment.spec_file import read_spec_file
@@ -41,7 +40,8 @@ from service.measure.report import format_value
 from service.provenance.lineage import render_lineage
 from service.provenance.redis_conn import RedisConnection, open_redis
 from service.provenance.store import ProvenanceStore
-from service.run.engine import Engine, RoundReport, new_run_id
+from service.run.engine import RoundReport, new_run_id
+from service.runs import RunHooks, run_spec
 
 DRIFT_HEADERS = dict(
     zip(
@@ -114,6 +114,9 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run)
 
     runs = commands.add_parser("runs", parents=[common], help="list stored runs")
+    runs.add_argument(
+        "--json", action="store_true", help="one JSON object per line: id, status, created, counts"
+    )
     runs.set_defaults(handler=_runs)
 
     export = commands.add_parser("export", parents=[common], help="write a stored run's files")
@@ -214,45 +217,36 @@ async def _run(args: argparse.Namespace) -> int:
     out_dir = _writable_dir(args.out or Path("runs") / run_id)
 
     async def go(store: ProvenanceStore) -> int:
-        if await store.run_exists(run_id):
-            err.print(
-                f"error: run {run_id!r} already exists; `driftlab delete {run_id}` first "
-                "or choose another --run-id",
-                markup=False,
+        with _progress(experiment.spec.rounds) as on_round:
+            done = await run_spec(
+                experiment,
+                store,
+                run_id=run_id,
+                out_dir=out_dir,
+                formats=args.format,
+                hooks=RunHooks(notice=_notice, started=_print_start, round=on_round),
             )
-            return EXIT_USAGE
-        run_experiment, embedder = open_embedder(experiment)
-        for notice in run_experiment.notices:
-            _notice(notice)
-        err.print(
-            f"run [bold]{run_id}[/]: {len(experiment.agents)} agents, "
-            f"{experiment.spec.rounds} rounds, backend {experiment.backend}, "
-            f"embedder {run_experiment.embedder}"
-        )
-        try:
-            with _progress(experiment.spec.rounds) as on_round:
-                engine = Engine(
-                    run_experiment, store, run_id=run_id, embedder=embedder, on_round=on_round
-                )
-                result = await engine.run()
-        finally:
-            if embedder is not None:
-                await embedder.aclose()
-        for notice in result.notices[len(run_experiment.notices) :]:
-            _notice(notice)
+        result = done.result
         _print_drift(result.drift)
-        written = await export_run(store, run_id, out_dir, args.format)
         out.print(
-            f"run {run_id} {result.status.value}: {result.counts['messages']} messages "
-            f"({result.counts['skips']} silent) -> {out_dir}/",
+            f"run {done.run_id} {result.status.value}: {result.counts['messages']} messages "
+            f"({result.counts['skips']} silent) -> {done.out_dir}/",
             markup=False,
             soft_wrap=True,
         )
-        for path in written:
+        for path in done.written:
             out.print(f"  {path}", markup=False)
         return EXIT_OK
 
     return await _with_store(settings, go)
+
+
+def _print_start(run_id: str, experiment: Experiment) -> None:
+    err.print(
+        f"run [bold]{run_id}[/]: {len(experiment.agents)} agents, "
+        f"{experiment.spec.rounds} rounds, backend {experiment.backend}, "
+        f"embedder {experiment.embedder}"
+    )
 
 
 class _progress:
@@ -324,6 +318,16 @@ def _print_estimate(name: str, est: Any) -> None:
 async def _runs(args: argparse.Namespace) -> int:
     async def go(store: ProvenanceStore) -> int:
         runs = await store.list_runs()
+        if args.json:
+            for run in runs:
+                line = {
+                    "id": run["id"],
+                    "status": run.get("status"),
+                    "created": run.get("created_at"),
+                    "counts": run.get("counts") or {},
+                }
+                print(json.dumps(line), flush=True)
+            return EXIT_OK
         if not runs:
             out.print("no stored runs")
             return EXIT_OK

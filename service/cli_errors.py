@@ -8,7 +8,14 @@ from pydantic import ValidationError
 from redis.exceptions import RedisError
 
 from agents.backend import BackendError
-from service.errors import BadInput, MessageNotFound, RunNotFound, SpecError, WorkerFailed
+from service.errors import (
+    BadInput,
+    MessageNotFound,
+    RunExists,
+    RunNotFound,
+    SpecError,
+    WorkerFailed,
+)
 from service.provenance.redis_conn import RedisUnavailable
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -35,7 +42,7 @@ def describe(exc: BaseException) -> Failure:
         return Failure(
             EXIT_USAGE, f"invalid spec ({count} problem{'s' * (count != 1)}):", tuple(shown)
         )
-    if isinstance(exc, BadInput | RunNotFound | MessageNotFound):
+    if isinstance(exc, BadInput | RunNotFound | MessageNotFound | RunExists):
         return Failure(EXIT_USAGE, f"error: {exc}")
     if isinstance(exc, RedisUnavailable | BackendError | WorkerFailed):
         return Failure(EXIT_FAILED, f"error: {exc}")

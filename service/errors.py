@@ -44,3 +44,14 @@ class MessageNotFound(KeyError):
 
 class WorkerFailed(RuntimeError):
     """A step worker process died (killed, out of memory); the run fails."""
+
+
+class RunExists(ValueError):
+    """A run with this id is already stored (or being created by another process)."""
+
+    def __str__(self) -> str:
+        run_id = self.args[0]
+        return (
+            f"run {run_id!r} already exists; `driftlab delete {run_id}` first "
+            "or choose another --run-id"
+        )

@@ -7,6 +7,7 @@ import gc
 
 import pytest
 
+from service.errors import RunExists
 from service.experiment.corpus import injects
 from service.experiment.experiment import load
 from service.provenance.message import Message
@@ -206,12 +207,13 @@ async def test_observed_tags_recorded_per_receiver(store):
     assert set(agent_message.observed) == {"a1", "a2", "a3", "a4", "a5"}
 
 
-async def test_a_retried_run_rewrites_the_same_records(store):
-    """Message ids are deterministic: running the same run id again does not duplicate."""
+async def test_a_second_run_with_a_stored_id_is_refused_and_writes_nothing(store):
+    """Creating a run claims its id: the same id again is refused, the first run untouched."""
     first = await run(store, rounds=3)
-    again = await run(store, rounds=3)
-    assert [m.id for m in first] == [m.id for m in again]
+    with pytest.raises(RunExists):
+        await run(store, rounds=5)
     assert await store.count_messages("r") == len(first)
+    assert (await store.get_run("r"))["spec"]["rounds"] == 3
 
 
 async def test_run_record_and_events(store):

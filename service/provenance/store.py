@@ -11,7 +11,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from service.errors import MessageNotFound, RunNotFound
+from service.errors import MessageNotFound, RunExists, RunNotFound
 from service.provenance import keys
 from service.provenance.message import Message
 from service.status import RunStatus
@@ -29,16 +29,20 @@ class ProvenanceStore:
 
     # runs -----------------------------------------------------------------
     async def create_run(self, run_id: str, spec: dict[str, Any], **fields: Any) -> None:
+        """Claim `run_id` atomically (HSETNX on the run key), then write the record: of two
+        creations with one id, exactly one succeeds and the other raises RunExists."""
+        key = keys.run(run_id)
+        if not await self.redis.hsetnx(key, "id", run_id):
+            raise RunExists(run_id)
         now = time.time()
         record = {
-            "id": run_id,
             "spec": json.dumps(spec),
             "status": RunStatus.QUEUED.value,
             "created_at": _iso(now),
             **_encode(fields),
         }
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.run(run_id), mapping=record)
+            pipe.hset(key, mapping=record)
             pipe.zadd(keys.RUNS, {run_id: now})
             await pipe.execute()
 

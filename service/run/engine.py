@@ -15,6 +15,7 @@ from typing import Any
 from agents.backend import BackendError
 from agents.embedding import Embedder
 from agents.pool import BackendPool
+from service.errors import RunExists
 from service.experiment.corpus import fresh_text, injects, next_injection
 from service.experiment.experiment import Experiment
 from service.experiment.rng import Purpose, derive_seed
@@ -113,20 +114,20 @@ class Engine:
         spec = self.spec
         try:
             agents, backend_of = bind_agents(self.experiment, self.pool)
-        except BackendError:  # e.g. no API key: refuse before anything is written
+            await self.store.create_run(
+                self.run_id,
+                spec.model_dump(mode="json"),
+                replicate=self.replicate,
+                backend=self.experiment.backend,
+                embedder=self.experiment.embedder,
+                rounds=spec.rounds,
+                agents=len(self.experiment.agents),
+                versions=versions(),
+            )
+        except (BackendError, RunExists):  # e.g. no API key: refuse before anything is written
             if self._owns_pool:
                 await self.pool.aclose()
             raise
-        await self.store.create_run(
-            self.run_id,
-            spec.model_dump(mode="json"),
-            replicate=self.replicate,
-            backend=self.experiment.backend,
-            embedder=self.experiment.embedder,
-            rounds=spec.rounds,
-            agents=len(self.experiment.agents),
-            versions=versions(),
-        )
         started = datetime.now(UTC).isoformat(timespec="milliseconds")
         await self.store.update_run(self.run_id, RunStatus.RUNNING, started_at=started)
         round_seconds: list[float] = []
