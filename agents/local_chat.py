@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.backend import BackendError, ChatRequest, Completion, Usage
+from agents.completion import run_to_completion
 from agents.llama_runtime import ensure_runtime_runs
 
 BUNDLED_MODEL = "SmolLM2-135M-Instruct"
@@ -76,8 +77,10 @@ class LocalChatBackend:
             return self._llama
 
     async def complete(self, request: ChatRequest) -> Completion:
+        """One call at a time; a cancelled call keeps the lock until its llama.cpp thread has
+        finished, so no second call (nor `aclose`) runs beside it."""
         async with self._call_lock:
-            return await asyncio.to_thread(self._complete, request)
+            return await run_to_completion(asyncio.to_thread(self._complete, request))
 
     def _complete(self, request: ChatRequest) -> Completion:
         llama = self.load()
@@ -113,6 +116,7 @@ class LocalChatBackend:
         )
 
     async def aclose(self) -> None:
-        llama, self._llama = self._llama, None
-        if llama is not None:
-            await asyncio.to_thread(llama.close)
+        async with self._call_lock:
+            llama, self._llama = self._llama, None
+            if llama is not None:
+                await run_to_completion(asyncio.to_thread(llama.close))

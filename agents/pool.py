@@ -40,9 +40,24 @@ class BackendPool:
         return self._backends[config]
 
     async def aclose(self) -> None:
-        for backend in self._backends.values():
-            await backend.aclose()
-        self._backends.clear()
+        """Close every backend, even when closing one fails (the failures are raised after)."""
+        backends, self._backends = list(self._backends.values()), {}
+        failures: list[Exception] = []
+        for backend in backends:
+            try:
+                await backend.aclose()
+            except Exception as exc:
+                failures.append(exc)
+        if len(failures) == 1:
+            raise failures[0]
+        if failures:
+            raise ExceptionGroup("closing backends failed", failures)
+
+    async def __aenter__(self) -> BackendPool:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
 
 def _create(config: BackendConfig) -> ChatBackend:

@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import json
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Awaitable, Callable
@@ -24,6 +25,7 @@ from service.cli_errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_TERMINATED,
     describe,
     settings_error,
 )
@@ -50,6 +52,8 @@ DRIFT_HEADERS = dict(
         strict=True,
     )
 )
+CANCELLED_NOTE = "the run is marked cancelled; messages written so far are kept"
+
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
@@ -62,10 +66,13 @@ def main(argv: list[str] | None = None) -> int:
             args.settings = Settings()
         except ValidationError as exc:
             raise settings_error(exc) from exc
-        return asyncio.run(args.handler(args))
+        return asyncio.run(_stopped_by_sigterm_as_by_ctrl_c(args.handler(args)))
     except KeyboardInterrupt:
-        err.print("interrupted: the run is marked cancelled; messages written so far are kept")
+        err.print(f"interrupted: {CANCELLED_NOTE}")
         return EXIT_INTERRUPTED
+    except _Terminated:
+        err.print(f"terminated: {CANCELLED_NOTE}")
+        return EXIT_TERMINATED
     except Exception as exc:
         if args.debug:
             traceback.print_exception(exc, file=sys.stderr)
@@ -74,6 +81,33 @@ def main(argv: list[str] | None = None) -> int:
         for line in failure.details:
             err.print(line, markup=False, soft_wrap=True)
         return failure.code
+
+
+class _Terminated(Exception):
+    """The process received SIGTERM."""
+
+
+async def _stopped_by_sigterm_as_by_ctrl_c(command: Awaitable[int]) -> int:
+    """SIGTERM cancels the command as Ctrl-C does (a run ends `cancelled`)."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    terminated = False
+
+    def terminate() -> None:
+        nonlocal terminated
+        terminated = True
+        task.cancel()
+
+    loop.add_signal_handler(signal.SIGTERM, terminate)
+    try:
+        return await command
+    except asyncio.CancelledError:
+        if terminated:
+            raise _Terminated from None
+        raise
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -15,10 +15,11 @@ from service.errors import (
     RunNotFound,
     SpecError,
     WorkerFailed,
+    describe_failure,
 )
 from service.provenance.redis_conn import RedisUnavailable
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 MAX_SHOWN_PROBLEMS = 50
 DEBUG_HINT = "run again with --debug to see the traceback"
 
@@ -46,6 +47,8 @@ def describe(exc: BaseException) -> Failure:
         return Failure(EXIT_USAGE, f"error: {exc}")
     if isinstance(exc, RedisUnavailable | BackendError | WorkerFailed):
         return Failure(EXIT_FAILED, f"error: {exc}")
+    if isinstance(exc, ExceptionGroup) and exc.split((BackendError, WorkerFailed))[1] is None:
+        return Failure(EXIT_FAILED, f"error: {describe_failure(exc)}")  # several steps failed
     if isinstance(exc, RedisError):
         return Failure(
             EXIT_FAILED,

@@ -55,3 +55,14 @@ class RunExists(ValueError):
             f"run {run_id!r} already exists; `driftlab delete {run_id}` first "
             "or choose another --run-id"
         )
+
+
+def describe_failure(exc: BaseException) -> str:
+    """`Type: message` for one failure; for a group, each distinct one with how often."""
+    if not isinstance(exc, BaseExceptionGroup):
+        return f"{type(exc).__name__}: {exc}"
+    seen: dict[str, int] = {}
+    for member in exc.exceptions:
+        text = describe_failure(member)
+        seen[text] = seen.get(text, 0) + 1
+    return "; ".join(text if n == 1 else f"{text} (x{n})" for text, n in seen.items())

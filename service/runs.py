@@ -6,6 +6,7 @@ backends and claims the run id atomically), writes the exports and reports notic
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,14 +55,13 @@ async def run_spec(
     for notice in run_experiment.notices:
         hooks.notice(notice)
     hooks.started(run_id, run_experiment)
-    try:
+    async with AsyncExitStack() as stack:
+        if embedder is not None:
+            await stack.enter_async_context(aclosing(embedder))
         engine = Engine(
             run_experiment, store, run_id=run_id, embedder=embedder, on_round=hooks.round
         )
         result = await engine.run()
-    finally:
-        if embedder is not None:
-            await embedder.aclose()
     for notice in result.notices[len(run_experiment.notices) :]:
         hooks.notice(notice)
     out_dir = out_dir or Path("runs") / run_id

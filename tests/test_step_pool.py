@@ -86,3 +86,17 @@ async def test_a_worker_that_dies_fails_the_run_clearly(store, monkeypatch):
 
 def _die(*_args):
     os._exit(3)
+
+
+async def test_every_failed_step_is_reported(openai_endpoint, store):
+    """Steps failing together are all reported (an ExceptionGroup), not only the first; the
+    run record names the failure and how often it happened."""
+    server = await openai_endpoint(fail_status=400)
+    spec = network_spec(backend="openai", model="stub-model", concurrency=8, workers=1)
+    with pytest.raises(ExceptionGroup) as caught:
+        await Engine(load(spec), store, run_id="many").run()
+    failed = len(caught.value.exceptions)
+    assert failed == len(server.app[REQUESTS]) > 1
+    record = await store.get_run("many")
+    assert record["status"] == "failed" and f"(x{failed})" in record["error"]
+    assert record["counts"]["messages"] == await store.count_messages("many")

@@ -8,14 +8,16 @@ import random
 import secrets
 import time
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from agents.backend import BackendError
+from agents.backend import BackendError, Usage
+from agents.completion import run_to_completion
 from agents.embedding import Embedder
 from agents.pool import BackendPool
-from service.errors import RunExists
+from service.errors import describe_failure
 from service.experiment.corpus import fresh_text, injects, next_injection
 from service.experiment.experiment import Experiment
 from service.experiment.rng import Purpose, derive_seed
@@ -23,6 +25,7 @@ from service.gc_tuning import fewer_collections
 from service.measure.drift_table import DriftTable
 from service.measure.manifest import versions
 from service.measure.metrics import cosine_distance, euclidean
+from service.provenance.message import TextMetrics
 from service.provenance.store import ProvenanceStore
 from service.run.binding import bind_agents
 from service.run.inbox import Inbox
@@ -38,6 +41,8 @@ from service.run.step import (
 )
 from service.run.step_batch import StepInput
 from service.status import RunStatus
+
+MESSAGE_COUNTS = ("messages", "human", "model", "prompt_tokens", "completion_tokens")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +69,10 @@ class RunResult:
     started_at: str
     finished_at: str
     round_seconds: list[float] = field(default_factory=list)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def new_run_id(name: str) -> str:
@@ -95,24 +104,28 @@ class Engine:
         self.embedder = embedder
         self.on_round = on_round
         self.table = DriftTable()
-        self.counts = dict.fromkeys(
-            ("messages", "human", "model", "skips", "prompt_tokens", "completion_tokens"), 0
-        )
+        self.counts = dict.fromkeys((*MESSAGE_COUNTS, "skips"), 0)
         self.notices = list(experiment.notices)
         self._inboxes = {node: Inbox() for node in experiment.agents}
         self._injected = dict.fromkeys(experiment.sources, 0)
         self._next_injection: int | None = None
         self._reservoirs: dict[int, list[tuple[str, str]]] = {}
         self._seen_per_generation: dict[int, int] = {}
-        self._runner: StepRunner | None = None
+        self._status = RunStatus.QUEUED
+        self._started = self._finished = ""
+        self._round_seconds: list[float] = []
         self._sample_rng = random.Random(
             derive_seed(self.spec.seed, replicate, 0, "embedding-sample", Purpose.SAMPLE)
         )
 
     async def run(self) -> RunResult:
-        """Run every round, then the embedding metrics; the run record tracks the status."""
+        """Run every round, then the embedding metrics; the run record tracks the status.
+        However the run ends, the step runner stops first, then the final status is written
+        (even if cancelled again meanwhile), then the backends close."""
         spec = self.spec
-        try:
+        async with AsyncExitStack() as stack:
+            if self._owns_pool:
+                await stack.enter_async_context(self.pool)
             agents, backend_of = bind_agents(self.experiment, self.pool)
             await self.store.create_run(
                 self.run_id,
@@ -124,15 +137,9 @@ class Engine:
                 agents=len(self.experiment.agents),
                 versions=versions(),
             )
-        except (BackendError, RunExists):  # e.g. no API key: refuse before anything is written
-            if self._owns_pool:
-                await self.pool.aclose()
-            raise
-        started = datetime.now(UTC).isoformat(timespec="milliseconds")
-        await self.store.update_run(self.run_id, RunStatus.RUNNING, started_at=started)
-        round_seconds: list[float] = []
-        status = RunStatus.FAILED
-        try:
+            self._started = _now()
+            await self.store.update_run(self.run_id, RunStatus.RUNNING, started_at=self._started)
+            stack.push_async_exit(self._finish)
             graph = self.experiment.graph
             ctx = RunContext(
                 run_id=self.run_id,
@@ -143,10 +150,10 @@ class Engine:
                 successors={n: sorted(graph.successors(n)) for n in graph.nodes},
                 human_ids=[],
             )
-            self._runner = open_runner(ctx, self.store)
+            runner = await stack.enter_async_context(open_runner(ctx, self.store))
             with fewer_collections():
                 for round_ in range(spec.rounds):
-                    round_seconds.append(await self._round(ctx, round_))
+                    self._round_seconds.append(await self._round(ctx, runner, round_))
                     if round_ + 1 < spec.rounds and self._quiet_after(round_):
                         self.notices.append(
                             f"stopped after round {round_ + 1} of {spec.rounds}: no agent has "
@@ -154,41 +161,55 @@ class Engine:
                         )
                         break
             await self._embed()
-            status = RunStatus.SUCCEEDED
-        except asyncio.CancelledError:
-            status = RunStatus.CANCELLED
-            raise
-        except Exception as exc:
-            await self.store.update_run(self.run_id, error=f"{type(exc).__name__}: {exc}")
-            raise
-        finally:
-            if self._runner is not None:
-                await self._runner.aclose()
-            if self._owns_pool:
-                await self.pool.aclose()
-            finished = datetime.now(UTC).isoformat(timespec="milliseconds")
-            await self.store.update_run(
-                self.run_id,
-                status,
-                finished_at=finished,
-                counts=self.counts,
-                drift=self.table.rows(),
-                notices=self.notices,
-                round_seconds=round_seconds,
-            )
-            await self.store.add_event(self.run_id, {"type": "status", "status": status.value})
         return RunResult(
             self.run_id,
-            status,
+            self._status,
             dict(self.counts),
             self.table.rows(),
             self.notices,
-            started,
-            finished,
-            round_seconds,
+            self._started,
+            self._finished,
+            self._round_seconds,
         )
 
-    async def _round(self, ctx: RunContext, round_: int) -> float:
+    async def _finish(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> bool:
+        if exc_type is None:
+            self._status = RunStatus.SUCCEEDED
+        elif issubclass(exc_type, asyncio.CancelledError | KeyboardInterrupt):
+            self._status = RunStatus.CANCELLED
+        else:
+            self._status = RunStatus.FAILED
+        await run_to_completion(self._write_status(exc))
+        return False
+
+    async def _write_status(self, exc: BaseException | None) -> None:
+        if self._status is not RunStatus.SUCCEEDED:
+            await self._recount()
+        if self._status is RunStatus.FAILED and exc is not None:
+            await self.store.update_run(self.run_id, error=describe_failure(exc))
+        self._finished = _now()
+        await self.store.update_run(
+            self.run_id,
+            self._status,
+            finished_at=self._finished,
+            counts=self.counts,
+            drift=self.table.rows(),
+            notices=self.notices,
+            round_seconds=self._round_seconds,
+        )
+        await self.store.add_event(self.run_id, {"type": "status", "status": self._status.value})
+
+    async def _recount(self) -> None:
+        """A run that stopped early may have stored messages it had not counted yet (a round
+        cut short): counts and drift table are rebuilt from the stored records."""
+        self.counts.update(dict.fromkeys(MESSAGE_COUNTS, 0))
+        self.table = DriftTable()
+        async for message in self.store.iter_messages(self.run_id):
+            self._count(message.origin, message.generation, message.usage, message.drift)
+
+    async def _round(self, ctx: RunContext, runner: StepRunner, round_: int) -> float:
         started = time.perf_counter()
         writer = RecordWriter(self.store, self.run_id)
         sources = [await writer.add(e) for e in self._human_emissions(ctx, round_)]
@@ -196,7 +217,7 @@ class Engine:
         await self.store.record_humans(self.run_id, [s.carried.id for s in sources])
         self._account_and_deliver(sources, round_)
         active = [node for node, inbox in self._inboxes.items() if inbox.pending]
-        outcomes = await self._run_agents(ctx, round_, active)
+        outcomes = await self._run_agents(ctx, runner, round_, active)
         for node in active:
             self._inboxes[node].pending = False
         settled = [o for o in outcomes if isinstance(o, Settled)]
@@ -257,17 +278,16 @@ class Engine:
         return emitted
 
     async def _run_agents(
-        self, ctx: RunContext, round_: int, active: list[str]
+        self, ctx: RunContext, runner: StepRunner, round_: int, active: list[str]
     ) -> list[Settled | Skipped]:
         """Every active agent's step through the runner (records already stored), results
         kept in a fixed order."""
-        assert self._runner is not None
         inputs = [
             StepInput(node, self._inboxes[node].contents(), self._inboxes[node].anchor)
             for node in active
         ]
         results: list[Settled | Skipped | None] = [None] * len(inputs)
-        async for index, outcome in self._runner.run(round_, inputs, ctx.human_ids):
+        async for index, outcome in runner.run(round_, inputs, ctx.human_ids):
             results[index] = outcome
         return [r for r in results if r is not None]
 
@@ -280,13 +300,16 @@ class Engine:
 
     def _account(self, item: Settled) -> None:
         carried = item.carried
+        self._count(carried.origin, carried.generation, item.usage, item.drift)
+        self._reserve_for_embedding(carried.generation, carried.id, carried.text)
+
+    def _count(self, origin: str, generation: int, usage: Usage, drift: TextMetrics) -> None:
         self.counts["messages"] += 1
-        self.counts[carried.origin] += 1
-        self.counts["prompt_tokens"] += item.usage.prompt_tokens
-        self.counts["completion_tokens"] += item.usage.completion_tokens
-        drift = item.drift
+        self.counts[origin] += 1
+        self.counts["prompt_tokens"] += usage.prompt_tokens
+        self.counts["completion_tokens"] += usage.completion_tokens
         self.table.add(
-            carried.generation,
+            generation,
             {
                 "length_words": drift.length_words,
                 "unique_words": drift.unique_words,
@@ -294,7 +317,6 @@ class Engine:
                 "fact_retention": drift.fact_retention,
             },
         )
-        self._reserve_for_embedding(carried.generation, carried.id, carried.text)
 
     def _reserve_for_embedding(self, generation: int, message_id: str, text: str) -> None:
         """Reservoir sampling: a uniform sample of `embed_sample` messages per generation."""

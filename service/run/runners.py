@@ -13,6 +13,9 @@ from service.run.step_pool import StepPool
 
 
 class StepRunner(Protocol):
+    """An async context manager: leaving it normally waits for the runner's work to end;
+    leaving it with an exception (a cancelled or failed run) stops that work at once."""
+
     def run(
         self, round_: int, inputs: Sequence[StepInput], human_ids: list[str]
     ) -> AsyncIterator[Outcome]:
@@ -20,7 +23,9 @@ class StepRunner(Protocol):
         outcome is yielded; at most the spec's `concurrency` backend calls at once."""
         ...
 
-    async def aclose(self) -> None: ...
+    async def __aenter__(self) -> StepRunner: ...
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, *rest: object) -> None: ...
 
 
 class InProcessRunner:
@@ -39,8 +44,11 @@ class InProcessRunner:
         for outcome in await run_steps_stored(self.ctx, self.store, round_, inputs, concurrency):
             yield outcome
 
-    async def aclose(self) -> None:
-        return None
+    async def __aenter__(self) -> InProcessRunner:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        """Nothing outlives a round: its steps ended with it."""
 
 
 def open_runner(ctx: RunContext, store: ProvenanceStore) -> StepRunner:

@@ -35,12 +35,21 @@ async def run_steps(
     concurrency: int,
     on_outcome: OnOutcome,
 ) -> None:
-    """Every input's step; `on_outcome(index, outcome)` as each finishes (in any order)."""
+    """Every input's step; `on_outcome(index, outcome)` as each finishes (in any order).
+    After a step fails no new step starts, the ones in flight finish, and every failure is
+    raised: alone, or together in an ExceptionGroup."""
     work = iter(enumerate(inputs))
+    failures: list[Exception] = []
 
     async def worker() -> None:
         for index, item in work:
-            outcome = await agent_step(ctx, round_, item.node, item.inbox, item.anchor)
+            if failures:
+                return
+            try:
+                outcome = await agent_step(ctx, round_, item.node, item.inbox, item.anchor)
+            except Exception as exc:
+                failures.append(exc)
+                return
             await on_outcome(index, outcome)
 
     try:
@@ -48,7 +57,32 @@ async def run_steps(
             for _ in range(min(concurrency, len(inputs))):
                 group.create_task(worker())
     except ExceptionGroup as failed:
-        raise failed.exceptions[0] from None
+        failures.extend(failed.exceptions)
+    if failures:
+        raise one_or_group(failures)
+
+
+def one_or_group(failures: Sequence[BaseException]) -> BaseException:
+    """The failure itself when there is one; otherwise an ExceptionGroup of all of them
+    (nested groups flattened)."""
+    leaves: list[Exception] = []
+    for failure in failures:
+        if isinstance(failure, ExceptionGroup):
+            leaves.extend(_leaves(failure))
+        elif isinstance(failure, Exception):
+            leaves.append(failure)
+        else:
+            return failure
+    if len(leaves) == 1:
+        return leaves[0]
+    return ExceptionGroup(f"{len(leaves)} agent steps failed", leaves)
+
+
+def _leaves(group: ExceptionGroup) -> list[Exception]:
+    found: list[Exception] = []
+    for member in group.exceptions:
+        found.extend(_leaves(member) if isinstance(member, ExceptionGroup) else [member])
+    return found
 
 
 async def run_steps_stored(

@@ -1,0 +1,48 @@
+"""BackendPool: shared backends, closed together."""
+
+from __future__ import annotations
+
+import pytest
+
+from agents.backend import ChatRequest, Completion
+from agents.pool import BackendConfig, BackendPool
+
+
+class ClosingBackend:
+    """A backend that records its close, and fails it when told to."""
+
+    name = "closing"
+
+    def __init__(self, closed: list[str], label: str, fails: bool) -> None:
+        self.closed, self.label, self.fails = closed, label, fails
+
+    async def complete(self, request: ChatRequest) -> Completion:
+        return Completion(text="", model=self.label)
+
+    async def aclose(self) -> None:
+        self.closed.append(self.label)
+        if self.fails:
+            raise OSError(f"{self.label} failed to close")
+
+
+@pytest.mark.parametrize("failing", [("b",), ("a", "c")])
+async def test_every_backend_is_closed_even_when_one_fails(failing):
+    closed: list[str] = []
+    backends = {
+        BackendConfig(kind="synthetic", model=label): ClosingBackend(
+            closed, label, label in failing
+        )
+        for label in "abc"
+    }
+    with pytest.raises((OSError, ExceptionGroup)) as caught:
+        async with BackendPool(backends):
+            pass
+    assert closed == ["a", "b", "c"]
+    raised = caught.value.exceptions if isinstance(caught.value, ExceptionGroup) else [caught.value]
+    assert sorted(str(e) for e in raised) == [f"{label} failed to close" for label in failing]
+
+
+async def test_a_pool_shares_one_backend_per_configuration():
+    async with BackendPool() as pool:
+        config = BackendConfig(kind="synthetic", model="synthetic")
+        assert pool.get(config) is pool.get(BackendConfig(kind="synthetic", model="synthetic"))

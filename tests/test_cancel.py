@@ -1,0 +1,130 @@
+"""A run stopped mid-round by Ctrl-C or SIGTERM: the command exits as documented, the run ends
+`cancelled` with counts that match the messages stored, and no worker process outlives it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from service.provenance import keys
+from tests.conftest import spec_dict, test_redis_url
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def children_of(pid: int) -> list[int]:
+    """Processes whose parent is `pid` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting to be reaped counts as gone)."""
+    try:
+        stat = (Path("/proc") / str(pid) / "stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+async def wait_for(condition, timeout: float = 60.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def start_run(tmp_path: Path, workers: int) -> asyncio.subprocess.Process:
+    """`driftlab run` in a subprocess: a 40-agent network on the loopback stub, 0.2 s a call."""
+    spec = spec_dict(
+        backend="openai",
+        model="stub-model",
+        topology={"kind": "mixing", "graph": "small_world", "n_agents": 40, "human_sources": 8},
+        rounds=5,
+        concurrency=4,
+        workers=workers,
+    )
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(spec))
+    env = {**os.environ, "DRIFTLAB_REDIS_URL": test_redis_url(), "PYTHONPATH": str(ROOT)}
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "service.cli",
+        "run",
+        "s.yaml",
+        "--run-id",
+        "stopped",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def in_second_round(redis) -> None:
+    async def first_round_done() -> bool:
+        return bool(await redis.xlen(keys.events("stopped")))
+
+    await wait_for(first_round_done)
+    await asyncio.sleep(0.6)  # round 1: about 30 steps of 0.2 s, 4 at a time
+
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+
+
+@linux_only
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize(
+    ("sent", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["int", "term"]
+)
+async def test_a_run_stopped_mid_round_ends_cancelled(
+    sent, exit_code, workers, openai_endpoint, redis, tmp_path
+):
+    await openai_endpoint(latency_s=0.2)
+    command = await start_run(tmp_path, workers)
+    await in_second_round(redis)
+    workers_seen = children_of(command.pid)
+    assert len(workers_seen) >= (workers if workers > 1 else 0)
+    command.send_signal(sent)
+    _, stderr = await asyncio.wait_for(command.communicate(), 60)
+    assert command.returncode == exit_code, stderr.decode()
+    assert "marked cancelled" in stderr.decode()
+    record = await redis.hgetall(keys.run("stopped"))
+    assert record[b"status"] == b"cancelled"
+    stored = await redis.hlen(keys.messages("stopped"))
+    counts = yaml.safe_load(record[b"counts"])
+    assert counts["messages"] == stored > 8
+    assert counts["human"] + counts["model"] == stored
+    await asyncio.sleep(0.2)
+    assert not [pid for pid in workers_seen if alive(pid)]
+
+
+@linux_only
+async def test_workers_die_with_a_killed_engine(openai_endpoint, redis, tmp_path):
+    """SIGKILL leaves the engine no chance to clean up: the kernel ends its workers."""
+    await openai_endpoint(latency_s=0.2)
+    command = await start_run(tmp_path, workers=2)
+    await in_second_round(redis)
+    workers_seen = children_of(command.pid)
+    assert len(workers_seen) >= 2
+    command.kill()
+    await command.wait()
+
+    async def all_gone() -> bool:
+        return not [pid for pid in workers_seen if alive(pid)]
+
+    await wait_for(all_gone, timeout=5)
