@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agents.endpoints import check_base_url
+from agents.kinds import BackendKind
 
 
 class RetellingStyle(BaseModel):
@@ -44,7 +43,7 @@ class Persona(BaseModel):
     temperature: float = Field(0.7, ge=0, le=2)
     max_tokens: int = Field(512, ge=1)
     model: str | None = None
-    backend: Literal["synthetic", "openai", "local"] | None = None
+    backend: BackendKind | None = None
     base_url: str | None = None
     api_key_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     style: RetellingStyle = Field(default_factory=RetellingStyle)

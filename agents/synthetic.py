@@ -15,7 +15,7 @@ import time
 from functools import lru_cache
 from typing import NamedTuple
 
-from agents.backend import ChatRequest, Completion, Usage
+from agents.backend import WORDS_PER_TOKEN, ChatRequest, Completion, Usage
 from agents.persona import RetellingStyle
 
 SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
@@ -66,7 +66,6 @@ FUNCTION_WORDS = frozenset(
     """a an the it its this that these those there they he she we in on at only one
     some""".split()  # noqa: SIM905
 )
-WORDS_PER_TOKEN = 0.75
 # Distinct texts and clauses kept parsed: a round of a 100k-agent network reads ~100k texts.
 CACHE_SIZE = 1 << 18
 

@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from agents.endpoints import check_base_url
+from agents.kinds import BackendKind, EmbedderKind
 from agents.persona import Persona
 from agents.personas import BUILTIN_PERSONAS
 from agents.tasks import TaskName
@@ -28,8 +29,6 @@ from service.experiment.limits import (
 )
 from service.experiment.run_ids import max_name_length
 
-BackendKind = Literal["synthetic", "openai", "local"]
-EmbedderKind = Literal["none", "openai", "local"]
 PolicyKind = Literal[
     "all", "latest", "human_only", "prefer_human", "max_generation", "anchor", "label"
 ]

@@ -9,15 +9,11 @@ from service.provenance.policies import Delivery
 
 @dataclass(slots=True)
 class Inbox:
-    """`pending` is set by a delivery and cleared when the agent acts (or stays silent)."""
-
     latest: dict[str, Delivery] = field(default_factory=dict)
-    pending: bool = False
     anchor: Delivery | None = None
 
     def deliver(self, delivery: Delivery) -> None:
         self.latest[delivery.sender] = delivery
-        self.pending = True
         if delivery.observed.origin == "human":
             self.anchor = delivery
 
