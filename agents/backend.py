@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agents.persona import Persona
 
+WORDS_PER_TOKEN = 0.75  # for token estimates where there is no tokenizer
+
 
 class BackendError(RuntimeError):
     """A chat backend could not produce a completion."""

@@ -8,9 +8,9 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from agents.backend import BackendError
+from agents.kinds import EMBEDDER_KINDS
 
-DEFAULT_MODELS = {"openai": "text-embedding-3-small", "local": "all-MiniLM-L6-v2"}
-EMBEDDER_KINDS = ("none", "openai", "local")
+DEFAULT_OPENAI_EMBEDDING_MODEL = "text-embedding-3-small"  # local: the bundled model
 
 
 @runtime_checkable
@@ -43,7 +43,7 @@ class OpenAIEmbedder:
         key = api_key or os.environ.get("OPENAI_API_KEY")
         if not key:
             raise BackendError("the openai embedder needs OPENAI_API_KEY (or --embedder none)")
-        self.model = model or DEFAULT_MODELS["openai"]
+        self.model = model or DEFAULT_OPENAI_EMBEDDING_MODEL
         self.batch_size = batch_size
         self._openai = openai
         self._client = openai.AsyncOpenAI(

@@ -9,9 +9,9 @@ import openai
 from pydantic import BaseModel, ValidationError
 
 from agents.backend import BackendError, ChatRequest, Completion, Usage
-from agents.pool import DEFAULT_MODELS
+from agents.pool import DEFAULT_CHAT_MODELS
 
-DEFAULT_MODEL = DEFAULT_MODELS["openai"]
+DEFAULT_MODEL = DEFAULT_CHAT_MODELS["openai"]
 
 
 class _Message(BaseModel):

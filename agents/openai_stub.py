@@ -3,7 +3,8 @@
 POST /v1/chat/completions answers with the first words of the last input text, prefixed by
 the model name; POST /v1/embeddings returns hashed bag-of-words vectors. Latency (and
 jitter) is configurable, so tests can shuffle completion order and benchmarks can model a
-remote model. Every request is kept in `app[REQUESTS]` for inspection.
+remote model. Every request is kept in `app[REQUESTS]` for inspection, and `app[IN_FLIGHT]`
+counts the chat calls in flight (now and at most).
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import asyncio
 import random
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from hashlib import blake2b
 from typing import Any
 
@@ -26,6 +30,26 @@ ANSWER_WORDS = 40
 WORD = re.compile(r"\w+")
 
 
+@dataclass
+class InFlight:
+    """Chat calls being answered now, and the most there ever were at once."""
+
+    now: int = 0
+    peak: int = 0
+
+    @contextmanager
+    def call(self) -> Iterator[None]:
+        self.now += 1
+        self.peak = max(self.peak, self.now)
+        try:
+            yield
+        finally:
+            self.now -= 1
+
+
+IN_FLIGHT = web.AppKey("in_flight", InFlight)
+
+
 def create_stub_app(
     latency_s: float = 0.0, jitter_s: float = 0.0, fail_status: int = 0
 ) -> web.Application:
@@ -35,6 +59,7 @@ def create_stub_app(
     app[REQUESTS] = []
     app[LATENCY] = (latency_s, jitter_s)
     app[FAIL_STATUS] = fail_status
+    app[IN_FLIGHT] = InFlight()
     app.router.add_post("/v1/chat/completions", _chat)
     app.router.add_post("/v1/embeddings", _embeddings)
     return app
@@ -50,6 +75,11 @@ async def _delay(request: web.Request, arrived: float) -> None:
 
 
 async def _chat(request: web.Request) -> web.Response:
+    with request.app[IN_FLIGHT].call():
+        return await _answer_chat(request)
+
+
+async def _answer_chat(request: web.Request) -> web.Response:
     arrived = time.monotonic()
     body = await request.json()
     request.app[REQUESTS].append(body)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agents.endpoints import check_base_url
+from agents.kinds import BackendKind
 
 SLOTS = ("thing", "name", "year", "number", "topic")
 
@@ -79,7 +79,7 @@ class Persona(BaseModel):
     temperature: float = Field(0.7, ge=0, le=2)
     max_tokens: int = Field(512, ge=1)
     model: str | None = None
-    backend: Literal["synthetic", "openai", "local"] | None = None
+    backend: BackendKind | None = None
     base_url: str | None = None
     api_key_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     style: RetellingStyle = Field(default_factory=RetellingStyle)

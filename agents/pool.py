@@ -6,9 +6,9 @@ import os
 from dataclasses import dataclass, field
 
 from agents.backend import BackendError, ChatBackend
+from agents.kinds import BACKEND_KINDS
 
-BACKEND_KINDS = ("synthetic", "openai", "local")
-DEFAULT_MODELS: dict[str, str | None] = {
+DEFAULT_CHAT_MODELS: dict[str, str | None] = {
     "synthetic": "synthetic",
     "openai": "gpt-4o-mini",
     "local": None,  # the bundled model

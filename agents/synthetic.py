@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
-from agents.backend import ChatRequest, Completion, Usage
+from agents.backend import WORDS_PER_TOKEN, ChatRequest, Completion, Usage
 from agents.invention import (
     DEFAULT_PHRASING,
     Vocabulary,
@@ -78,7 +78,6 @@ FUNCTION_WORDS = frozenset(
     """a an the it its this that these those there they he she we in on at only one
     some""".split()  # noqa: SIM905
 )
-WORDS_PER_TOKEN = 0.75
 # Distinct texts and clauses kept parsed: a round of a 100k-agent network reads ~100k texts.
 CACHE_SIZE = 1 << 18
 

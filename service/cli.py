@@ -20,8 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agents.embedding import EMBEDDER_KINDS
-from agents.pool import BACKEND_KINDS
+from agents.kinds import BACKEND_KINDS, EMBEDDER_KINDS
 from service.cli_errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -37,6 +36,7 @@ from service.experiment.experiment import Experiment, apply_overrides, load
 from service.experiment.run_ids import check_run_id
 from service.experiment.settings import Settings
 from service.experiment.spec_file import read_spec_file
+from service.gc_tuning import fewer_collections
 from service.measure.drift_table import SHOWN_COLUMNS
 from service.measure.export import FORMATS, export_run
 from service.measure.report import format_value
@@ -89,7 +89,10 @@ class _Terminated(Exception):
 
 
 async def _stopped_by_sigterm_as_by_ctrl_c(command: Awaitable[int]) -> int:
-    """SIGTERM cancels the command as Ctrl-C does (a run ends `cancelled`)."""
+    """SIGTERM cancels the command as Ctrl-C does (a run ends `cancelled`). Signals reach
+    only the main thread: called from another one (a test), the command runs as is."""
+    if threading.current_thread() is not threading.main_thread():
+        return await command
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None
@@ -100,8 +103,6 @@ async def _stopped_by_sigterm_as_by_ctrl_c(command: Awaitable[int]) -> int:
         terminated = True
         task.cancel()
 
-    if threading.current_thread() is not threading.main_thread():
-        return await command  # signal handlers belong to the main thread
     loop.add_signal_handler(signal.SIGTERM, terminate)
     try:
         return await command
@@ -254,7 +255,7 @@ async def _run(args: argparse.Namespace) -> int:
     out_dir = _writable_dir(args.out or Path("runs") / run_id)
 
     async def go(store: ProvenanceStore) -> int:
-        with _progress(experiment.spec.rounds) as on_round:
+        with fewer_collections(), _progress(experiment.spec.rounds) as on_round:
             done = await run_spec(
                 experiment,
                 store,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from service.errors import RunExists
 from service.experiment.corpus import injects
 from service.experiment.experiment import load
+from service.gc_tuning import YOUNG_THRESHOLD, fewer_collections
 from service.provenance.message import Message
 from service.provenance.store import ProvenanceStore
 from service.provenance.tags import root_bits
@@ -259,25 +259,30 @@ def test_root_bits_list_the_earliest_roots_and_count_all():
     assert root_bits(0, 10) == ([], 0)
 
 
-async def test_a_run_restores_the_garbage_collector_settings(store):
-    """The engine collects less often during a run, and leaves the process as it found it."""
+async def test_the_engine_leaves_the_garbage_collector_to_the_program(store):
+    """Process-wide settings are the program's choice: a run does not change them."""
     before = gc.get_threshold()
-    await Engine(load(spec_dict(rounds=2)), store, run_id="gc").run()
-    assert gc.get_threshold() == before
-    assert gc.get_freeze_count() == 0
+    during: list[tuple[int, ...]] = []
+    engine = Engine(
+        load(spec_dict(rounds=2)),
+        store,
+        run_id="gc",
+        on_round=lambda _: during.append(gc.get_threshold()),
+    )
+    await engine.run()
+    assert during == [before, before]
 
 
-async def test_overlapping_runs_restore_the_collector_when_the_last_ends(store):
-    """Two runs in one process, the first to start ends first: the settings stay while the
-    other runs, and come back when it ends."""
+def test_overlapping_users_restore_the_collector_when_the_last_ends():
+    """Collections are fewer while any user is inside; the last to leave restores them."""
     before = gc.get_threshold()
-    first = asyncio.create_task(Engine(load(spec_dict(rounds=40)), store, run_id="g1").run())
-    await asyncio.sleep(0.01)
-    second = asyncio.create_task(Engine(load(spec_dict(rounds=400)), store, run_id="g2").run())
-    await first
-    assert not second.done()
-    assert gc.get_threshold() != before
-    await second
+    first, second = fewer_collections(), fewer_collections()
+    first.__enter__()
+    assert gc.get_threshold()[0] == YOUNG_THRESHOLD and gc.get_freeze_count() > 0
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert gc.get_threshold()[0] == YOUNG_THRESHOLD
+    second.__exit__(None, None, None)
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
 

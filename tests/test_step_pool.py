@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from agents.openai_stub import REQUESTS
+from agents.openai_stub import IN_FLIGHT, REQUESTS
 from service.errors import SpecError, WorkerFailed
 from service.experiment.experiment import load
 from service.provenance import keys
@@ -100,3 +100,21 @@ async def test_every_failed_step_is_reported(openai_endpoint, store):
     record = await store.get_run("many")
     assert record["status"] == "failed" and f"(x{failed})" in record["error"]
     assert record["counts"]["messages"] == await store.count_messages("many")
+
+
+@pytest.mark.parametrize("workers", [4, 3])
+async def test_workers_hold_exactly_the_concurrency_limit(openai_endpoint, store, workers):
+    """Limit 16 over 3 or 4 workers: the endpoint sees 16 calls in flight at once, never
+    more (each worker runs its share, and a round is spread over all of them)."""
+    server = await openai_endpoint(latency_s=0.15)
+    spec = spec_dict(
+        backend="openai",
+        model="stub-model",
+        topology={"kind": "mixing", "graph": "small_world", "n_agents": 400, "human_sources": 40},
+        rounds=3,
+        concurrency=16,
+        workers=workers,
+    )
+    result = await Engine(load(spec), store, run_id="limit").run()
+    assert server.app[IN_FLIGHT].peak == 16
+    assert result.counts["model"] > 300

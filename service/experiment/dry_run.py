@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.experiment.corpus import injects
+from agents.backend import WORDS_PER_TOKEN
 from service.experiment.experiment import Experiment
+from service.experiment.schedule import Pending, source_emits
 
-WORDS_PER_TOKEN = 0.75
 PROMPT_OVERHEAD_WORDS = 40
 
 
@@ -29,28 +29,29 @@ class Estimate:
 
 
 def estimate(experiment: Experiment, replicate: int = 0) -> Estimate:
-    """Replays who would act each round (the injection draws are the run's own); counts are an
+    """Replays who would act each round (the engine's rule and injection draws); counts are an
     upper bound, since a policy can leave an agent silent. Tokens assume inputs as long as the
     source and replies as long as the source, capped by max_tokens."""
     spec = experiment.spec
     graph = experiment.graph
-    pending: set[str] = set()
+    pending = Pending(experiment.agents)
     calls = humans = prompt_tokens = completion_tokens = 0
     source_tokens = len(spec.source.text.split()) / WORDS_PER_TOKEN
     for round_ in range(spec.rounds):
         for source in experiment.sources:
-            if round_ == 0 or injects(spec.injection.rate, spec.seed, replicate, round_, source):
+            if source_emits(spec, replicate, round_, source):
                 humans += 1
-                pending.update(graph.successors(source))
-        acting = sorted(pending)
-        pending = set()
+                for receiver in graph.successors(source):
+                    pending.reached(receiver)
+        acting = pending.take()
         for node in acting:
             persona = experiment.persona_of[node]
             inputs = min(spec.max_inputs, max(1, graph.in_degree(node)))
             system = len(persona.system.split()) + PROMPT_OVERHEAD_WORDS
             prompt_tokens += round(system / WORDS_PER_TOKEN + inputs * source_tokens)
             completion_tokens += round(min(spec.max_tokens or persona.max_tokens, source_tokens))
-            pending.update(graph.successors(node))
+            for receiver in graph.successors(node):
+                pending.reached(receiver)
         calls += len(acting)
     return Estimate(
         nodes=graph.number_of_nodes(),

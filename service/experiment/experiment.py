@@ -10,9 +10,9 @@ import networkx as nx
 from pydantic import TypeAdapter, ValidationError
 
 from agents.backend import BackendError
-from agents.embedding import EMBEDDER_KINDS, Embedder, make_embedder
+from agents.embedding import Embedder, make_embedder
+from agents.kinds import BACKEND_KINDS, EMBEDDER_KINDS
 from agents.persona import Persona
-from agents.pool import BACKEND_KINDS
 from service.errors import Problem, SpecError
 from service.experiment.limits import check_size
 from service.experiment.node_ids import node_id_problems

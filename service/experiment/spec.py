@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from agents.endpoints import check_base_url
+from agents.kinds import BackendKind, EmbedderKind
 from agents.persona import Persona
 from agents.personas import BUILTIN_PERSONAS
 from agents.tasks import TaskName
@@ -29,8 +30,6 @@ from service.experiment.limits import (
 )
 from service.experiment.run_ids import max_name_length
 
-BackendKind = Literal["synthetic", "openai", "local"]
-EmbedderKind = Literal["none", "openai", "local"]
 PolicyKind = Literal[
     "all",
     "latest",

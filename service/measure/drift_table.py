@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from service.provenance.message import TextMetrics
+
 SHOWN_COLUMNS = (
     "generation",
     "n",
@@ -15,14 +17,9 @@ SHOWN_COLUMNS = (
     "type_token_ratio",
     "fact_retention",
 )
-METRICS = (
-    "length_words",
-    "unique_words",
-    "type_token_ratio",
-    "fact_retention",
-    "euclidean",
-    "cosine",
-)
+TEXT_METRICS = ("length_words", "unique_words", "type_token_ratio", "fact_retention")
+EMBEDDING_METRICS = ("euclidean", "cosine")
+METRICS = (*TEXT_METRICS, *EMBEDDING_METRICS)
 
 
 @dataclass
@@ -42,6 +39,10 @@ class DriftTable:
         """Count one message of `generation`; None values (metric not measured) are skipped."""
         self._messages[generation] += 1
         self.add_values(generation, values)
+
+    def add_text_metrics(self, generation: int, drift: TextMetrics) -> None:
+        """Count one message of `generation` with the metrics measured on its text."""
+        self.add(generation, {name: getattr(drift, name) for name in TEXT_METRICS})
 
     def add_values(self, generation: int, values: dict[str, float | None]) -> None:
         """Add metrics measured later (embeddings) for an already counted message."""

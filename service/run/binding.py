@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agents.agent import Agent
-from agents.pool import DEFAULT_MODELS, BackendConfig, BackendPool
+from agents.pool import DEFAULT_CHAT_MODELS, BackendConfig, BackendPool
 from service.experiment.experiment import Experiment
 
 
@@ -20,7 +20,7 @@ def bind_agents(
         model = spec.model if kind == experiment.backend else None
         config = BackendConfig(
             kind=kind,
-            model=persona.model or model or DEFAULT_MODELS[kind],
+            model=persona.model or model or DEFAULT_CHAT_MODELS[kind],
             base_url=persona.base_url or spec.base_url,
             api_key_env=persona.api_key_env,
             n_threads=spec.local.n_threads,

@@ -18,11 +18,11 @@ from agents.completion import run_to_completion
 from agents.embedding import Embedder
 from agents.pool import BackendPool
 from service.errors import describe_failure
-from service.experiment.corpus import fresh_text, injects, next_injection
+from service.experiment.corpus import fresh_text, next_injection
 from service.experiment.experiment import Experiment
 from service.experiment.rng import Purpose, derive_seed
-from service.gc_tuning import fewer_collections
-from service.measure.drift_table import DriftTable
+from service.experiment.schedule import Pending, source_emits
+from service.measure.drift_table import EMBEDDING_METRICS, DriftTable
 from service.measure.manifest import versions
 from service.measure.metrics import cosine_distance, euclidean
 from service.provenance.message import TextMetrics
@@ -107,6 +107,7 @@ class Engine:
         self.counts = dict.fromkeys((*MESSAGE_COUNTS, "skips"), 0)
         self.notices = list(experiment.notices)
         self._inboxes = {node: Inbox() for node in experiment.agents}
+        self._pending = Pending(experiment.agents)
         self._injected = dict.fromkeys(experiment.sources, 0)
         self._next_injection: int | None = None
         self._reservoirs: dict[int, list[tuple[str, str]]] = {}
@@ -151,15 +152,14 @@ class Engine:
                 human_ids=[],
             )
             runner = await stack.enter_async_context(open_runner(ctx, self.store))
-            with fewer_collections():
-                for round_ in range(spec.rounds):
-                    self._round_seconds.append(await self._round(ctx, runner, round_))
-                    if round_ + 1 < spec.rounds and self._quiet_after(round_):
-                        self.notices.append(
-                            f"stopped after round {round_ + 1} of {spec.rounds}: no agent has "
-                            "anything to read and no human source will inject again"
-                        )
-                        break
+            for round_ in range(spec.rounds):
+                self._round_seconds.append(await self._round(ctx, runner, round_))
+                if round_ + 1 < spec.rounds and self._quiet_after(round_):
+                    self.notices.append(
+                        f"stopped after round {round_ + 1} of {spec.rounds}: no agent has "
+                        "anything to read and no human source will inject again"
+                    )
+                    break
             await self._embed()
         return RunResult(
             self.run_id,
@@ -216,10 +216,10 @@ class Engine:
         await writer.flush()
         await self.store.record_humans(self.run_id, [s.carried.id for s in sources])
         self._account_and_deliver(sources, round_)
-        active = [node for node, inbox in self._inboxes.items() if inbox.pending]
-        outcomes = await self._run_agents(ctx, runner, round_, active)
+        acting = self._pending.take()
+        outcomes = await self._run_agents(ctx, runner, round_, acting)
         consume = self.spec.memory == "consume"
-        for node in active:
+        for node in acting:
             self._inboxes[node].end_turn(consume)
         settled = [o for o in outcomes if isinstance(o, Settled)]
         skipped = {
@@ -247,7 +247,7 @@ class Engine:
     def _quiet_after(self, round_: int) -> bool:
         """Whether no later round could emit anything: every inbox is read and no source
         injects again (the injection draws are the run's own, so this is exact)."""
-        if any(inbox.pending for inbox in self._inboxes.values()):
+        if self._pending:
             return False
         if self._next_injection is not None and self._next_injection > round_:
             return False
@@ -266,15 +266,15 @@ class Engine:
         spec = self.spec
         emitted = []
         for source in self.experiment.sources:
+            if not source_emits(spec, self.replicate, round_, source):
+                continue
             if round_ == 0:
                 text = spec.source.text
-            elif injects(spec.injection.rate, spec.seed, self.replicate, round_, source):
+            else:
                 text = fresh_text(
                     spec.human_corpus, spec.seed, self.replicate, source, self._injected[source]
                 )
                 self._injected[source] += 1
-            else:
-                continue
             emitted.append(human_step(ctx, round_, source, text))
         return emitted
 
@@ -298,6 +298,7 @@ class Engine:
             self._account(item)
             for receiver, delivery in deliveries(item, round_):
                 self._inboxes[receiver].deliver(delivery)
+                self._pending.reached(receiver)
 
     def _account(self, item: Settled) -> None:
         carried = item.carried
@@ -309,15 +310,7 @@ class Engine:
         self.counts[origin] += 1
         self.counts["prompt_tokens"] += usage.prompt_tokens
         self.counts["completion_tokens"] += usage.completion_tokens
-        self.table.add(
-            generation,
-            {
-                "length_words": drift.length_words,
-                "unique_words": drift.unique_words,
-                "type_token_ratio": drift.type_token_ratio,
-                "fact_retention": drift.fact_retention,
-            },
-        )
+        self.table.add_text_metrics(generation, drift)
 
     def _reserve_for_embedding(self, generation: int, message_id: str, text: str) -> None:
         """Reservoir sampling: a uniform sample of `embed_sample` messages per generation."""
@@ -352,7 +345,7 @@ class Engine:
         generation_of = {mid: g for g, items in self._reservoirs.items() for mid, _ in items}
         stored = {}
         for (message_id, _), (euc, cos) in zip(sampled, distances, strict=True):
-            values = {"euclidean": float(euc), "cosine": float(cos)}
+            values = dict(zip(EMBEDDING_METRICS, (float(euc), float(cos)), strict=True))
             stored[message_id] = values
             self.table.add_values(generation_of[message_id], values)
         await self.store.write_embeddings(self.run_id, stored)

@@ -13,22 +13,17 @@ from service.provenance.policies import Delivery
 
 @dataclass(slots=True)
 class Inbox:
-    """`pending` is set by a delivery and cleared when the agent acts (or stays silent)."""
-
     latest: dict[str, Delivery] = field(default_factory=dict)
-    pending: bool = False
     anchor: Delivery | None = None
 
     def deliver(self, delivery: Delivery) -> None:
         self.latest[delivery.sender] = delivery
-        self.pending = True
         if delivery.observed.origin == "human":
             self.anchor = delivery
 
     def end_turn(self, consume: bool) -> None:
-        """After the agent acted or stayed silent: nothing is new; under consume, nothing is
-        left to reread either (the anchor stays: it is the anchor policy's own memory)."""
-        self.pending = False
+        """After the agent acted or stayed silent: under consume, nothing is left to reread
+        (the anchor stays: it is the anchor policy's own memory)."""
         if consume:
             self.latest.clear()
 

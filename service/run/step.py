@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from agents.agent import Agent
-from agents.backend import Completion, Usage
+from agents.agent import Agent, Reply
+from agents.backend import Usage
 from agents.tasks import InputText
 from service.experiment.experiment import Experiment
 from service.experiment.rng import Purpose, backend_seed, rng_for
@@ -76,18 +77,8 @@ def human_step(ctx: RunContext, round_: int, node: str, text: str) -> Emitted:
     """A human source emits `text`; it becomes the next root of the run."""
     mid = message_id(ctx.run_id, ctx.replicate, round_, node)
     ctx.human_ids.append(mid)
-    return _emit(
-        ctx,
-        round_,
-        node,
-        mid,
-        human_tags(len(ctx.human_ids) - 1),
-        text,
-        completion=None,
-        system=None,
-        prompt=None,
-        agent=None,
-    )
+    tags = human_tags(len(ctx.human_ids) - 1)
+    return _emitted(_human_message(ctx, round_, node, mid, tags, text), tags)
 
 
 async def agent_step(
@@ -102,71 +93,96 @@ async def agent_step(
     show_labels = spec.policy.kind == "label"
     inputs = [InputText(d.message.text, label(d.observed) if show_labels else None) for d in chosen]
     agent = ctx.agents[node]
-    reply = await agent.respond(inputs, seed=backend_seed(spec.seed, ctx.replicate, round_, node))
+    seed = backend_seed(spec.seed, ctx.replicate, round_, node)
+    reply = await agent.respond(inputs, seed=seed)
     mid = message_id(ctx.run_id, ctx.replicate, round_, node)
     tags = model_tags([d.message for d in chosen])
-    return _emit(
-        ctx,
-        round_,
-        node,
-        mid,
-        tags,
-        reply.completion.text,
-        completion=reply.completion,
-        system=reply.system,
-        prompt=reply.prompt,
-        agent=agent,
+    return _emitted(_model_message(ctx, round_, node, mid, tags, agent, reply, seed), tags)
+
+
+def _human_message(
+    ctx: RunContext, round_: int, node: str, mid: str, tags: Tags, text: str
+) -> Message:
+    return Message.model_construct(  # every field built here: no need to re-validate
+        **_shared_fields(ctx, round_, node, mid, tags, text),
+        agent=None,
+        persona=None,
+        backend="human",
+        model=None,
+        temperature=None,
+        seed=None,
+        system=None,
+        prompt=None,
+        usage=Usage(),
+        latency_ms=0.0,
+        finish_reason=None,
+        system_fingerprint=None,
     )
 
 
-def _emit(
+def _model_message(
     ctx: RunContext,
     round_: int,
     node: str,
     mid: str,
     tags: Tags,
-    text: str,
-    *,
-    completion: Completion | None,
-    system: str | None,
-    prompt: str | None,
-    agent: Agent | None,
-) -> Emitted:
-    spec = ctx.experiment.spec
-    keep_prompt = spec.store_prompts
-    listed_roots, n_roots = root_bits(tags.roots, MAX_ROOTS_LISTED)
-    message = Message.model_construct(  # every field built here: no need to re-validate
-        id=mid,
-        run=ctx.run_id,
-        replicate=ctx.replicate,
-        round=round_,
-        node=node,
-        agent=f"{agent.persona.name}-{node}" if agent else None,
-        persona=agent.persona.name if agent else None,
-        backend=ctx.backend_of[node] if agent else "human",
-        model=completion.model if completion else None,
-        temperature=agent.persona.temperature if agent else None,
-        seed=backend_seed(spec.seed, ctx.replicate, round_, node) if agent else None,
-        origin=tags.origin,  # type: ignore[arg-type]
-        generation=tags.generation,
-        min_generation=tags.min_generation,
-        parents=list(tags.parents),
-        roots=[ctx.human_ids[bit] for bit in listed_roots],
-        n_roots=n_roots,
-        human_input_share=tags.human_input_share,
-        observed=_observations(ctx, round_, node, tags),
-        text=text,
-        system=system if keep_prompt else None,
-        prompt=prompt if keep_prompt else None,
-        usage=completion.usage if completion else Usage(),
-        latency_ms=completion.latency_ms if completion else 0.0,
-        finish_reason=completion.finish_reason if completion else None,
-        system_fingerprint=completion.system_fingerprint if completion else None,
-        created_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
-        drift=text_metrics(text, spec.source.facts),
+    agent: Agent,
+    reply: Reply,
+    seed: int,
+) -> Message:
+    completion = reply.completion
+    keep_prompt = ctx.experiment.spec.store_prompts
+    return Message.model_construct(  # every field built here: no need to re-validate
+        **_shared_fields(ctx, round_, node, mid, tags, completion.text),
+        agent=f"{agent.persona.name}-{node}",
+        persona=agent.persona.name,
+        backend=ctx.backend_of[node],
+        model=completion.model,
+        temperature=agent.persona.temperature,
+        seed=seed,
+        system=reply.system if keep_prompt else None,
+        prompt=reply.prompt if keep_prompt else None,
+        usage=completion.usage,
+        latency_ms=completion.latency_ms,
+        finish_reason=completion.finish_reason,
+        system_fingerprint=completion.system_fingerprint,
     )
+
+
+def _shared_fields(
+    ctx: RunContext, round_: int, node: str, mid: str, tags: Tags, text: str
+) -> dict[str, Any]:
+    """The fields every message has, human or model: identity, tags, text and its metrics."""
+    listed_roots, n_roots = root_bits(tags.roots, MAX_ROOTS_LISTED)
+    return {
+        "id": mid,
+        "run": ctx.run_id,
+        "replicate": ctx.replicate,
+        "round": round_,
+        "node": node,
+        "origin": tags.origin,
+        "generation": tags.generation,
+        "min_generation": tags.min_generation,
+        "parents": list(tags.parents),
+        "roots": [ctx.human_ids[bit] for bit in listed_roots],
+        "n_roots": n_roots,
+        "human_input_share": tags.human_input_share,
+        "observed": _observations(ctx, round_, node, tags),
+        "text": text,
+        "created_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "drift": text_metrics(text, ctx.experiment.spec.source.facts),
+    }
+
+
+def _emitted(message: Message, tags: Tags) -> Emitted:
     carried = Carried(
-        mid, text, tags.origin, tags.generation, tags.min_generation, tags.roots, round_
+        message.id,
+        message.text,
+        tags.origin,
+        tags.generation,
+        tags.min_generation,
+        tags.roots,
+        message.round,
     )
     return Emitted(message, carried)
 

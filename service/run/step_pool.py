@@ -2,10 +2,11 @@
 
 Each worker holds the experiment (without its graph), its own backends, its own Redis
 connection and a long-lived event loop. The engine hands it slices of a round's agents with
-their inboxes; the worker runs their steps (up to its share of the concurrency limit at once),
-stores their records and returns what delivery needs. The engine delivers only once every
-slice is back, so every message is stored before anyone reads it. Every draw is derived from
-(seed, replicate, round, node), so messages are identical whatever the number of workers.
+their inboxes; the worker runs their steps (up to its share of the concurrency limit at
+once; the shares sum to the limit), stores their records and returns what delivery needs.
+The engine delivers only once every slice is back, so every message is stored before anyone
+reads it. Every draw is derived from (seed, replicate, round, node), so messages are
+identical whatever the number of workers.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from service.run.step import RunContext
 from service.run.step_batch import Outcome, StepInput, one_or_group, run_steps_stored
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
-SLICE = 500  # agents per hand-off: small enough to stream records, large enough to amortise
+MAX_SLICE = 500  # agents per hand-off at most: small enough to stream records
+SLICES_PER_WORKER = 4  # a round is cut finer than one slice per worker, to keep all busy
 # fork shares the experiment copy-on-write and needs no `if __name__ == "__main__"` guard in
 # the user's script; spawn where fork does not exist.
 START_METHOD = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
@@ -55,12 +57,15 @@ class StepPool:
         replicate: int,
         workers: int,
     ) -> None:
-        share = math.ceil(experiment.spec.concurrency / workers)
+        concurrency = experiment.spec.concurrency
+        self.workers = min(workers, concurrency)  # every worker gets one call at least
+        self._largest_share = math.ceil(concurrency / self.workers)
         portable = dataclasses.replace(experiment, graph=nx.DiGraph())
         connection = store.redis.connection_pool
+        context = multiprocessing.get_context(START_METHOD)
         self._executor = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=multiprocessing.get_context(START_METHOD),
+            max_workers=self.workers,
+            mp_context=context,
             initializer=_start_worker,
             initargs=(
                 os.getpid(),
@@ -69,7 +74,7 @@ class StepPool:
                 (connection.connection_class, connection.connection_kwargs),
                 run_id,
                 replicate,
-                share,
+                _Shares(concurrency, self.workers, context.Value("i", 0)),
             ),
         )
 
@@ -81,16 +86,17 @@ class StepPool:
         the others: every failure is raised once all are back."""
         loop = asyncio.get_running_loop()
         known = tuple(human_ids)
+        size = self.slice_size(len(inputs))
         pending = [
             loop.run_in_executor(
                 self._executor,
                 _run_slice,
                 round_,
                 start,
-                list(inputs[start : start + SLICE]),
+                list(inputs[start : start + size]),
                 known,
             )
-            for start in range(0, len(inputs), SLICE)
+            for start in range(0, len(inputs), size)
         ]
         failures: list[BaseException] = []
         try:
@@ -113,6 +119,13 @@ class StepPool:
         if failures:
             raise one_or_group(failures)
 
+    def slice_size(self, steps: int) -> int:
+        """Agents per hand-off: a round is cut into several slices per worker so that every
+        worker stays busy; no larger than MAX_SLICE unless a worker's share of the concurrency
+        limit is larger (a smaller slice could not use it)."""
+        even = math.ceil(steps / (self.workers * SLICES_PER_WORKER))
+        return max(self._largest_share, min(MAX_SLICE, even))
+
     async def aclose(self) -> None:
         """Wait for the workers to finish (in a thread: the event loop keeps running)."""
         await run_to_completion(asyncio.to_thread(self._executor.shutdown, wait=True))
@@ -133,12 +146,29 @@ class StepPool:
 
 
 @dataclasses.dataclass
+class _Shares:
+    """Splits the concurrency limit between the workers: they take their numbers from a
+    shared counter as they start, and their shares sum to the limit exactly (a worker runs
+    one slice at a time, so calls in flight never exceed it)."""
+
+    limit: int
+    workers: int
+    taken: Any  # multiprocessing.Value("i"): how many workers took their share so far
+
+    def take(self) -> int:
+        with self.taken.get_lock():
+            number = self.taken.value
+            self.taken.value += 1
+        return self.limit // self.workers + (1 if number < self.limit % self.workers else 0)
+
+
+@dataclasses.dataclass
 class _Worker:
     ctx: RunContext
     backends: BackendPool
     store: ProvenanceStore
     loop: asyncio.AbstractEventLoop
-    concurrency: int
+    concurrency: int  # this worker's share of the limit
 
 
 _worker: _Worker | None = None
@@ -151,7 +181,7 @@ def _start_worker(
     redis_connection: tuple[type, dict[str, Any]],
     run_id: str,
     replicate: int,
-    concurrency: int,
+    shares: _Shares,
 ) -> None:
     global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the engine's to handle
@@ -165,7 +195,8 @@ def _start_worker(
     backends = BackendPool()
     agents, backend_of = bind_agents(experiment, backends)
     ctx = RunContext(run_id, replicate, experiment, agents, backend_of, successors, [])
-    _worker = _Worker(ctx, backends, ProvenanceStore(redis), asyncio.new_event_loop(), concurrency)
+    store = ProvenanceStore(redis)
+    _worker = _Worker(ctx, backends, store, asyncio.new_event_loop(), shares.take())
     atexit.register(_stop_worker)
 
 
