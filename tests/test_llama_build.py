@@ -43,15 +43,37 @@ def _disassembly(library: Path) -> str:
     return done.stdout
 
 
+def non_portable_instructions(disassembly: str) -> dict[str, list[str]]:
+    """AMX instructions and AVX-512 register uses found in objdump's output."""
+    return {
+        "AMX": sorted(set(AMX.findall(disassembly))),
+        "AVX-512": sorted(set(AVX512.findall(disassembly))),
+    }
+
+
 def test_installed_cpu_library_has_no_amx_or_avx512_instructions():
     """The installed libggml-cpu holds no AMX tile and no AVX-512 instruction (a native build
     on an AMX or AVX-512 machine would, and would crash on other CPUs)."""
     code = _disassembly(_cpu_library())
     assert "vfmadd" in code, "the disassembly holds no AVX2/FMA code at all"
-    amx = sorted(set(AMX.findall(code)))
-    assert not amx, f"AMX instructions in the llama.cpp CPU library: {amx}"
-    avx512 = AVX512.findall(code)
-    assert not avx512, f"{len(avx512)} AVX-512 register uses in the llama.cpp CPU library"
+    assert non_portable_instructions(code) == {"AMX": [], "AVX-512": []}
+
+
+def test_the_scan_finds_amx_and_avx512_in_machine_code(tmp_path):
+    """The scan above is not blind: assembled AMX and AVX-512 instructions are found."""
+    if shutil.which("as") is None or shutil.which("objdump") is None:
+        pytest.skip("binutils (as, objdump) is not installed")
+    source = tmp_path / "snippet.s"
+    source.write_text(
+        ".text\n"
+        "tileloadd (%rax,%rbx,1), %tmm0\n"
+        "tdpbssd %tmm1, %tmm2, %tmm3\n"
+        "vaddps %zmm0, %zmm1, %zmm2\n"
+        "vfmadd231ps %ymm0, %ymm1, %ymm2\n"
+    )
+    subprocess.run(["as", str(source), "-o", str(tmp_path / "snippet.o")], check=True)
+    found = non_portable_instructions(_disassembly(tmp_path / "snippet.o"))
+    assert found == {"AMX": ["tdpbssd", "tileloadd"], "AVX-512": ["%zmm0", "%zmm1", "%zmm2"]}
 
 
 def test_portable_flags_switch_off_native_detection_and_amx():
