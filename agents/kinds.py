@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-BackendKind = Literal["synthetic", "openai", "local"]
+BackendKind = Literal["synthetic", "openai", "local", "null"]
 EmbedderKind = Literal["none", "openai", "local"]
 BACKEND_KINDS: tuple[str, ...] = get_args(BackendKind)
 EMBEDDER_KINDS: tuple[str, ...] = get_args(EmbedderKind)
@@ -15,5 +15,6 @@ DEFAULT_CHAT_MODELS: dict[str, str | None] = {
     "synthetic": "synthetic",
     "openai": DEFAULT_OPENAI_CHAT_MODEL,
     "local": None,  # the bundled model
+    "null": "null",
 }
 DEFAULT_OPENAI_EMBEDDING_MODEL = "text-embedding-3-small"  # local: the bundled model

@@ -70,6 +70,10 @@ def _create(config: BackendConfig) -> ChatBackend:
             api_key=api_key,
             model=config.model or DEFAULT_OPENAI_CHAT_MODEL,
         )
+    if config.kind == "null":
+        from agents.null_backend import NullBackend
+
+        return NullBackend()
     if config.kind == "local":
         from agents.local_chat import LocalChatBackend
 
