@@ -8,9 +8,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from agents.backend import BackendError
-from agents.kinds import EMBEDDER_KINDS
-
-DEFAULT_OPENAI_EMBEDDING_MODEL = "text-embedding-3-small"  # local: the bundled model
+from agents.kinds import DEFAULT_OPENAI_EMBEDDING_MODEL, EMBEDDER_KINDS
 
 
 @runtime_checkable

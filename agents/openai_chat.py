@@ -9,9 +9,7 @@ import openai
 from pydantic import BaseModel, ValidationError
 
 from agents.backend import BackendError, ChatRequest, Completion, Usage
-from agents.pool import DEFAULT_CHAT_MODELS
-
-DEFAULT_MODEL = DEFAULT_CHAT_MODELS["openai"]
+from agents.kinds import DEFAULT_OPENAI_CHAT_MODEL
 
 
 class _Message(BaseModel):
@@ -49,7 +47,7 @@ class OpenAIChatBackend:
         *,
         base_url: str | None = None,
         api_key: str | None = None,
-        model: str = DEFAULT_MODEL,
+        model: str = DEFAULT_OPENAI_CHAT_MODEL,
         max_retries: int = 2,
         timeout_s: float = 120.0,
     ) -> None:

@@ -6,13 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from agents.backend import BackendError, ChatBackend
-from agents.kinds import BACKEND_KINDS
-
-DEFAULT_CHAT_MODELS: dict[str, str | None] = {
-    "synthetic": "synthetic",
-    "openai": "gpt-4o-mini",
-    "local": None,  # the bundled model
-}
+from agents.kinds import BACKEND_KINDS, DEFAULT_OPENAI_CHAT_MODEL
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,14 +60,20 @@ def _create(config: BackendConfig) -> ChatBackend:
 
         return SyntheticBackend()
     if config.kind == "openai":
-        from agents.openai_chat import DEFAULT_MODEL, OpenAIChatBackend
+        from agents.openai_chat import OpenAIChatBackend
 
         api_key = os.environ.get(config.api_key_env) if config.api_key_env else None
         if config.api_key_env and not api_key:
             raise BackendError(f"environment variable {config.api_key_env} is not set")
         return OpenAIChatBackend(
-            base_url=config.base_url, api_key=api_key, model=config.model or DEFAULT_MODEL
+            base_url=config.base_url,
+            api_key=api_key,
+            model=config.model or DEFAULT_OPENAI_CHAT_MODEL,
         )
+    if config.kind == "null":
+        from agents.null_backend import NullBackend
+
+        return NullBackend()
     if config.kind == "local":
         from agents.local_chat import LocalChatBackend
 

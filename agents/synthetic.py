@@ -281,7 +281,7 @@ def _trim_to_attractor(
         return _salience(" ".join(kept[i]), i) - 0.3 * doubts[i]
 
     ranked = sorted(range(len(kept)), key=lambda i: (salience(i), -i))
-    dropped = set()
+    dropped: set[int] = set()
     for index in ranked:
         if total <= limit or len(dropped) == len(kept) - 1:
             break

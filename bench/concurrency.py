@@ -1,11 +1,15 @@
-"""Concurrency: a mixing-network run against a loopback OpenAI-compatible stub with 50 ms
-latency, at several concurrency limits. Reports achieved calls per second over the ideal
-(limit / latency); the same for a bare aiohttp client posting same-sized requests to the same
-stub (what this machine allows at all); and the driftlab process's CPU use (CPU seconds per
-wall second). The wall time is the rounds' own (start-up and imports excluded); half the
-agents have a human source, so every round keeps the limit busy.
+"""Concurrency: mixing-network runs against a loopback OpenAI-compatible stub.
 
-    python bench/concurrency.py [--limits 16 64 256] [--agents 2000] [--rounds 3]
+1. 50 ms stub, limits 16 and 64: driftlab's calls per second over the ceiling a bare aiohttp
+   client reaches against the same stub at the same limit, measured in the same run.
+2. 1 s stub (what hosted models answer in), limits 16, 64 and 256: calls per second over the
+   ideal, limit / latency.
+
+Beside each: driftlab's CPU seconds per call (its process and step workers). The wall time is
+the rounds' own; half the agents have a human source, so every round keeps the limit busy,
+and each round holds several batches of `limit` calls.
+
+    python -m bench.concurrency [--workers 1] [--batches 4] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from service.experiment.experiment import load
 from service.provenance.store import ProvenanceStore
 from service.run.engine import Engine
 
-LATENCY_S = 0.05
+CEILING_CASE = (0.05, (16, 64))  # latency, limits: compared with a bare client
+IDEAL_CASE = (1.0, (16, 64, 256))  # latency, limits: compared with limit / latency
 
 
 def cpu_seconds() -> float:
@@ -55,6 +60,7 @@ async def wait_until_up(url: str) -> None:
 
 
 async def measure(limit: int, agents: int, rounds: int, workers: int) -> tuple[float, float, int]:
+    """(calls per second, CPU seconds per call, calls) of one run at `limit`."""
     spec = mixing_spec(
         agents, rounds, backend="openai", model="stub", concurrency=limit, workers=workers
     )
@@ -68,7 +74,7 @@ async def measure(limit: int, agents: int, rounds: int, workers: int) -> tuple[f
     await redis.flushdb()
     await redis.aclose()
     calls = result.counts["model"]
-    return calls / wall, cpu / wall, calls
+    return calls / wall, cpu / calls, calls
 
 
 async def raw_client(url: str, limit: int, calls: int) -> float:
@@ -97,43 +103,43 @@ async def raw_client(url: str, limit: int, calls: int) -> float:
         return calls / (time.perf_counter() - started)
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--limits", type=int, nargs="+", default=[16, 64, 256])
-    parser.add_argument("--agents", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=1, help="step worker processes")
-    args = parser.parse_args()
+def start_stub(latency: float) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     stub = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "agents.openai_stub",
-            "--port",
-            str(port),
-            "--latency",
-            str(LATENCY_S),
-        ]
+        [sys.executable, "-m", "agents.openai_stub", "--port", str(port), "--latency", str(latency)]
     )
     os.environ["OPENAI_BASE_URL"] = f"http://127.0.0.1:{port}/v1"
     os.environ["OPENAI_API_KEY"] = "bench"
-    try:
-        await wait_until_up(f"http://127.0.0.1:{port}/v1/chat/completions")
-        for limit in args.limits:
-            rate, cpu, calls = await measure(limit, args.agents, args.rounds, args.workers)
-            raw = await raw_client(
-                f"http://127.0.0.1:{port}/v1/chat/completions", limit, min(calls, limit * 20)
-            )
-            ideal = limit / LATENCY_S
-            print(
-                f"limit {limit:>4}: driftlab {calls} calls {rate:,.0f}/s = {rate / ideal:.3f} "
-                f"of ideal {ideal:,.0f}/s (CPU {cpu:.2f} s/s); bare aiohttp client "
-                f"{raw:,.0f}/s = {raw / ideal:.3f} of ideal; driftlab/bare {rate / raw:.3f}"
-            )
-    finally:
-        stub.terminate()
-        stub.wait()
+    return stub, f"http://127.0.0.1:{port}/v1/chat/completions"
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--workers", type=int, default=1, help="step worker processes")
+    parser.add_argument("--batches", type=int, default=4, help="calls per round / limit")
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    for (latency, limits), against_bare in ((CEILING_CASE, True), (IDEAL_CASE, False)):
+        stub, url = start_stub(latency)
+        try:
+            await wait_until_up(url)
+            for limit in limits:
+                agents = 2 * limit * args.batches  # about limit * batches calls a round
+                rate, cpu, calls = await measure(limit, agents, args.rounds, args.workers)
+                if against_bare:
+                    bare = await raw_client(url, limit, calls)
+                    versus = f"bare aiohttp {bare:,.0f}/s; driftlab/bare {rate / bare:.3f}"
+                else:
+                    ideal = limit / latency
+                    versus = f"ideal {ideal:,.0f}/s; driftlab/ideal {rate / ideal:.3f}"
+                print(
+                    f"latency {latency * 1000:.0f} ms, limit {limit:>3}: {calls} calls, "
+                    f"driftlab {rate:,.1f}/s, {versus}; driftlab CPU {cpu * 1000:.2f} ms/call",
+                    flush=True,
+                )
+        finally:
+            stub.terminate()
+            stub.wait()
 
 
 if __name__ == "__main__":

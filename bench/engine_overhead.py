@@ -1,47 +1,61 @@
-"""Engine overhead: messages stored per second by the engine (synthetic backend, no embedder)
-against raw pipelined redis-py writes of the same commands, measured in the same run; and
-the engine's write path alone (serialise, buffer, flush) over the same messages.
+"""Engine overhead: the engine's own cost per message, with the null backend (a fixed text at
+once) and no embedder, against raw pipelined redis-py writes of the same records measured in
+the same run. Also: where the engine's CPU time per message goes (a profiled run, by
+component), and the synthetic channel's own throughput per core.
 
-    python -m bench.engine_overhead [--agents 2000] [--rounds 10] [--repeats 3] [--workers 1]
+    python -m bench.engine_overhead [--agents 2000] [--rounds 10] [--repeats 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import pstats
+import random
 import statistics
 import time
 
 from redis.asyncio import Redis
 
-from bench.common import fresh_redis, mixing_spec
+from agents.backend import ChatRequest
+from agents.personas import BUILTIN_PERSONAS
+from agents.synthetic import SyntheticBackend
+from bench.common import SOURCE, fresh_redis, mixing_spec
 from service.experiment.experiment import load
 from service.provenance import keys
-from service.provenance.message import Message
 from service.provenance.store import WRITE_CHUNK, ProvenanceStore
-from service.provenance.tags import Carried
 from service.run.engine import Engine
-from service.run.record_writer import RecordWriter
-from service.run.step import Emitted
+
+# Components of a message's cost, by the functions that do them (profiled cumulative time).
+COMPONENTS = {
+    "tags": ("model_tags", "human_tags", "root_bits"),
+    "observed tags": ("_observations",),
+    "metrics": ("text_metrics",),
+    "serialisation": ("model_dump_json",),
+    "writes": ("write_messages",),
+}
 
 
-async def engine_rate(
-    redis: Redis, n_agents: int, rounds: int, run_id: str, workers: int
-) -> tuple[float, int]:
-    experiment = load(mixing_spec(n_agents, rounds, workers=workers))
-    started = time.perf_counter()
-    result = await Engine(experiment, ProvenanceStore(redis), run_id=run_id).run()
-    seconds = time.perf_counter() - started
-    return result.counts["messages"] / seconds, result.counts["messages"]
+async def engine_run(
+    redis: Redis, agents: int, rounds: int, run_id: str
+) -> tuple[float, float, int]:
+    """(wall seconds of the rounds, CPU seconds of the run, messages) of one run; half the
+    agents have a human source, so most agents act every round."""
+    spec = mixing_spec(agents, rounds, backend="null")
+    spec["topology"]["human_sources"] = agents // 2
+    engine = Engine(load(spec), ProvenanceStore(redis), run_id=run_id)
+    cpu = time.process_time()
+    result = await engine.run()
+    return sum(result.round_seconds), time.process_time() - cpu, result.counts["messages"]
 
 
-async def raw_rate(redis: Redis, source_run: str, run_id: str, rounds: int) -> float:
+async def raw_seconds(redis: Redis, source_run: str, run_id: str, rounds: int) -> float:
     """The same records, the same HSET chunks per round, one XADD per round: nothing else."""
     stored = await redis.hgetall(keys.messages(source_run))
     per_round: dict[int, list[tuple[bytes, bytes]]] = {}
     for field, payload in stored.items():
-        round_ = int(field.decode().split(":")[2])
-        per_round.setdefault(round_, []).append((field, payload))
+        per_round.setdefault(int(field.decode().split(":")[2]), []).append((field, payload))
     key = keys.messages(run_id)
     started = time.perf_counter()
     for round_ in range(rounds):
@@ -51,21 +65,50 @@ async def raw_rate(redis: Redis, source_run: str, run_id: str, rounds: int) -> f
                 pipe.hset(key, mapping=dict(records[start : start + WRITE_CHUNK]))
             await pipe.execute()
         await redis.xadd(keys.events(run_id), {"data": "{}"}, maxlen=10_000, approximate=True)
-    return len(stored) / (time.perf_counter() - started)
+    return time.perf_counter() - started
 
 
-async def write_path_rate(redis: Redis, source_run: str, run_id: str) -> float:
-    """The engine's own write path alone (serialise each message, buffer, flush in chunks)
-    over the same messages, rebuilt from the store."""
-    stored = await redis.hgetall(keys.messages(source_run))
-    messages = [Message.model_validate_json(payload) for payload in stored.values()]
-    carried = Carried("x", "", "model", 1, 1, 0, 0)
-    writer = RecordWriter(ProvenanceStore(redis), run_id)
-    started = time.perf_counter()
-    for message in messages:
-        await writer.add(Emitted(message, carried))
-    await writer.flush()
-    return len(messages) / (time.perf_counter() - started)
+async def breakdown(redis: Redis, agents: int, rounds: int) -> dict[str, float]:
+    """Each component's share of the engine's profiled time."""
+    profile = cProfile.Profile()
+    profile.enable()
+    await engine_run(redis, agents, rounds, "profiled")
+    profile.disable()
+    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    total = sum(entry[2] for entry in stats.values())  # own time of every function
+    shares = {}
+    for component, names in COMPONENTS.items():
+        cumulative = sum(entry[3] for (_, _, name), entry in stats.items() if name in names)
+        shares[component] = cumulative / total
+    shares["everything else (policy, prompt, step and round bookkeeping)"] = 1 - sum(
+        shares.values()
+    )
+    return shares
+
+
+async def synthetic_per_core(calls: int = 3000) -> float:
+    """Retellings per CPU second by the synthetic channel alone."""
+    backend = SyntheticBackend()
+    persona = BUILTIN_PERSONAS["editor"]
+    rng = random.Random(1)
+    requests = [
+        ChatRequest(
+            system="s",
+            user="u",
+            inputs=(SOURCE,),
+            persona=persona,
+            task="retell",
+            temperature=0.7,
+            max_tokens=200,
+            seed=rng.randrange(2**31),
+        )
+        for _ in range(calls)
+    ]
+
+    started = time.process_time()
+    for request in requests:
+        await backend.complete(request)
+    return calls / (time.process_time() - started)
 
 
 async def main() -> None:
@@ -73,28 +116,27 @@ async def main() -> None:
     parser.add_argument("--agents", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=1, help="step worker processes")
     args = parser.parse_args()
     redis = await fresh_redis()
-    ratios, write_ratios = [], []
+    ratios, cpu_per_message = [], []
     for repeat in range(args.repeats):
-        engine, messages = await engine_rate(
-            redis, args.agents, args.rounds, f"e{repeat}", args.workers
-        )
-        raw = await raw_rate(redis, f"e{repeat}", f"raw{repeat}", args.rounds)
-        write_path = await write_path_rate(redis, f"e{repeat}", f"w{repeat}")
-        ratios.append(engine / raw)
-        write_ratios.append(write_path / raw)
+        wall, cpu, messages = await engine_run(redis, args.agents, args.rounds, f"e{repeat}")
+        raw = await raw_seconds(redis, f"e{repeat}", f"raw{repeat}", args.rounds)
+        ratios.append(raw / wall)
+        cpu_per_message.append(cpu / messages * 1e6)
         print(
-            f"repeat {repeat}: {messages} messages; engine {engine:,.0f} msg/s, "
-            f"raw pipelined writes {raw:,.0f} msg/s, ratio {engine / raw:.3f}; "
-            f"engine write path alone {write_path:,.0f} msg/s, ratio {write_path / raw:.3f}"
+            f"repeat {repeat}: {messages} messages; engine {messages / wall:,.0f} msg/s, "
+            f"raw pipelined writes {messages / raw:,.0f} msg/s, ratio {raw / wall:.3f}; "
+            f"engine CPU {cpu / messages * 1e6:.0f} µs/message"
         )
         await redis.flushdb()
-    print(
-        f"median ratio engine/raw: {statistics.median(ratios):.3f}; "
-        f"write path/raw: {statistics.median(write_ratios):.3f}"
-    )
+    cpu_us = statistics.median(cpu_per_message)
+    print(f"median ratio engine/raw: {statistics.median(ratios):.3f}; CPU {cpu_us:.0f} µs/msg")
+    shares = await breakdown(redis, args.agents, args.rounds)
+    parts = ", ".join(f"{k} {v * cpu_us:.0f} µs ({v:.0%})" for k, v in shares.items())
+    print(f"CPU per message by component (profiled shares): {parts}")
+    print(f"synthetic channel alone: {await synthetic_per_core():,.0f} retellings/s per core")
+    await redis.flushdb()
     await redis.aclose()
 
 

@@ -13,9 +13,10 @@ def by_slots(cls: type) -> type:
     """Class decorator (outermost, above @dataclass(slots=True)): pickle as the class and its
     fields in slot order, read by one C-level getter. __init__ must take them in that order;
     two fields at least, so that the getter returns a tuple."""
-    if len(cls.__slots__) < 2:
+    slots: tuple[str, ...] = getattr(cls, "__slots__", ())
+    if len(slots) < 2:
         raise TypeError(f"by_slots needs two or more fields; {cls.__name__} has fewer")
-    fields = attrgetter(*cls.__slots__)
+    fields = attrgetter(*slots)
 
     def reduce(self: Any) -> tuple[type, tuple[Any, ...]]:
         return cls, fields(self)

@@ -1,11 +1,15 @@
-"""BackendPool: shared backends, closed together."""
+"""BackendPool: shared backends, closed together; the null backend."""
 
 from __future__ import annotations
 
 import pytest
 
 from agents.backend import ChatRequest, Completion
+from agents.null_backend import NULL_TEXT
 from agents.pool import BackendConfig, BackendPool
+from service.experiment.experiment import load
+from service.run.engine import Engine
+from tests.conftest import spec_dict
 
 
 class ClosingBackend:
@@ -46,3 +50,14 @@ async def test_a_pool_shares_one_backend_per_configuration():
     async with BackendPool() as pool:
         config = BackendConfig(kind="synthetic", model="synthetic")
         assert pool.get(config) is pool.get(BackendConfig(kind="synthetic", model="synthetic"))
+
+
+async def test_the_null_backend_runs_a_network_with_one_fixed_text(store):
+    """The null backend (benchmarks, tests): every model message is the same fixed text."""
+    spec = spec_dict(
+        backend="null",
+        topology={"kind": "mixing", "graph": "small_world", "n_agents": 30, "human_sources": 2},
+    )
+    result = await Engine(load(spec), store, run_id="null").run()
+    texts = {m.text async for m in store.iter_messages("null") if m.origin == "model"}
+    assert result.counts["model"] > 20 and texts == {NULL_TEXT}

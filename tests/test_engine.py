@@ -12,7 +12,6 @@ from service.experiment.experiment import load
 from service.gc_tuning import YOUNG_THRESHOLD, fewer_collections
 from service.provenance.message import Message
 from service.provenance.store import ProvenanceStore
-from service.provenance.tags import root_bits
 from service.run.engine import Engine
 from tests.conftest import spec_dict
 
@@ -249,14 +248,6 @@ async def test_all_messages_written_before_the_run_ends(store, concurrency):
     )
     ids = {m.id for m in messages}
     assert all(set(m.parents) <= ids for m in messages)
-
-
-def test_root_bits_list_the_earliest_roots_and_count_all():
-    """A root set lists at most `limit` human texts, earliest first, and counts every one."""
-    roots = (1 << 0) | (1 << 5) | (1 << 200) | (1 << 7000)
-    assert root_bits(roots, 3) == ([0, 5, 200], 4)
-    assert root_bits(roots, 10) == ([0, 5, 200, 7000], 4)
-    assert root_bits(0, 10) == ([], 0)
 
 
 async def test_the_engine_leaves_the_garbage_collector_to_the_program(store):

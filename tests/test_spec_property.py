@@ -54,16 +54,24 @@ def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
         return st.one_of([from_schema(option) for option in options])
     kind = schema.get("type")
     if kind == "object":
-        properties = {name: from_schema(sub) for name, sub in schema.get("properties", {}).items()}
-        required = set(schema.get("required", ()))
-        if "additionalProperties" in schema:
-            extra = schema["additionalProperties"]
-            value = from_schema(extra) if isinstance(extra, dict) else st.text(max_size=5)
-            return st.dictionaries(st.sampled_from(WORDS) | st.integers(0, 3), value, max_size=4)
-        return st.fixed_dictionaries(
-            {k: v for k, v in properties.items() if k in required},
-            optional={k: v for k, v in properties.items() if k not in required},
-        )
+        return _objects(schema)
+    return _values(kind, schema)
+
+
+def _objects(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
+    properties = {name: from_schema(sub) for name, sub in schema.get("properties", {}).items()}
+    required = set(schema.get("required", ()))
+    if "additionalProperties" in schema:
+        extra = schema["additionalProperties"]
+        value = from_schema(extra) if isinstance(extra, dict) else st.text(max_size=5)
+        return st.dictionaries(st.sampled_from(WORDS) | st.integers(0, 3), value, max_size=4)
+    return st.fixed_dictionaries(
+        {k: v for k, v in properties.items() if k in required},
+        optional={k: v for k, v in properties.items() if k not in required},
+    )
+
+
+def _values(kind: str | None, schema: dict[str, Any]) -> st.SearchStrategy[Any]:
     if kind == "array":
         return st.lists(from_schema(schema.get("items", {})), max_size=6)
     if kind == "integer":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Sequence
+from typing import TypeGuard
 
 from .errors import TopologyError
 
@@ -22,7 +23,8 @@ __all__ = [
 ]
 
 
-def is_int(value: object) -> bool:
+def is_int(value: object) -> TypeGuard[int]:
+    """An integer of any integral type (numpy's too), not a bool."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
@@ -44,7 +46,7 @@ def check_probability(field: str, value: object) -> float:
         not isinstance(value, numbers.Real)
         or isinstance(value, bool)
         or math.isnan(value)
-        or not 0 <= value <= 1
+        or not 0 <= float(value) <= 1
     ):
         raise TopologyError(
             field, f"{field} must be a probability in [0, 1], got {field}={value!r}"

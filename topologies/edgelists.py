@@ -64,6 +64,29 @@ def _with_str_ids(F: nx.Graph) -> nx.DiGraph:
     return G
 
 
+def _assign_roles(G: nx.DiGraph, field: str, named: Sequence[str]) -> None:
+    """Roles from the file (default agent), then the named human sources; a human source
+    must hear no one."""
+    for node, role in G.nodes(data="role"):
+        if role is None:
+            G.nodes[node]["role"] = AGENT
+        elif role not in ROLES:
+            raise TopologyError(
+                field, f"node {node!r} has role={role!r}; roles are {AGENT!r}, {HUMAN_SOURCE!r}"
+            )
+    for node in named:
+        if node not in G:
+            raise TopologyError("human_sources", f"human_sources names unknown node {node!r}")
+        G.nodes[node]["role"] = HUMAN_SOURCE
+    for node, role in G.nodes(data="role"):
+        if role == HUMAN_SOURCE and G.in_degree(node):
+            heard = next(iter(G.predecessors(node)))
+            raise TopologyError(
+                "human_sources",
+                f"human source {node!r} must have no in-edges, but hears {heard!r}",
+            )
+
+
 def from_edges(
     edges: Sequence[Sequence[str | int]] | None = None,
     *,
@@ -91,26 +114,7 @@ def from_edges(
         raise TopologyError(field, f"self-loops at {_listed(loops)}; an agent does not hear itself")
     G.graph["kind"] = "edges"
     named = check_labels("human_sources", human_sources)
-
-    for node, role in G.nodes(data="role"):
-        if role is None:
-            G.nodes[node]["role"] = AGENT
-        elif role not in ROLES:
-            raise TopologyError(
-                field, f"node {node!r} has role={role!r}; roles are {AGENT!r}, {HUMAN_SOURCE!r}"
-            )
-    for node in named:
-        if node not in G:
-            raise TopologyError("human_sources", f"human_sources names unknown node {node!r}")
-        G.nodes[node]["role"] = HUMAN_SOURCE
-
-    for node, role in G.nodes(data="role"):
-        if role == HUMAN_SOURCE and G.in_degree(node):
-            heard = next(iter(G.predecessors(node)))
-            raise TopologyError(
-                "human_sources",
-                f"human source {node!r} must have no in-edges, but hears {heard!r}",
-            )
+    _assign_roles(G, field, named)
     if not G:
         given = f"edges={edges!r}" if path is None else f"path={path!r}"
         raise TopologyError(field, f"the graph has no nodes, got {given}")

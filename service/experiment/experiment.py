@@ -8,6 +8,7 @@ from typing import Any
 
 import networkx as nx
 from pydantic import TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
 
 from agents.backend import BackendError
 from agents.embedding import Embedder, make_embedder
@@ -139,7 +140,7 @@ def local_embedder_installed() -> bool:
     return all(importlib.util.find_spec(name) for name in EMBEDDER_MODULES)
 
 
-def _problem(error: dict[str, Any]) -> Problem:
+def _problem(error: ErrorDetails) -> Problem:
     loc = [str(part) for part in error["loc"]]
     if loc[:1] == ["topology"] and len(loc) > 1 and loc[1] in ("line", "tree", "mixing", "edges"):
         del loc[1]

@@ -13,7 +13,7 @@ MAX_REPORTED = 10
 def node_id_problems(raw: dict[str, Any]) -> list[Problem]:
     """One problem per node id written both as an integer and as a string (the first few)."""
     first: dict[str, tuple[type, str]] = {}
-    problems = []
+    problems: list[Problem] = []
     for path, node in _node_ids(raw):
         kind = str if isinstance(node, str) else int
         seen = first.setdefault(str(node), (kind, path))
@@ -35,23 +35,27 @@ def _as(kind: type) -> str:
 def _node_ids(raw: dict[str, Any]) -> Iterator[tuple[str, str | int]]:
     topology = raw.get("topology")
     if isinstance(topology, dict) and topology.get("kind") == "edges":
-        edges = topology.get("edges")
-        if isinstance(edges, list):
-            for i, edge in enumerate(edges):
-                if isinstance(edge, list):
-                    for j, node in enumerate(edge):
-                        if _is_id(node):
-                            yield f"topology.edges.{i}.{j}", node
-        sources = topology.get("human_sources")
-        if isinstance(sources, list):
-            for i, node in enumerate(sources):
-                if _is_id(node):
-                    yield f"topology.human_sources.{i}", node
+        yield from _edge_list_ids(topology)
     persona_map = raw.get("persona_map")
     if isinstance(persona_map, dict):
         for node in persona_map:
             if _is_id(node):
                 yield f"persona_map.{node}", node
+
+
+def _edge_list_ids(topology: dict[str, Any]) -> Iterator[tuple[str, str | int]]:
+    edges = topology.get("edges")
+    if isinstance(edges, list):
+        for i, edge in enumerate(edges):
+            if isinstance(edge, list):
+                for j, node in enumerate(edge):
+                    if _is_id(node):
+                        yield f"topology.edges.{i}.{j}", node
+    sources = topology.get("human_sources")
+    if isinstance(sources, list):
+        for i, node in enumerate(sources):
+            if _is_id(node):
+                yield f"topology.human_sources.{i}", node
 
 
 def _is_id(value: object) -> bool:

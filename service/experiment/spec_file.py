@@ -32,7 +32,7 @@ class SpecLoader(yaml.SafeLoader):
         self._path: list[str] = []
         self._sizes: dict[int, int] = {}
 
-    def compose_node(self, parent: Node | None, index: object) -> Node:
+    def compose_node(self, parent: Node | None, index: object) -> Node | None:
         is_alias = self.check_event(yaml.AliasEvent)
         if isinstance(index, ScalarNode):
             self._path.append(index.value)
@@ -47,10 +47,11 @@ class SpecLoader(yaml.SafeLoader):
                 )
             )
         try:
-            node = super().compose_node(parent, index)
-            if is_alias:
+            # PyYAML passes a mapping's key node as `index` too; its stubs allow only int
+            node = super().compose_node(parent, index)  # type: ignore[arg-type]
+            if node is not None and is_alias:
                 self._check_alias(node)
-            else:
+            elif node is not None:
                 self._measure(node)
         finally:
             if isinstance(index, ScalarNode | int):

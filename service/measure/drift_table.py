@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from service.provenance.message import TextMetrics
@@ -35,7 +36,7 @@ class DriftTable:
     _messages: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     _cells: dict[tuple[int, str], _Cell] = field(default_factory=lambda: defaultdict(_Cell))
 
-    def add(self, generation: int, values: dict[str, float | None]) -> None:
+    def add(self, generation: int, values: Mapping[str, float | None]) -> None:
         """Count one message of `generation`; None values (metric not measured) are skipped."""
         self._messages[generation] += 1
         self.add_values(generation, values)
@@ -44,7 +45,7 @@ class DriftTable:
         """Count one message of `generation` with the metrics measured on its text."""
         self.add(generation, {name: getattr(drift, name) for name in TEXT_METRICS})
 
-    def add_values(self, generation: int, values: dict[str, float | None]) -> None:
+    def add_values(self, generation: int, values: Mapping[str, float | None]) -> None:
         """Add metrics measured later (embeddings) for an already counted message."""
         for name, value in values.items():
             if value is not None:

@@ -49,7 +49,7 @@ def observed_tags(
     per batch however many receivers hold it."""
     return Observed(
         tagged=tagged,
-        origin=origin,  # type: ignore[arg-type]
+        origin=origin,
         generation=generation,
         min_generation=min_generation,
         human_input_share=human_input_share,

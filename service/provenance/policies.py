@@ -23,6 +23,36 @@ class Delivery:
     received_round: int
 
 
+FILTERS = ("human_only", "max_generation", "min_generation", "human_share")
+
+
+def _readable(policy: Policy, inbox: list[Delivery]) -> list[Delivery]:
+    """What a filtering policy (one of FILTERS) lets the agent read, in inbox order."""
+    kind = policy.kind
+    if kind == "human_only":
+        return [d for d in inbox if d.observed.origin == "human"]
+    if kind == "max_generation":
+        assert policy.k is not None
+        return [
+            d
+            for d in inbox
+            if d.observed.generation is not None and d.observed.generation <= policy.k
+        ]
+    if kind == "min_generation":
+        assert policy.k is not None
+        return [
+            d
+            for d in inbox
+            if d.observed.min_generation is not None and d.observed.min_generation <= policy.k
+        ]
+    shares = [observed_share(d.observed) for d in inbox]
+    return [
+        d
+        for d, share in zip(inbox, shares, strict=True)
+        if share is not None and share >= policy.min_share
+    ]
+
+
 def select(
     policy: Policy,
     inbox: list[Delivery],
@@ -42,32 +72,8 @@ def select(
         rng.shuffle(shuffled)
         shuffled.sort(key=lambda d: d.message.round, reverse=True)
         return _in_inbox_order(shuffled[:max_inputs], inbox)
-    if kind == "human_only":
-        return _sample([d for d in inbox if d.observed.origin == "human"], max_inputs, rng)
-    if kind == "max_generation":
-        assert policy.k is not None
-        readable = [
-            d
-            for d in inbox
-            if d.observed.generation is not None and d.observed.generation <= policy.k
-        ]
-        return _sample(readable, max_inputs, rng)
-    if kind == "min_generation":
-        assert policy.k is not None
-        readable = [
-            d
-            for d in inbox
-            if d.observed.min_generation is not None and d.observed.min_generation <= policy.k
-        ]
-        return _sample(readable, max_inputs, rng)
-    if kind == "human_share":
-        shares = [observed_share(d.observed) for d in inbox]
-        readable = [
-            d
-            for d, share in zip(inbox, shares, strict=True)
-            if share is not None and share >= policy.min_share
-        ]
-        return _sample(readable, max_inputs, rng)
+    if kind in FILTERS:
+        return _sample(_readable(policy, inbox), max_inputs, rng)
     if kind == "share_weighted":
         weights = [(1.0 + (observed_share(d.observed) or 0.0)) ** policy.weight for d in inbox]
         return _weighted_sample(inbox, weights, max_inputs, rng)

@@ -7,15 +7,17 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
 
 from service.errors import MessageNotFound, RunExists, RunNotFound
 from service.provenance import keys
 from service.provenance.message import Message
 from service.status import RunStatus
 
+Fields = dict[FieldT, EncodableT]  # a hash's fields and values, as redis-py takes them
 WRITE_CHUNK = 1000
 EVENTS_MAXLEN = 10_000
 JSON_FIELDS = ("spec", "counts", "drift", "notices", "round_seconds", "versions")
@@ -35,7 +37,7 @@ class ProvenanceStore:
         if not await self.redis.hsetnx(key, "id", run_id):
             raise RunExists(run_id)
         now = time.time()
-        record = {
+        record: Fields = {
             "spec": json.dumps(spec),
             "status": RunStatus.QUEUED.value,
             "created_at": _iso(now),
@@ -57,14 +59,14 @@ class ProvenanceStore:
         raw = await self.redis.hgetall(keys.run(run_id))
         if not raw:
             raise RunNotFound(run_id)
-        record: dict[str, Any] = {k.decode(): v.decode() for k, v in raw.items()}
+        record: dict[str, Any] = {_text(k): _text(v) for k, v in raw.items()}
         for name in JSON_FIELDS:
             if name in record:
                 record[name] = json.loads(record[name])
         return record
 
     async def list_runs(self) -> list[dict[str, Any]]:
-        ids = [i.decode() for i in await self.redis.zrange(keys.RUNS, 0, -1)]
+        ids = [_text(i) for i in cast(list[bytes], await self.redis.zrange(keys.RUNS, 0, -1))]
         runs = []
         for run_id in ids:
             try:
@@ -90,7 +92,7 @@ class ProvenanceStore:
         chunks. Returns how many."""
         key = keys.messages(run_id)
         written = 0
-        chunk: dict[str, str] = {}
+        chunk: Fields = {}
         async with self.redis.pipeline(transaction=False) as pipe:
             for message_id, payload in records:
                 chunk[message_id] = payload
@@ -110,22 +112,25 @@ class ProvenanceStore:
             await self.redis.rpush(keys.humans(run_id), *message_ids)
 
     async def human_ids(self, run_id: str) -> list[str]:
-        return [i.decode() for i in await self.redis.lrange(keys.humans(run_id), 0, -1)]
+        return [_text(i) for i in await self.redis.lrange(keys.humans(run_id), 0, -1)]
 
     async def message_ids(self, run_id: str) -> list[str]:
-        return [i.decode() for i in await self.redis.hkeys(keys.messages(run_id))]
+        return [_text(i) for i in await self.redis.hkeys(keys.messages(run_id))]
 
     async def raw_messages(self, run_id: str, message_ids: list[str]) -> list[bytes | None]:
         """Stored records as JSON bytes, in the order asked (None where missing)."""
-        return await self.redis.hmget(keys.messages(run_id), message_ids) if message_ids else []
+        if not message_ids:
+            return []
+        return cast(list[bytes | None], await self.redis.hmget(keys.messages(run_id), message_ids))
 
     async def record_skips(self, run_id: str, skips: dict[str, str]) -> None:
         if skips:
-            await self.redis.hset(keys.skips(run_id), mapping=skips)
+            fields: Fields = {k: v for k, v in skips.items()}
+            await self.redis.hset(keys.skips(run_id), mapping=fields)
 
     async def skips(self, run_id: str) -> dict[str, str]:
         raw = await self.redis.hgetall(keys.skips(run_id))
-        return {k.decode(): v.decode() for k, v in raw.items()}
+        return {_text(k): _text(v) for k, v in raw.items()}
 
     async def write_embeddings(self, run_id: str, distances: dict[str, dict[str, float]]) -> None:
         if distances:
@@ -135,7 +140,7 @@ class ProvenanceStore:
 
     async def embeddings(self, run_id: str) -> dict[str, dict[str, float]]:
         raw = await self.redis.hgetall(keys.embeddings(run_id))
-        return {k.decode(): json.loads(v) for k, v in raw.items()}
+        return {_text(k): json.loads(v) for k, v in raw.items()}
 
     async def get_message(self, run_id: str, message_id: str) -> Message:
         raw = await self.redis.hget(keys.messages(run_id), message_id)
@@ -166,11 +171,14 @@ class ProvenanceStore:
             maxlen=EVENTS_MAXLEN,
             approximate=True,
         )
-        return entry.decode()
+        return _text(entry)
 
     async def events(self, run_id: str, after: str = "-") -> list[tuple[str, dict[str, Any]]]:
-        entries = await self.redis.xrange(keys.events(run_id), min=after)
-        return [(i.decode(), json.loads(f[b"data"])) for i, f in entries]
+        entries = cast(
+            list[tuple[bytes, dict[bytes, bytes]]],
+            await self.redis.xrange(keys.events(run_id), min=after),
+        )
+        return [(_text(i), json.loads(f[b"data"])) for i, f in entries]
 
     # lineage --------------------------------------------------------------
     async def ancestors(self, run_id: str, message_id: str) -> dict[str, Message]:
@@ -212,7 +220,11 @@ def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds")
 
 
-def _encode(fields: dict[str, Any]) -> dict[str, str | float | int]:
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _encode(fields: dict[str, Any]) -> Fields:
     return {
         k: json.dumps(v) if isinstance(v, dict | list) else v
         for k, v in fields.items()

@@ -69,7 +69,7 @@ def root_bits(roots: int, limit: int) -> tuple[list[int], int]:
 
     Scans the binary string (C speed) rather than peeling bits off a many-thousand-bit int."""
     little_endian = bin(roots)[:1:-1]
-    bits = []
+    bits: list[int] = []
     position = little_endian.find("1")
     while position != -1 and len(bits) < limit:
         bits.append(position)

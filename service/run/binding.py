@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from agents.agent import Agent
-from agents.pool import DEFAULT_CHAT_MODELS, BackendConfig, BackendPool
+from agents.kinds import DEFAULT_CHAT_MODELS
+from agents.pool import BackendConfig, BackendPool
 from service.experiment.experiment import Experiment
 
 
