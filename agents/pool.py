@@ -7,12 +7,15 @@ from dataclasses import dataclass, field
 
 from agents.backend import BackendError, ChatBackend
 from agents.kinds import BACKEND_KINDS
+from agents.retrying import CallPolicy, RetryingBackend
 
 DEFAULT_CHAT_MODELS: dict[str, str | None] = {
     "synthetic": "synthetic",
     "openai": "gpt-4o-mini",
     "local": None,  # the bundled model
 }
+DEFAULT_TIMEOUTS: dict[str, float | None] = {"synthetic": None, "openai": 60.0, "local": 600.0}
+INFALLIBLE_KINDS = frozenset({"synthetic"})  # computed in process: nothing to retry
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +28,7 @@ class BackendConfig:
     api_key_env: str | None = None
     n_threads: int | None = None
     n_ctx: int = 2048
+    calls: CallPolicy = field(default_factory=CallPolicy)
 
 
 @dataclass
@@ -34,9 +38,13 @@ class BackendPool:
     _backends: dict[BackendConfig, ChatBackend] = field(default_factory=dict)
 
     def get(self, config: BackendConfig) -> ChatBackend:
-        """The shared backend for `config`, created on first use."""
+        """The shared backend for `config`, created on first use; every kind that can fail
+        is wrapped in the one retry layer."""
         if config not in self._backends:
-            self._backends[config] = _create(config)
+            backend = _create(config)
+            if config.kind not in INFALLIBLE_KINDS:
+                backend = RetryingBackend(backend, config.calls)
+            self._backends[config] = backend
         return self._backends[config]
 
     async def aclose(self) -> None:
@@ -72,7 +80,10 @@ def _create(config: BackendConfig) -> ChatBackend:
         if config.api_key_env and not api_key:
             raise BackendError(f"environment variable {config.api_key_env} is not set")
         return OpenAIChatBackend(
-            base_url=config.base_url, api_key=api_key, model=config.model or DEFAULT_MODEL
+            base_url=config.base_url,
+            api_key=api_key,
+            model=config.model or DEFAULT_MODEL,
+            timeout_s=config.calls.timeout_s,
         )
     if config.kind == "local":
         from agents.local_chat import LocalChatBackend
