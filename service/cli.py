@@ -451,6 +451,7 @@ async def _runs(args: argparse.Namespace) -> int:
                     "status": run.get("status"),
                     "created": run.get("created_at"),
                     "counts": run.get("counts") or {},
+                    "faults": run.get("faults") or {},
                 }
                 print(json.dumps(line), flush=True)
             return EXIT_OK

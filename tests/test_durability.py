@@ -115,7 +115,10 @@ async def test_sigkilled_run_is_interrupted_then_resumed_to_the_same_messages(
     assert code == 0
     [line] = [row for row in listing.splitlines() if " cut " in row]
     assert "interrupted" in line
-    assert (await store.get_run("cut"))["status"] == "interrupted"
+    code, listing, _ = await finished(await cli("runs", "--json", cwd=tmp_path))
+    assert code == 0
+    by_id = {run["id"]: run for run in map(json.loads, listing.splitlines())}
+    assert by_id["cut"]["status"] == "interrupted" and by_id["whole"]["status"] == "succeeded"
 
     calls_before = len(server.app[REQUESTS])
     code, out, err = await finished(await cli("resume", "cut", cwd=tmp_path))
