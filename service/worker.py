@@ -14,6 +14,7 @@ import contextlib
 import pickle
 import signal
 import sys
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -34,6 +35,7 @@ from service.run.step_batch import StepInput
 from service.status import RunStatus
 
 DEAD_LETTER = "dead_letter"
+STATUS_TTL_S = 1.0  # how long a worker trusts a run's status before reading it again
 
 
 @dataclass
@@ -50,6 +52,8 @@ class WorkerOptions:
 class _RunState:
     ctx: RunContext
     pool: BackendPool
+    running: bool = True
+    checked: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -84,9 +88,11 @@ class Worker:
                         list(self._in_flight.values()), return_when=asyncio.FIRST_COMPLETED
                     )
                     continue
-                entries = await self._claim_idle(free) or await self._read_new(free)
-                for entry_id, fields in entries:
-                    self._start(entry_id, fields)
+                claimed = await self._claim_idle(free)
+                for entry_id, fields in claimed:
+                    self._start(entry_id, fields, redelivered=True)
+                for entry_id, fields in [] if claimed else await self._read_new(free):
+                    self._start(entry_id, fields, redelivered=False)
         finally:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -95,6 +101,7 @@ class Worker:
                 await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
             for state in self._runs.values():
                 await state.pool.aclose()
+            await self.redis.xgroup_delconsumer(keys.STEPS, keys.STEP_WORKERS, self.name)
 
     async def _read_new(self, count: int) -> list[tuple[str, dict[bytes, bytes]]]:
         reply = await self.redis.xreadgroup(
@@ -131,33 +138,38 @@ class Worker:
                     justid=True,
                 )
 
-    def _start(self, entry_id: str, fields: dict[bytes, bytes]) -> None:
-        task = asyncio.create_task(self._handle_reporting(entry_id, fields))
+    def _start(self, entry_id: str, fields: dict[bytes, bytes], *, redelivered: bool) -> None:
+        task = asyncio.create_task(self._handle_reporting(entry_id, fields, redelivered))
         self._in_flight[entry_id] = task
         task.add_done_callback(lambda _: self._in_flight.pop(entry_id, None))
 
-    async def _handle_reporting(self, entry_id: str, fields: dict[bytes, bytes]) -> None:
+    async def _handle_reporting(
+        self, entry_id: str, fields: dict[bytes, bytes], redelivered: bool
+    ) -> None:
         """A step that raises stays pending: it is redelivered, then dead-lettered."""
         try:
-            await self._handle(entry_id, fields)
+            await self._handle(entry_id, fields, redelivered)
         except Exception as exc:
             print(f"step {entry_id} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
 
-    async def _handle(self, entry_id: str, fields: dict[bytes, bytes]) -> None:
+    async def _handle(self, entry_id: str, fields: dict[bytes, bytes], redelivered: bool) -> None:
+        """Run one step and commit it. A redelivered step may be done already (the commit
+        is atomic: it is done exactly when its done mark exists), or delivered too often."""
         run_id = _text(fields[b"run"])
         round_, index = int(fields[b"round"]), int(fields[b"index"])
         item: StepInput = pickle.loads(fields[b"input"])
-        if await self.redis.hexists(keys.done(run_id, round_), index):
-            await self.redis.xack(keys.STEPS, keys.STEP_WORKERS, entry_id)
-            return
         state = await self._run_state(run_id, int(fields[b"replicate"]))
         if state is None:  # the run is gone or over: its steps are dropped
-            await self.redis.xack(keys.STEPS, keys.STEP_WORKERS, entry_id)
+            await self._drop(entry_id)
             return
-        deliveries = await self._deliveries(entry_id)
-        if deliveries > self.options.max_deliveries:
-            await self._dead_letter(state.ctx, round_, index, item, entry_id, deliveries)
-            return
+        if redelivered:
+            if await self.redis.hexists(keys.done(run_id, round_), index):
+                await self._drop(entry_id)
+                return
+            deliveries = await self._deliveries(entry_id)
+            if deliveries > self.options.max_deliveries:
+                await self._dead_letter(state.ctx, round_, index, item, entry_id, deliveries)
+                return
         await self._known_humans(state.ctx, int(fields[b"humans"]))
         outcome = await agent_step(
             state.ctx, round_, item.node, item.inbox, item.anchor, item.stored
@@ -169,6 +181,12 @@ class Worker:
         payload = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
         await commit_step(self.redis, run_id, round_, index, message, payload, entry_id)
         self.steps_done += 1
+
+    async def _drop(self, entry_id: str) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xack(keys.STEPS, keys.STEP_WORKERS, entry_id)
+            pipe.xdel(keys.STEPS, entry_id)
+            await pipe.execute()
 
     async def _deliveries(self, entry_id: str) -> int:
         pending = await self.redis.xpending_range(
@@ -207,11 +225,19 @@ class Worker:
         await commit_step(self.redis, ctx.run_id, round_, index, None, payload, entry_id)
 
     async def _run_state(self, run_id: str, replicate: int) -> _RunState | None:
+        """The run's context while it is running (its status read at most every second)."""
+        known = self._runs.get(run_id)
+        if known is not None and time.monotonic() - known.checked < STATUS_TTL_S:
+            return known if known.running else None
         try:
             record = await self.store.get_run(run_id)
         except RunNotFound:
             self._runs.pop(run_id, None)
             return None
+        if known is not None:
+            known.running = record["status"] == RunStatus.RUNNING.value
+            known.checked = time.monotonic()
+            return known if known.running else None
         if record["status"] != RunStatus.RUNNING.value:
             return None
         if run_id not in self._runs:

@@ -33,6 +33,7 @@ if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
     redis.call('RPUSH', KEYS[3], ARGV[1])
 end
 redis.call('XACK', KEYS[4], ARGV[5], ARGV[6])
+redis.call('XDEL', KEYS[4], ARGV[6])
 """  # KEYS: done, messages, done order, stream; ARGV: index, message id, message JSON
 # (empty for none), outcome, group, entry id
 
@@ -55,8 +56,8 @@ async def commit_step(
     outcome: bytes,
     entry_id: str,
 ) -> None:
-    """Store a step's message and done mark and acknowledge its entry, atomically; nothing
-    but the acknowledgement when the step was done before."""
+    """Store a step's message and done mark and acknowledge (and delete) its entry,
+    atomically; nothing but the acknowledgement when the step was done before."""
     mid, payload = message or ("", "")
     await redis.eval(
         COMMIT,
