@@ -18,14 +18,10 @@ import subprocess
 import sys
 import time
 
-from redis.asyncio import Redis
-
 from bench.common import BENCH_REDIS_URL, fresh_redis, mixing_spec
 from bench.concurrency import free_port, wait_until_up
 from service.experiment.experiment import load
-from service.provenance import keys
 from service.provenance.store import ProvenanceStore
-from service.run.distributed import ensure_group
 from service.run.engine import Engine
 
 LATENCY_S = 1.0
@@ -37,7 +33,7 @@ def start_workers(count: int, concurrency: int, env: dict[str, str]) -> list[sub
             [sys.executable, "-m", "service.cli", "worker", "--concurrency", str(concurrency)],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         for _ in range(count)
     ]
@@ -50,14 +46,13 @@ def stop_workers(workers: list[subprocess.Popen]) -> None:
         worker.wait(timeout=60)
 
 
-async def workers_ready(redis: Redis, count: int) -> None:
-    """Wait until `count` workers read the steps stream (their imports take seconds)."""
-    await ensure_group(redis)
-    for _ in range(1200):
-        if len(await redis.xinfo_consumers(keys.STEPS, keys.STEP_WORKERS)) >= count:
-            return
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"{count} workers did not start")
+async def workers_ready(workers: list[subprocess.Popen]) -> None:
+    """Wait until every worker has printed its banner (imports take seconds)."""
+    for worker in workers:
+        assert worker.stderr is not None
+        banner = await asyncio.to_thread(worker.stderr.readline)
+        if not banner.startswith(b"worker:"):
+            raise RuntimeError(f"a worker did not start: {banner.decode(errors='replace')}")
 
 
 async def measure(
@@ -78,7 +73,7 @@ async def measure(
     env = {**os.environ, "DRIFTLAB_REDIS_URL": BENCH_REDIS_URL}
     processes = start_workers(workers, worker_concurrency, env)
     try:
-        await workers_ready(redis, workers)
+        await workers_ready(processes)
         result = await Engine(load(spec), ProvenanceStore(redis), run_id="scaleout").run()
     finally:
         stop_workers(processes)
