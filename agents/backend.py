@@ -12,7 +12,30 @@ WORDS_PER_TOKEN = 0.75  # for token estimates where there is no tokenizer
 
 
 class BackendError(RuntimeError):
-    """A chat backend could not produce a completion."""
+    """A chat backend could not produce a completion.
+
+    `kind` names the fault (`rate_limited`, `server_error`, `timeout`, `connection`,
+    `malformed`, `non_text`, `empty`, `client_error`, or `error` for anything else);
+    `retryable` says whether calling again may succeed, after at least `retry_after_s`
+    seconds when the server asked for a pause."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str = "error",
+        retryable: bool = False,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.retryable = retryable
+        self.retry_after_s = retry_after_s
+
+    def short(self, limit: int = 200) -> str:
+        """`kind: message`, cut to `limit` characters (what a message's `errors` lists)."""
+        text = f"{self.kind}: {self}"
+        return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class Usage(BaseModel):
@@ -53,6 +76,10 @@ class Completion(BaseModel):
     latency_ms: float = 0.0
     finish_reason: str | None = None
     system_fingerprint: str | None = None
+    attempts: int = 1
+    errors: tuple[str, ...] = ()
+    truncated: bool = False
+    cached: bool = False
 
 
 @runtime_checkable

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import email.utils
 import os
 import time
+from typing import Any
 
 import openai
 from pydantic import BaseModel, ValidationError
@@ -13,7 +15,7 @@ from agents.kinds import DEFAULT_OPENAI_CHAT_MODEL
 
 
 class _Message(BaseModel):
-    content: str | None = None
+    content: Any = None
 
 
 class _Choice(BaseModel):
@@ -31,7 +33,9 @@ class ChatReply(BaseModel):
 
 
 class OpenAIChatBackend:
-    """`openai.AsyncOpenAI` behind the chat protocol; the SDK's own retries are the only layer.
+    """`openai.AsyncOpenAI` behind the chat protocol, with the SDK's own retries switched off:
+    `agents.retrying.RetryingBackend` is the one retry layer. Every failure is a BackendError
+    whose `kind` and `retryable` say what went wrong and whether to call again.
 
     The body is posted as plain JSON through the client's `post` (auth, base URL, retries and
     error mapping included) and the JSON answer is validated by a small model of our own:
@@ -48,8 +52,7 @@ class OpenAIChatBackend:
         base_url: str | None = None,
         api_key: str | None = None,
         model: str = DEFAULT_OPENAI_CHAT_MODEL,
-        max_retries: int = 2,
-        timeout_s: float = 120.0,
+        timeout_s: float | None = 60.0,
     ) -> None:
         key = api_key or os.environ.get("OPENAI_API_KEY")
         if not key:
@@ -61,7 +64,7 @@ class OpenAIChatBackend:
         self._client = openai.AsyncOpenAI(
             base_url=base_url or os.environ.get("OPENAI_BASE_URL") or None,
             api_key=key,
-            max_retries=max_retries,
+            max_retries=0,
             timeout=timeout_s,
             http_client=openai.DefaultAioHttpClient(timeout=timeout_s),
         )
@@ -85,25 +88,108 @@ class OpenAIChatBackend:
                 },
             )
         except openai.OpenAIError as exc:
-            raise BackendError(f"openai backend, model {model!r}: {exc}") from exc
-        latency_ms = (time.perf_counter() - started) * 1000
-        try:
-            reply = ChatReply.model_validate(response)
-        except ValidationError as exc:
+            raise _fault(exc, model) from exc
+        except ValueError as exc:  # a JSON body that does not parse
             raise BackendError(
-                f"openai backend, model {model!r}: not a chat completion: {exc.errors()[0]['msg']}"
+                f"openai backend, model {model!r}: the body is not valid JSON ({exc})",
+                kind="malformed",
+                retryable=True,
             ) from exc
-        if not reply.choices:
-            raise BackendError(f"openai backend, model {model!r}: the response had no choices")
-        choice = reply.choices[0]
-        return Completion(
-            text=(choice.message.content or "").strip(),
-            model=reply.model or model,
-            usage=reply.usage or Usage(),
-            latency_ms=latency_ms,
-            finish_reason=choice.finish_reason,
-            system_fingerprint=reply.system_fingerprint,
-        )
+        latency_ms = (time.perf_counter() - started) * 1000
+        return _completion(response, model, latency_ms)
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def _completion(response: object, model: str, latency_ms: float) -> Completion:
+    try:
+        reply = ChatReply.model_validate(response)
+    except ValidationError as exc:
+        raise BackendError(
+            f"openai backend, model {model!r}: not a chat completion: {exc.errors()[0]['msg']}",
+            kind="malformed",
+            retryable=True,
+        ) from exc
+    if not reply.choices:
+        raise BackendError(
+            f"openai backend, model {model!r}: the response had no choices",
+            kind="malformed",
+            retryable=True,
+        )
+    choice = reply.choices[0]
+    content = choice.message.content
+    if content is not None and not isinstance(content, str):
+        raise BackendError(
+            f"openai backend, model {model!r}: the reply is {type(content).__name__}, not text",
+            kind="non_text",
+            retryable=True,
+        )
+    return Completion(
+        text=(content or "").strip(),
+        model=reply.model or model,
+        usage=reply.usage or Usage(),
+        latency_ms=latency_ms,
+        finish_reason=choice.finish_reason,
+        system_fingerprint=reply.system_fingerprint,
+    )
+
+
+RETRYABLE_STATUS = frozenset({408, 409, 429})
+
+
+def _fault(exc: openai.OpenAIError, model: str) -> BackendError:
+    """The BackendError for an SDK error: its kind, whether to retry, and the wait asked."""
+    where = f"openai backend, model {model!r}"
+    if isinstance(exc, openai.APITimeoutError):
+        return BackendError(f"{where}: the call timed out", kind="timeout", retryable=True)
+    if isinstance(exc, openai.APIConnectionError):
+        return BackendError(f"{where}: {exc}", kind="connection", retryable=True)
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        kind = (
+            "rate_limited"
+            if status == 429
+            else "server_error"
+            if status >= 500
+            else "timeout"
+            if status == 408
+            else "client_error"
+        )
+        return BackendError(
+            f"{where}: HTTP {status}: {_first_line(exc.message)}",
+            kind=kind,
+            retryable=status >= 500 or status in RETRYABLE_STATUS,
+            retry_after_s=retry_after(exc.response.headers),
+        )
+    if isinstance(exc, openai.APIResponseValidationError):
+        return BackendError(f"{where}: {exc}", kind="malformed", retryable=True)
+    return BackendError(f"{where}: {exc}")
+
+
+def retry_after(headers: Any) -> float | None:
+    """The pause a response asks for: `retry-after-ms`, else `Retry-After` in seconds or as
+    an HTTP date; None when absent or unreadable."""
+    millis = headers.get("retry-after-ms")
+    if millis is not None:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _first_line(text: str, limit: int = 160) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= limit else line[: limit - 3] + "..."

@@ -82,6 +82,7 @@ class Persona(BaseModel):
     backend: BackendKind | None = None
     base_url: str | None = None
     api_key_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    timeout_s: float | None = Field(None, gt=0, description="seconds per call to its backend")
     style: RetellingStyle = Field(default_factory=RetellingStyle)
 
     @field_validator("base_url")

@@ -7,6 +7,15 @@ from dataclasses import dataclass, field
 
 from agents.backend import BackendError, ChatBackend
 from agents.kinds import BACKEND_KINDS, DEFAULT_OPENAI_CHAT_MODEL
+from agents.retrying import CallPolicy, RetryingBackend
+
+DEFAULT_TIMEOUTS: dict[str, float | None] = {
+    "synthetic": None,
+    "null": None,
+    "openai": 60.0,
+    "local": 600.0,
+}
+INFALLIBLE_KINDS = frozenset({"synthetic", "null"})  # computed in process: nothing to retry
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +28,7 @@ class BackendConfig:
     api_key_env: str | None = None
     n_threads: int | None = None
     n_ctx: int = 2048
+    calls: CallPolicy = field(default_factory=CallPolicy)
 
 
 @dataclass
@@ -28,9 +38,13 @@ class BackendPool:
     _backends: dict[BackendConfig, ChatBackend] = field(default_factory=dict)
 
     def get(self, config: BackendConfig) -> ChatBackend:
-        """The shared backend for `config`, created on first use."""
+        """The shared backend for `config`, created on first use; every kind that can fail
+        is wrapped in the one retry layer."""
         if config not in self._backends:
-            self._backends[config] = _create(config)
+            backend = _create(config)
+            if config.kind not in INFALLIBLE_KINDS:
+                backend = RetryingBackend(backend, config.calls)
+            self._backends[config] = backend
         return self._backends[config]
 
     async def aclose(self) -> None:
@@ -69,6 +83,7 @@ def _create(config: BackendConfig) -> ChatBackend:
             base_url=config.base_url,
             api_key=api_key,
             model=config.model or DEFAULT_OPENAI_CHAT_MODEL,
+            timeout_s=config.calls.timeout_s,
         )
     if config.kind == "null":
         from agents.null_backend import NullBackend

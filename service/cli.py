@@ -1,4 +1,5 @@
-"""The driftlab command line: run, dry-run, list, export, delete runs and show lineage."""
+"""The driftlab command line: run, dry-run, resume, list, export, delete runs, show lineage,
+and serve as a worker of distributed runs."""
 
 from __future__ import annotations
 
@@ -43,8 +44,11 @@ from service.measure.report import format_value
 from service.provenance.lineage import render_lineage
 from service.provenance.redis_conn import RedisConnection, open_redis
 from service.provenance.store import ProvenanceStore
-from service.run.engine import RoundReport, new_run_id
-from service.runs import RunHooks, run_spec
+from service.run.engine import RoundReport, RunResult, new_run_id
+from service.run.lease import live_holder, request_cancel
+from service.runs import RunHooks, RunOutcome, resume_run, run_spec
+from service.status import RunStatus
+from service.worker import WorkerOptions, run_worker
 
 DRIFT_HEADERS = dict(
     zip(
@@ -136,6 +140,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--workers", type=_positive_int, help="processes running agent steps (default 1)"
     )
+    run.add_argument(
+        "--distributed",
+        action="store_true",
+        help="queue agent steps in Redis for `driftlab worker` processes",
+    )
     run.add_argument("--run-id")
     run.add_argument("--out", type=Path, help="output directory (default runs/RUN_ID)")
     run.add_argument(
@@ -165,7 +174,38 @@ def _parser() -> argparse.ArgumentParser:
 
     delete = commands.add_parser("delete", parents=[common], help="delete a stored run")
     delete.add_argument("run")
+    delete.add_argument(
+        "--force", action="store_true", help="cancel the run first if a process is running it"
+    )
     delete.set_defaults(handler=_delete)
+
+    resume = commands.add_parser(
+        "resume", parents=[common], help="continue an interrupted or cancelled run"
+    )
+    resume.add_argument("run")
+    resume.add_argument("--out", type=Path, help="output directory (default runs/RUN_ID)")
+    resume.add_argument("--format", default="jsonl", type=_formats)
+    resume.set_defaults(handler=_resume)
+
+    worker = commands.add_parser(
+        "worker", parents=[common], help="run agent steps of distributed runs from Redis"
+    )
+    worker.add_argument(
+        "--concurrency", type=_positive_int, default=64, help="steps in hand at once (64)"
+    )
+    worker.add_argument(
+        "--redelivery",
+        type=_positive_float,
+        default=30.0,
+        help="seconds a step may sit idle with a dead worker before another takes it (30)",
+    )
+    worker.add_argument(
+        "--max-deliveries",
+        type=_positive_int,
+        default=5,
+        help="deliveries of one step before it goes to the run's dead letters (5)",
+    )
+    worker.set_defaults(handler=_worker)
 
     lineage = commands.add_parser(
         "lineage", parents=[common], help="print a message's ancestors back to humans"
@@ -191,6 +231,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value
 
 
@@ -246,6 +296,7 @@ async def _run(args: argparse.Namespace) -> int:
         seed=args.seed,
         concurrency=args.concurrency,
         workers=args.workers,
+        distributed=args.distributed or None,
     )
     experiment = load(raw, settings)
     if args.dry_run:
@@ -263,20 +314,57 @@ async def _run(args: argparse.Namespace) -> int:
                 out_dir=out_dir,
                 formats=args.format,
                 hooks=RunHooks(notice=_notice, started=_print_start, round=on_round),
+                lease_s=settings.lease_s,
             )
-        result = done.result
-        _print_drift(result.drift)
-        out.print(
-            f"run {done.run_id} {result.status.value}: {result.counts['messages']} messages "
-            f"({result.counts['skips']} silent) -> {done.out_dir}/",
+        return _report(done)
+
+    return await _with_store(settings, go)
+
+
+async def _resume(args: argparse.Namespace) -> int:
+    settings: Settings = args.settings
+    check_run_id(args.run, settings)
+    out_dir = _writable_dir(args.out or Path("runs") / args.run)
+
+    async def go(store: ProvenanceStore) -> int:
+        record = await store.get_run(args.run)
+        with _progress(int(record.get("rounds", 0)) or 1) as on_round:
+            done = await resume_run(
+                store,
+                args.run,
+                settings,
+                out_dir=out_dir,
+                formats=args.format,
+                hooks=RunHooks(notice=_notice, started=_print_start, round=on_round),
+            )
+        return _report(done)
+
+    return await _with_store(settings, go)
+
+
+def _report(done: RunOutcome) -> int:
+    """Print a finished run's drift, status line, faults and files; its exit code."""
+    result: RunResult = done.result
+    _print_drift(result.drift)
+    out.print(
+        f"run {done.run_id} {result.status.value}: {result.counts['messages']} messages "
+        f"({result.counts['skips']} silent) -> {done.out_dir}/",
+        markup=False,
+        soft_wrap=True,
+    )
+    if result.faults:
+        summary = ", ".join(f"{kind} {n}" for kind, n in sorted(result.faults.items()))
+        out.print(f"  faults survived or failed: {summary}", markup=False)
+    for path in done.written:
+        out.print(f"  {path}", markup=False)
+    if result.status is RunStatus.BUDGET_EXCEEDED:
+        err.print(
+            f"error: {result.notices[-1]}; the messages so far are kept and exported",
             markup=False,
             soft_wrap=True,
         )
-        for path in done.written:
-            out.print(f"  {path}", markup=False)
-        return EXIT_OK
-
-    return await _with_store(settings, go)
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def _print_start(run_id: str, experiment: Experiment) -> None:
@@ -363,6 +451,7 @@ async def _runs(args: argparse.Namespace) -> int:
                     "status": run.get("status"),
                     "created": run.get("created_at"),
                     "counts": run.get("counts") or {},
+                    "faults": run.get("faults") or {},
                 }
                 print(json.dumps(line), flush=True)
             return EXIT_OK
@@ -405,8 +494,31 @@ async def _delete(args: argparse.Namespace) -> int:
     check_run_id(args.run, args.settings)
 
     async def go(store: ProvenanceStore) -> int:
+        if args.force and await live_holder(store.redis, args.run):
+            err.print(f"cancelling run {args.run} first", markup=False)
+            await request_cancel(store.redis, args.run, args.settings.lease_s)
         await store.delete_run(args.run)
         out.print(f"deleted run {args.run}", markup=False)
+        return EXIT_OK
+
+    return await _with_store(args.settings, go)
+
+
+async def _worker(args: argparse.Namespace) -> int:
+    options = WorkerOptions(
+        concurrency=args.concurrency,
+        redelivery_s=args.redelivery,
+        max_deliveries=args.max_deliveries,
+    )
+
+    async def go(store: ProvenanceStore) -> int:
+        err.print(
+            f"worker: up to {options.concurrency} steps at once; Ctrl-C or SIGTERM stops it "
+            "after the steps in hand",
+            markup=False,
+        )
+        worker = await run_worker(store.redis, args.settings, options)
+        out.print(f"worker {worker.name} stopped after {worker.steps_done} steps", markup=False)
         return EXIT_OK
 
     return await _with_store(args.settings, go)

@@ -11,13 +11,16 @@ from agents.backend import BackendError
 from service.errors import (
     BadInput,
     MessageNotFound,
+    RunActive,
     RunExists,
+    RunFailed,
     RunNotFound,
     SpecError,
     WorkerFailed,
     describe_failure,
 )
 from service.provenance.redis_conn import RedisUnavailable
+from service.run.lease import LeaseHeld, RunCancelled
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 MAX_SHOWN_PROBLEMS = 50
@@ -43,12 +46,21 @@ def describe(exc: BaseException) -> Failure:
         return Failure(
             EXIT_USAGE, f"invalid spec ({count} problem{'s' * (count != 1)}):", tuple(shown)
         )
-    if isinstance(exc, BadInput | RunNotFound | MessageNotFound | RunExists):
+    if isinstance(
+        exc, BadInput | RunNotFound | MessageNotFound | RunExists | RunActive | LeaseHeld
+    ):
         return Failure(EXIT_USAGE, f"error: {exc}")
-    if isinstance(exc, RedisUnavailable | BackendError | WorkerFailed):
+    if isinstance(exc, RunCancelled):
+        return Failure(EXIT_INTERRUPTED, f"cancelled: {exc}")
+    if isinstance(exc, RedisUnavailable | BackendError | WorkerFailed | RunFailed):
         return Failure(EXIT_FAILED, f"error: {exc}")
     if isinstance(exc, ExceptionGroup) and exc.split((BackendError, WorkerFailed))[1] is None:
         return Failure(EXIT_FAILED, f"error: {describe_failure(exc)}")  # several steps failed
+    return _outside_failure(exc)
+
+
+def _outside_failure(exc: BaseException) -> Failure:
+    """A failure outside the user's input and outside driftlab's own errors."""
     if isinstance(exc, RedisError):
         return Failure(
             EXIT_FAILED,

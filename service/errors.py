@@ -35,6 +35,16 @@ class RunNotFound(KeyError):
         return f"no run {self.args[0]!r} in the store"
 
 
+class RunActive(RuntimeError):
+    """A process holds the run's lease: it is still going."""
+
+    def __str__(self) -> str:
+        return (
+            f"run {self.args[0]!r} is still running (a process holds its lease); wait for it "
+            f"to end, or `driftlab delete --force {self.args[0]}` to cancel it first"
+        )
+
+
 class MessageNotFound(KeyError):
     """No stored message has this id."""
 
@@ -66,3 +76,7 @@ def describe_failure(exc: BaseException) -> str:
         text = describe_failure(member)
         seen[text] = seen.get(text, 0) + 1
     return "; ".join(text if n == 1 else f"{text} (x{n})" for text, n in seen.items())
+
+
+class RunFailed(RuntimeError):
+    """A run stopped by its own rules (too many failed steps, `on_error: fail`)."""

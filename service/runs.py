@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from service.errors import RunExists
-from service.experiment.experiment import Experiment, open_embedder
+from service.experiment.experiment import Experiment, load, open_embedder
+from service.experiment.settings import Settings
 from service.measure.export import export_run
 from service.provenance.store import ProvenanceStore
 from service.run.engine import Engine, RoundReport, RunResult, new_run_id
@@ -43,13 +44,16 @@ async def run_spec(
     out_dir: Path | None = None,
     formats: Iterable[str] = ("jsonl",),
     hooks: RunHooks | None = None,
+    lease_s: float = 30.0,
+    resume: bool = False,
 ) -> RunOutcome:
     """Run `experiment` under `run_id` (a fresh one when None) and export it to `out_dir`
     (default runs/RUN_ID). Raises RunExists when the id is taken, before anything is opened
-    or, should another process claim it meanwhile, before anything is written."""
+    or, should another process claim it meanwhile, before anything is written. With
+    `resume`, continues the stored run `run_id` instead (see `resume_run`)."""
     hooks = hooks or RunHooks()
     run_id = run_id or new_run_id(experiment.spec.name)
-    if await store.run_exists(run_id):
+    if not resume and await store.run_exists(run_id):
         raise RunExists(run_id)
     run_experiment, embedder = open_embedder(experiment)
     for notice in run_experiment.notices:
@@ -59,7 +63,13 @@ async def run_spec(
         if embedder is not None:
             await stack.enter_async_context(aclosing(embedder))
         engine = Engine(
-            run_experiment, store, run_id=run_id, embedder=embedder, on_round=hooks.round
+            run_experiment,
+            store,
+            run_id=run_id,
+            embedder=embedder,
+            on_round=hooks.round,
+            lease_s=lease_s,
+            resume=resume,
         )
         result = await engine.run()
     for notice in result.notices[len(run_experiment.notices) :]:
@@ -67,3 +77,28 @@ async def run_spec(
     out_dir = out_dir or Path("runs") / run_id
     written = await export_run(store, run_id, out_dir, formats)
     return RunOutcome(run_id, result, out_dir, written)
+
+
+async def resume_run(
+    store: ProvenanceStore,
+    run_id: str,
+    settings: Settings,
+    *,
+    out_dir: Path | None = None,
+    formats: Iterable[str] = ("jsonl",),
+    hooks: RunHooks | None = None,
+) -> RunOutcome:
+    """Continue an interrupted or cancelled run with its stored spec, from its last
+    completed steps, and export it."""
+    record = await store.get_run(run_id)
+    experiment = load(record["spec"], settings)
+    return await run_spec(
+        experiment,
+        store,
+        run_id=run_id,
+        out_dir=out_dir,
+        formats=formats,
+        hooks=hooks,
+        lease_s=settings.lease_s,
+        resume=True,
+    )

@@ -12,7 +12,12 @@ class RunStatus(StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     BUDGET_EXCEEDED = "budget_exceeded"
+    INTERRUPTED = "interrupted"  # shown for a `running` run whose lease expired
 
     @property
     def finished(self) -> bool:
         return self not in (RunStatus.QUEUED, RunStatus.RUNNING)
+
+    @property
+    def resumable(self) -> bool:
+        return self in (RunStatus.INTERRUPTED, RunStatus.CANCELLED)

@@ -146,7 +146,7 @@ async def test_runs_lineage_export_delete(tmp_path, redis):
     assert "cli-run" in listed.stdout and "succeeded" in listed.stdout
     as_json = driftlab("runs", "--json", cwd=tmp_path)
     [line] = [json.loads(text) for text in as_json.stdout.splitlines()]
-    assert set(line) == {"id", "status", "created", "counts"}
+    assert set(line) == {"id", "status", "created", "counts", "faults"}
     assert (line["id"], line["status"], line["counts"]["messages"]) == ("cli-run", "succeeded", 3)
     lineage = driftlab("lineage", "cli-run", "cli-run:0:1:a1", cwd=tmp_path)
     assert lineage.returncode == 0, lineage.stderr

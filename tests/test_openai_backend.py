@@ -8,6 +8,7 @@ import pytest
 from agents.backend import BackendError
 from agents.embedding import OpenAIEmbedder
 from agents.openai_stub import REQUESTS
+from service.errors import RunFailed
 from service.experiment.experiment import load, open_embedder
 from service.run.engine import Engine
 from tests.conftest import free_port, spec_dict
@@ -90,15 +91,19 @@ async def test_completion_order_does_not_change_results(stub, store):
 
 @pytest.mark.parametrize("workers", [1, 2])
 async def test_endpoint_errors_fail_the_run_with_a_clear_error(openai_endpoint, store, workers):
-    """An endpoint answering 400 fails the run, in the engine's process or in step workers;
-    the record says failed and why."""
-    await openai_endpoint(fail_status=400)
+    """An endpoint answering 400 (not worth a retry) fails every step of the round, in the
+    engine's process or in step workers, so the run fails; the record says why, and the
+    failed step is kept with its reason."""
+    server = await openai_endpoint(fail_status=400)
     spec = spec_dict(backend="openai", rounds=1, workers=workers)
-    with pytest.raises(BackendError, match="openai backend"):
+    with pytest.raises(RunFailed, match=r"1 of 1 agent steps failed.*openai backend.*HTTP 400"):
         await Engine(load(spec), store, run_id="bad").run()
     record = await store.get_run("bad")
     assert record["status"] == "failed"
     assert "400" in record["error"]
+    assert len(server.app[REQUESTS]) == 1
+    [failed] = await store.failed_steps("bad")
+    assert (failed.node, failed.kind, failed.attempts) == ("a0", "client_error", 1)
 
 
 async def test_missing_api_key_is_a_clear_error(monkeypatch, store):

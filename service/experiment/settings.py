@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     max_spec_values: int = Field(
         5_000_000, ge=1, description="values in a spec file, every alias counted at its full size"
     )
+    lease_s: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="seconds a run's lease lasts without a heartbeat (renewed every third)",
+    )
     max_run_id_length: int = Field(100, ge=30, description="characters of a run id")
 
 

@@ -253,6 +253,58 @@ class LocalModel(Strict):
     n_ctx: int = Field(2048, ge=256)
 
 
+class Calls(Strict):
+    """How every LLM call is made: bounded in time, retried with backoff, replies checked."""
+
+    timeout_s: float | None = Field(
+        None,
+        gt=0,
+        description="seconds per call; null: the backend's default (openai 60, local 600)",
+    )
+    max_attempts: int = Field(5, ge=1, le=100, description="calls per step at most")
+    backoff_s: float = Field(1.0, ge=0, description="longest wait after the first failure")
+    max_backoff_s: float = Field(30.0, ge=0, description="longest wait between two calls")
+    max_reply_chars: int = Field(20_000, ge=1, description="longer replies are cut and flagged")
+
+
+class OnError(Strict):
+    """What a step that still fails after its retries does to the run."""
+
+    action: Literal["continue", "fail"] = Field(
+        "continue", description="continue: the agent forwards nothing that round"
+    )
+    max_failed_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="continue: fail the run when a larger share of a round's steps failed",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: object) -> object:
+        return {"action": value} if isinstance(value, str) else value
+
+
+class Budget(Strict):
+    """Per-run limits: the run ends `budget_exceeded` once one is reached."""
+
+    max_calls: int | None = Field(None, ge=1, description="LLM calls, retries included")
+    max_tokens: int | None = Field(None, ge=1, description="total tokens (prompt + completion)")
+
+
+class Cache(Strict):
+    """The response cache in Redis (off by default: replicates must not share answers)."""
+
+    enabled: bool = False
+    ttl_s: int = Field(7 * 24 * 3600, ge=1, description="seconds a cached completion is kept")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_bool(cls, value: object) -> object:
+        return {"enabled": value} if isinstance(value, bool) else value
+
+
 class ExperimentSpec(Strict):
     """One experiment. Field names are stable: scripts and the HTTP API use them."""
 
@@ -278,11 +330,16 @@ class ExperimentSpec(Strict):
     max_tokens: int | None = Field(None, ge=1)
     concurrency: int = Field(16, ge=1)
     workers: int = Field(1, ge=1, le=64)  # processes running agent steps; 1: the engine's own
+    distributed: bool = False  # steps queued in Redis for `driftlab worker` processes
     injection: Injection = Field(default_factory=Injection)
     policy: Policy = Field(default_factory=Policy)
     memory: Literal["consume", "keep_latest"] = "consume"  # how long a delivery stays readable
     provenance: Provenance = Field(default_factory=Provenance)
     local: LocalModel = Field(default_factory=LocalModel)
+    calls: Calls = Field(default_factory=Calls)
+    on_error: OnError = Field(default_factory=OnError)
+    budget: Budget = Field(default_factory=Budget)
+    cache: Cache = Field(default_factory=Cache)
     store_prompts: bool = True
 
     @field_validator("name")
@@ -299,6 +356,15 @@ class ExperimentSpec(Strict):
     @classmethod
     def _no_credentials(cls, url: str | None) -> str | None:
         return url if url is None else check_base_url(url)
+
+    @model_validator(mode="after")
+    def _one_way_to_run_steps(self) -> ExperimentSpec:
+        if self.distributed and self.workers > 1:
+            raise ValueError(
+                "distributed: true runs steps in `driftlab worker` processes; it cannot be "
+                f"combined with workers: {self.workers} (the process pool on this machine)"
+            )
+        return self
 
     @field_validator("rounds")
     @classmethod

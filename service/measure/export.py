@@ -1,4 +1,5 @@
-"""Exports of a stored run: messages.jsonl, drift.csv, manifest.json, and flat CSV / Parquet."""
+"""Exports of a stored run: messages.jsonl, failed_steps.jsonl, drift.csv, manifest.json, and
+flat CSV / Parquet."""
 
 from __future__ import annotations
 
@@ -95,6 +96,10 @@ async def export_run(
             if "csv" in formats or "parquet" in formats:
                 kept.append(record)
     rows = table.rows()
+    failed_path = out_dir / "failed_steps.jsonl"
+    with failed_path.open("w", encoding="utf-8") as failed:
+        for step in await store.failed_steps(run_id):
+            failed.write(step.model_dump_json() + "\n")
     manifest = build_manifest(run)
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     shown_last = [r for r in last if all(r is not f for f in first)]
@@ -103,6 +108,7 @@ async def export_run(
         out_dir / "manifest.json",
         plot_drift(rows, out_dir / "drift.png", title=f"{run['id']} ({run.get('backend')})"),
         write_report(run, first, shown_last, rows, out_dir / "report.md"),
+        failed_path,
     ]
     if "jsonl" in formats:
         written.append(jsonl_path)

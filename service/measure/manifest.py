@@ -50,6 +50,7 @@ def build_manifest(run: dict[str, Any]) -> dict[str, Any]:
         seed=spec.get("seed"),
         spec=spec,
         counts=run.get("counts"),
+        faults=run.get("faults", {}),
         notices=run.get("notices", []),
         timings={
             "created_at": run.get("created_at"),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 PREFIX = "driftlab"
 RUNS = f"{PREFIX}:runs"
+STEPS = f"{PREFIX}:steps"  # stream: agent steps queued for `driftlab worker` processes
+STEP_WORKERS = "workers"  # the consumer group of STEPS
 
 
 def run(run_id: str) -> str:
@@ -31,6 +33,51 @@ def skips(run_id: str) -> str:
     return f"{PREFIX}:run:{{{run_id}}}:skips"
 
 
+def failed_steps(run_id: str) -> str:
+    """Hash: "replicate:round:node" -> the failed step's record (JSON)."""
+    return f"{PREFIX}:run:{{{run_id}}}:failed"
+
+
+def lease(run_id: str) -> str:
+    """String with an expiry: who runs the run now (see service/run/lease.py)."""
+    return f"{PREFIX}:run:{{{run_id}}}:lease"
+
+
+def cancel(run_id: str) -> str:
+    """String: present while someone asks the run's process to stop."""
+    return f"{PREFIX}:run:{{{run_id}}}:cancel"
+
+
+def done(run_id: str, round_: int) -> str:
+    """Hash: index of a distributed step in its round -> its outcome (pickled)."""
+    return f"{PREFIX}:run:{{{run_id}}}:done:{round_}"
+
+
+def done_order(run_id: str, round_: int) -> str:
+    """List: indexes of a round's distributed steps, in the order they were done."""
+    return f"{PREFIX}:run:{{{run_id}}}:done-order:{round_}"
+
+
+def dead_letters(run_id: str) -> str:
+    """List: distributed steps given up after too many deliveries (JSON)."""
+    return f"{PREFIX}:run:{{{run_id}}}:dead"
+
+
+def in_flight(run_id: str) -> str:
+    """Sorted set: backend calls in flight across workers (token -> expiry time)."""
+    return f"{PREFIX}:run:{{{run_id}}}:in-flight"
+
+
+def budget(run_id: str) -> str:
+    """Hash: LLM calls made and tokens used, for the run's budget."""
+    return f"{PREFIX}:run:{{{run_id}}}:budget"
+
+
+def cached_completion(digest: str) -> str:
+    """String: a cached completion (JSON), by the digest of its request; shared by runs."""
+    return f"{PREFIX}:cache:{digest}"
+
+
 def events(run_id: str) -> str:
     """Stream: progress events of a run."""
     return f"{PREFIX}:run:{{{run_id}}}:events"
@@ -44,5 +91,11 @@ def all_for_run(run_id: str) -> list[str]:
         embeddings(run_id),
         humans(run_id),
         skips(run_id),
+        failed_steps(run_id),
+        budget(run_id),
+        lease(run_id),
+        cancel(run_id),
+        dead_letters(run_id),
+        in_flight(run_id),
         events(run_id),
     ]

@@ -41,7 +41,10 @@ class TextMetrics(BaseModel):
 
 
 class Message(BaseModel):
-    """One stored message; these field names are the messages.jsonl layout."""
+    """One stored message; these field names are the messages.jsonl layout. `attempts` is
+    the calls made (0 for human text or a cached answer, 1 when nothing failed), `errors` the
+    faults survived (`kind: detail`), `truncated` whether the reply was cut at
+    `calls.max_reply_chars`, `cached` whether it came from the response cache."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -71,6 +74,10 @@ class Message(BaseModel):
     latency_ms: float = 0.0
     finish_reason: str | None = None
     system_fingerprint: str | None = None
+    attempts: int = 0
+    errors: list[str] = Field(default_factory=list)
+    truncated: bool = False
+    cached: bool = False
     created_at: str
     drift: TextMetrics
 
@@ -81,3 +88,21 @@ MAX_ROOTS_LISTED = 100
 def message_id(run: str, replicate: int, round_: int, node: str) -> str:
     """Deterministic id: a retried step rewrites the same record."""
     return f"{run}:{replicate}:{round_}:{node}"
+
+
+class FailedStep(BaseModel):
+    """A step whose backend calls all failed: stored apart from the messages."""
+
+    model_config = ConfigDict(frozen=True)
+
+    run: str
+    replicate: int
+    round: int
+    node: str
+    agent: str | None
+    backend: str
+    reason: str
+    kind: str
+    attempts: int
+    errors: list[str]
+    created_at: str

@@ -12,6 +12,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import EqualJitterBackoff
 from redis.connection import parse_url
 from redis.exceptions import RedisError
 
@@ -22,6 +24,13 @@ DEFAULT_URL = "redis://127.0.0.1:6379/0"
 START_TIMEOUT_S = 10.0
 CONNECT_TIMEOUT_S = 5.0
 SCHEMES = ("redis", "rediss", "unix")
+RECONNECT_RETRIES = 20  # 10 to 20 s of backoff (capped at 1 s) before a command fails
+
+
+def reconnecting() -> Retry:
+    """What every client does when Redis goes away (a restart, a failover): reconnect and
+    resend the command, backing off exponentially with jitter."""
+    return Retry(EqualJitterBackoff(base=0.05, cap=1.0), RECONNECT_RETRIES)
 
 
 class RedisUnavailable(RuntimeError):
@@ -52,16 +61,19 @@ async def open_redis(
         url = check_redis_url(settings.redis_url)
         client = Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S)
         reason = await _unanswered(client)
+        await client.aclose()
         if reason:
-            await client.aclose()
             raise RedisUnavailable(
                 f"cannot reach Redis at DRIFTLAB_REDIS_URL={masked(url)}: {reason}"
             )
+        client = Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S, retry=reconnecting())
         return RedisConnection(client, url)
     client = Redis.from_url(DEFAULT_URL, socket_connect_timeout=0.5)
-    if await _alive(client):
-        return RedisConnection(client, DEFAULT_URL)
+    alive = await _alive(client)
     await client.aclose()
+    if alive:
+        client = Redis.from_url(DEFAULT_URL, socket_connect_timeout=0.5, retry=reconnecting())
+        return RedisConnection(client, DEFAULT_URL)
     return await _embedded(settings.data_dir / "redis", announce)
 
 

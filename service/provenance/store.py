@@ -12,15 +12,25 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
-from service.errors import MessageNotFound, RunExists, RunNotFound
+from service.errors import MessageNotFound, RunActive, RunExists, RunNotFound
 from service.provenance import keys
-from service.provenance.message import Message
+from service.provenance.message import FailedStep, Message
 from service.status import RunStatus
+from topologies.roles import natural_key
 
 Fields = dict[FieldT, EncodableT]  # a hash's fields and values, as redis-py takes them
 WRITE_CHUNK = 1000
+RECORD_HUMANS = """
+local have = redis.call('LLEN', KEYS[1])
+local start = tonumber(ARGV[1])
+for i = 2, #ARGV do
+    if start + i - 2 >= have then
+        redis.call('RPUSH', KEYS[1], ARGV[i])
+    end
+end
+"""
 EVENTS_MAXLEN = 10_000
-JSON_FIELDS = ("spec", "counts", "drift", "notices", "round_seconds", "versions")
+JSON_FIELDS = ("spec", "counts", "faults", "drift", "notices", "round_seconds", "versions")
 
 
 class ProvenanceStore:
@@ -56,10 +66,17 @@ class ProvenanceStore:
             await self.redis.hset(keys.run(run_id), mapping=mapping)
 
     async def get_run(self, run_id: str) -> dict[str, Any]:
-        raw = await self.redis.hgetall(keys.run(run_id))
+        """The run record; a `running` run whose lease expired (its process is gone) is
+        reported `interrupted`."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hgetall(keys.run(run_id))
+            pipe.exists(keys.lease(run_id))
+            raw, leased = await pipe.execute()
         if not raw:
             raise RunNotFound(run_id)
         record: dict[str, Any] = {_text(k): _text(v) for k, v in raw.items()}
+        if record.get("status") == RunStatus.RUNNING.value and not leased:
+            record["status"] = RunStatus.INTERRUPTED.value
         for name in JSON_FIELDS:
             if name in record:
                 record[name] = json.loads(record[name])
@@ -79,10 +96,14 @@ class ProvenanceStore:
         return bool(await self.redis.exists(keys.run(run_id)))
 
     async def delete_run(self, run_id: str) -> None:
+        """Remove every key of the run; refused (RunActive) while a process holds its lease."""
         if not await self.redis.exists(keys.run(run_id)):
             raise RunNotFound(run_id)
+        if await self.redis.exists(keys.lease(run_id)):
+            raise RunActive(run_id)
+        rounds = [k async for k in self.redis.scan_iter(match=f"{keys.run(run_id)}:done*")]
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.unlink(*keys.all_for_run(run_id))
+            pipe.unlink(*keys.all_for_run(run_id), *rounds)
             pipe.zrem(keys.RUNS, run_id)
             await pipe.execute()
 
@@ -106,10 +127,12 @@ class ProvenanceStore:
             await pipe.execute()
         return written
 
-    async def record_humans(self, run_id: str, message_ids: list[str]) -> None:
-        """Append human message ids in emission order (their root-set bits)."""
+    async def record_humans(self, run_id: str, message_ids: list[str], start: int) -> None:
+        """Record human message ids in emission order (their root-set bits) at positions
+        `start`, `start + 1`, ...: those already recorded (a resumed run replaying a round,
+        a command resent after a reconnect) are not added twice."""
         if message_ids:
-            await self.redis.rpush(keys.humans(run_id), *message_ids)
+            await self.redis.eval(RECORD_HUMANS, 1, keys.humans(run_id), start, *message_ids)
 
     async def human_ids(self, run_id: str) -> list[str]:
         return [_text(i) for i in await self.redis.lrange(keys.humans(run_id), 0, -1)]
@@ -131,6 +154,19 @@ class ProvenanceStore:
     async def skips(self, run_id: str) -> dict[str, str]:
         raw = await self.redis.hgetall(keys.skips(run_id))
         return {_text(k): _text(v) for k, v in raw.items()}
+
+    async def record_failed_steps(self, run_id: str, failed: list[FailedStep]) -> None:
+        if failed:
+            await self.redis.hset(
+                keys.failed_steps(run_id),
+                mapping={f"{f.replicate}:{f.round}:{f.node}": f.model_dump_json() for f in failed},
+            )
+
+    async def failed_steps(self, run_id: str) -> list[FailedStep]:
+        """The run's failed steps, by replicate, round and node."""
+        raw = await self.redis.hvals(keys.failed_steps(run_id))
+        steps = [FailedStep.model_validate_json(r) for r in raw]
+        return sorted(steps, key=lambda f: (f.replicate, f.round, natural_key(f.node)))
 
     async def write_embeddings(self, run_id: str, distances: dict[str, dict[str, float]]) -> None:
         if distances:

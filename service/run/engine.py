@@ -7,17 +7,17 @@ import dataclasses
 import random
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from agents.backend import BackendError, Usage
+from agents.backend import BackendError, Completion, Usage
 from agents.completion import run_to_completion
 from agents.embedding import Embedder
 from agents.pool import BackendPool
-from service.errors import describe_failure
+from service.errors import RunFailed, describe_failure
 from service.experiment.corpus import fresh_text, next_injection
 from service.experiment.experiment import Experiment
 from service.experiment.rng import Purpose, derive_seed
@@ -25,24 +25,36 @@ from service.experiment.schedule import Pending, source_emits
 from service.measure.drift_table import EMBEDDING_METRICS, DriftTable
 from service.measure.manifest import versions
 from service.measure.metrics import cosine_distance, euclidean
-from service.provenance.message import TextMetrics
+from service.provenance.message import FailedStep, TextMetrics
 from service.provenance.store import ProvenanceStore
-from service.run.binding import bind_agents
+from service.run.binding import RunScope, bind_agents
+from service.run.budget import BudgetExceeded
 from service.run.inbox import Inbox
+from service.run.lease import Lease
 from service.run.record_writer import RecordWriter
+from service.run.replay import Replay, clear_error
 from service.run.runners import StepRunner, open_runner
 from service.run.step import (
     Emitted,
+    Failed,
     RunContext,
     Settled,
     Skipped,
     deliveries,
+    fault_kind,
     human_step,
 )
 from service.run.step_batch import StepInput
 from service.status import RunStatus
 
-MESSAGE_COUNTS = ("messages", "human", "model", "prompt_tokens", "completion_tokens")
+MESSAGE_COUNTS = (
+    "messages",
+    "human",
+    "model",
+    "llm_calls",
+    "prompt_tokens",
+    "completion_tokens",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +66,7 @@ class RoundReport:
     messages: int
     human: int
     skips: int
+    failed: int
     seconds: float
 
 
@@ -64,6 +77,7 @@ class RunResult:
     run_id: str
     status: RunStatus
     counts: dict[str, int]
+    faults: dict[str, int]
     drift: list[dict[str, Any]]
     notices: list[str]
     started_at: str
@@ -93,6 +107,8 @@ class Engine:
         pool: BackendPool | None = None,  # shared backends; the engine closes only its own
         embedder: Embedder | None = None,
         on_round: Callable[[RoundReport], None] | None = None,
+        lease_s: float = 30.0,
+        resume: bool = False,
     ) -> None:
         self.experiment = experiment
         self.spec = experiment.spec
@@ -103,8 +119,12 @@ class Engine:
         self.pool = pool or BackendPool()
         self.embedder = embedder
         self.on_round = on_round
+        self.lease_s = lease_s
+        self.resume = resume
+        self._replay: Replay | None = None
         self.table = DriftTable()
-        self.counts = dict.fromkeys((*MESSAGE_COUNTS, "skips"), 0)
+        self.counts = dict.fromkeys((*MESSAGE_COUNTS, "skips", "failed_steps"), 0)
+        self.faults: dict[str, int] = {}
         self.notices = list(experiment.notices)
         self._inboxes = {node: Inbox() for node in experiment.agents}
         self._pending = Pending(experiment.agents)
@@ -121,25 +141,22 @@ class Engine:
 
     async def run(self) -> RunResult:
         """Run every round, then the embedding metrics; the run record tracks the status.
+        The run is leased for its whole course; a resumed run replays its stored steps.
         However the run ends, the step runner stops first, then the final status is written
-        (even if cancelled again meanwhile), then the backends close."""
+        (even if cancelled again meanwhile), then the lease is released, then the backends
+        close."""
         spec = self.spec
         async with AsyncExitStack() as stack:
             if self._owns_pool:
                 await stack.enter_async_context(self.pool)
-            agents, backend_of = bind_agents(self.experiment, self.pool)
-            await self.store.create_run(
-                self.run_id,
-                spec.model_dump(mode="json"),
-                replicate=self.replicate,
-                backend=self.experiment.backend,
-                embedder=self.experiment.embedder,
-                rounds=spec.rounds,
-                agents=len(self.experiment.agents),
-                versions=versions(),
-            )
-            self._started = _now()
-            await self.store.update_run(self.run_id, RunStatus.RUNNING, started_at=self._started)
+            scope = RunScope(self.store.redis, self.run_id)
+            agents, backend_of = bind_agents(self.experiment, self.pool, scope)
+            if self.resume:
+                self._replay = await Replay.load(self.store, self.run_id, self.replicate)
+            else:
+                await self._create()
+            await stack.enter_async_context(Lease(self.store.redis, self.run_id, self.lease_s))
+            await self._mark_running()
             stack.push_async_exit(self._finish)
             graph = self.experiment.graph
             ctx = RunContext(
@@ -165,6 +182,7 @@ class Engine:
             self.run_id,
             self._status,
             dict(self.counts),
+            dict(self.faults),
             self.table.rows(),
             self.notices,
             self._started,
@@ -172,29 +190,59 @@ class Engine:
             self._round_seconds,
         )
 
+    async def _create(self) -> None:
+        spec = self.spec
+        await self.store.create_run(
+            self.run_id,
+            spec.model_dump(mode="json"),
+            replicate=self.replicate,
+            backend=self.experiment.backend,
+            embedder=self.experiment.embedder,
+            rounds=spec.rounds,
+            agents=len(self.experiment.agents),
+            versions=versions(),
+        )
+
+    async def _mark_running(self) -> None:
+        now = _now()
+        if self._replay is None:
+            self._started = now
+            await self.store.update_run(self.run_id, RunStatus.RUNNING, started_at=now)
+            return
+        await clear_error(self.store, self.run_id)
+        await self.store.update_run(self.run_id, RunStatus.RUNNING, resumed_at=now)
+        self._started = (await self.store.get_run(self.run_id)).get("started_at", now)
+
     async def _finish(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
     ) -> bool:
+        """The final status; a spent budget ends the run without an error."""
         if exc_type is None:
             self._status = RunStatus.SUCCEEDED
         elif issubclass(exc_type, asyncio.CancelledError | KeyboardInterrupt):
             self._status = RunStatus.CANCELLED
+        elif issubclass(exc_type, BudgetExceeded):
+            self._status = RunStatus.BUDGET_EXCEEDED
+            self.notices.append(str(exc))
         else:
             self._status = RunStatus.FAILED
         await run_to_completion(self._write_status(exc))
-        return False
+        return self._status is RunStatus.BUDGET_EXCEEDED
 
     async def _write_status(self, exc: BaseException | None) -> None:
         if self._status is not RunStatus.SUCCEEDED:
             await self._recount()
         if self._status is RunStatus.FAILED and exc is not None:
             await self.store.update_run(self.run_id, error=describe_failure(exc))
+        if self._status is RunStatus.BUDGET_EXCEEDED:
+            await self.store.update_run(self.run_id, error=str(exc))
         self._finished = _now()
         await self.store.update_run(
             self.run_id,
             self._status,
             finished_at=self._finished,
             counts=self.counts,
+            faults=self.faults,
             drift=self.table.rows(),
             notices=self.notices,
             round_seconds=self._round_seconds,
@@ -208,13 +256,16 @@ class Engine:
         self.table = DriftTable()
         async for message in self.store.iter_messages(self.run_id):
             self._count(message.origin, message.generation, message.usage, message.drift)
+            self.counts["llm_calls"] += message.attempts
 
     async def _round(self, ctx: RunContext, runner: StepRunner, round_: int) -> float:
         started = time.perf_counter()
         writer = RecordWriter(self.store, self.run_id)
         sources = [await writer.add(e) for e in self._human_emissions(ctx, round_)]
         await writer.flush()
-        await self.store.record_humans(self.run_id, [s.carried.id for s in sources])
+        await self.store.record_humans(
+            self.run_id, [s.carried.id for s in sources], len(ctx.human_ids) - len(sources)
+        )
         self._account_and_deliver(sources, round_)
         acting = self._pending.take()
         outcomes = await self._run_agents(ctx, runner, round_, acting)
@@ -229,6 +280,9 @@ class Engine:
         }
         await self.store.record_skips(self.run_id, skipped)
         self.counts["skips"] += len(skipped)
+        unfunded = [o for o in outcomes if isinstance(o, Failed) and o.unfunded]
+        failed = [o for o in outcomes if isinstance(o, Failed) and not o.unfunded]
+        await self._record_failures(failed)
         self._account_and_deliver(settled, round_)
         seconds = time.perf_counter() - started
         report = RoundReport(
@@ -237,12 +291,50 @@ class Engine:
             len(sources) + len(settled),
             len(sources),
             len(skipped),
+            len(failed),
             seconds,
         )
-        await self.store.add_event(self.run_id, {"type": "round", **dataclasses.asdict(report)})
+        if self._replay is None or round_ > self._replay.last_event_round:
+            event = {"type": "round", **dataclasses.asdict(report)}
+            await self.store.add_event(self.run_id, event)
         if self.on_round:
             self.on_round(report)
+        if unfunded:
+            raise BudgetExceeded(f"round {round_ + 1}: {unfunded[0].record.reason}")
+        self._apply_on_error(round_, failed, called=len(settled) + len(failed))
         return seconds
+
+    async def _record_failures(self, failed: list[Failed]) -> None:
+        await self.store.record_failed_steps(self.run_id, [f.record for f in failed])
+        self.counts["failed_steps"] += len(failed)
+        for item in failed:
+            self.counts["llm_calls"] += item.record.attempts
+            self._count_faults(fault_kind(e) for e in item.record.errors)
+        if failed:
+            self._count_faults(["failed_step"] * len(failed))
+
+    def _count_faults(self, kinds: Iterable[str]) -> None:
+        for kind in kinds:
+            self.faults[kind] = self.faults.get(kind, 0) + 1
+
+    def _apply_on_error(self, round_: int, failed: list[Failed], called: int) -> None:
+        """Fail the run when the spec's `on_error` says so (after the round is stored)."""
+        if not failed:
+            return
+        on_error = self.spec.on_error
+        share = len(failed) / called
+        if on_error.action == "continue" and share <= on_error.max_failed_share:
+            return
+        first = failed[0].record
+        rule = (
+            "on_error: fail"
+            if on_error.action == "fail"
+            else f"more than on_error.max_failed_share={on_error.max_failed_share:g}"
+        )
+        raise RunFailed(
+            f"round {round_ + 1}: {len(failed)} of {called} agent steps failed ({rule}); "
+            f"first, node {first.node}: {first.reason}"
+        )
 
     def _quiet_after(self, round_: int) -> bool:
         """Whether no later round could emit anything: every inbox is read and no source
@@ -280,17 +372,26 @@ class Engine:
 
     async def _run_agents(
         self, ctx: RunContext, runner: StepRunner, round_: int, active: list[str]
-    ) -> list[Settled | Skipped]:
+    ) -> list[Settled | Skipped | Failed]:
         """Every active agent's step through the runner (records already stored), results
-        kept in a fixed order."""
+        kept in a fixed order. A resumed run passes the stored completion of a step done
+        before, and keeps a step that failed before failed."""
+        stored: dict[str, Completion] = {}
+        failed: dict[str, FailedStep] = {}
+        if self._replay is not None:
+            stored, failed = await self._replay.stored_steps(round_, active)
         inputs = [
-            StepInput(node, self._inboxes[node].contents(), self._inboxes[node].anchor)
+            StepInput(
+                node, self._inboxes[node].contents(), self._inboxes[node].anchor, stored.get(node)
+            )
             for node in active
+            if node not in failed
         ]
-        results: list[Settled | Skipped | None] = [None] * len(inputs)
+        results: list[Settled | Skipped | Failed | None] = [None] * len(inputs)
         async for index, outcome in runner.run(round_, inputs, ctx.human_ids):
             results[index] = outcome
-        return [r for r in results if r is not None]
+        replayed: list[Settled | Skipped | Failed] = [Failed(failed[n]) for n in failed]
+        return [r for r in results if r is not None] + replayed
 
     def _account_and_deliver(self, settled: list[Settled], round_: int) -> None:
         """Count and deliver stored messages, in a fixed order (never completion order)."""
@@ -303,6 +404,9 @@ class Engine:
     def _account(self, item: Settled) -> None:
         carried = item.carried
         self._count(carried.origin, carried.generation, item.usage, item.drift)
+        self.counts["llm_calls"] += item.attempts
+        if item.faults:
+            self._count_faults(item.faults)
         self._reserve_for_embedding(carried.generation, carried.id, carried.text)
 
     def _count(self, origin: str, generation: int, usage: Usage, drift: TextMetrics) -> None:

@@ -1,5 +1,5 @@
 """Step runners: how a round's agent steps are executed. The engine uses only `StepRunner`;
-in-process and worker-process runners implement it (distributed workers will be a third)."""
+in-process, worker-process and distributed (`driftlab worker`) runners implement it."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 from service.provenance.store import ProvenanceStore
+from service.run.distributed import DistributedRunner
 from service.run.step import RunContext
 from service.run.step_batch import Outcome, StepInput, run_steps_stored
 from service.run.step_pool import StepPool
@@ -52,8 +53,11 @@ class InProcessRunner:
 
 
 def open_runner(ctx: RunContext, store: ProvenanceStore) -> StepRunner:
-    """In-process for one worker; a pool of `workers` processes otherwise."""
+    """`driftlab worker` processes for a distributed run; in-process for one worker; a pool
+    of `workers` processes otherwise."""
     spec = ctx.experiment.spec
+    if spec.distributed:
+        return DistributedRunner(ctx, store)
     if spec.workers == 1:
         return InProcessRunner(ctx, store)
     return StepPool(ctx.experiment, ctx.successors, store, ctx.run_id, ctx.replicate, spec.workers)

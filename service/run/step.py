@@ -12,16 +12,27 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agents.agent import Agent, Reply
-from agents.backend import Usage
+from agents.backend import Completion, Usage
+from agents.retrying import CallFailed
 from agents.tasks import InputText
 from service.experiment.experiment import Experiment
 from service.experiment.rng import Purpose, backend_seed, rng_for
 from service.measure.metrics import text_metrics
 from service.pickling import by_slots
-from service.provenance.message import MAX_ROOTS_LISTED, Message, Observed, TextMetrics, message_id
+from service.provenance.message import (
+    MAX_ROOTS_LISTED,
+    FailedStep,
+    Message,
+    Observed,
+    TextMetrics,
+    message_id,
+)
 from service.provenance.observation import label, observe, observed_tags
 from service.provenance.policies import Delivery, select
 from service.provenance.tags import Carried, Tags, human_tags, model_tags, root_bits
+from service.run.budget import BudgetExceeded
+
+BUDGET_EXCEEDED = "budget_exceeded"
 
 
 @dataclass(frozen=True)
@@ -56,11 +67,27 @@ class Settled:
     observed: dict[str, Observed]
     usage: Usage
     drift: TextMetrics
+    attempts: int
+    faults: tuple[str, ...]  # the kind of each error survived, and "truncated" if cut
 
     @classmethod
     def of(cls, emitted: Emitted) -> Settled:
         message = emitted.message
-        return cls(message.node, emitted.carried, message.observed, message.usage, message.drift)
+        faults = tuple(fault_kind(e) for e in message.errors)
+        return cls(
+            message.node,
+            emitted.carried,
+            message.observed,
+            message.usage,
+            message.drift,
+            message.attempts,
+            (*faults, "truncated") if message.truncated else faults,
+        )
+
+
+def fault_kind(error: str) -> str:
+    """The kind an `errors` entry starts with (`rate_limited: HTTP 429 ...`)."""
+    return error.split(":", 1)[0]
 
 
 @by_slots
@@ -73,6 +100,22 @@ class Skipped:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """An agent whose backend calls all failed, or that the run's budget refused: it
+    forwards nothing this round."""
+
+    record: FailedStep
+
+    @property
+    def node(self) -> str:
+        return self.record.node
+
+    @property
+    def unfunded(self) -> bool:
+        return self.record.kind == BUDGET_EXCEEDED
+
+
 def human_step(ctx: RunContext, round_: int, node: str, text: str) -> Emitted:
     """A human source emits `text`; it becomes the next root of the run."""
     mid = message_id(ctx.run_id, ctx.replicate, round_, node)
@@ -82,9 +125,16 @@ def human_step(ctx: RunContext, round_: int, node: str, text: str) -> Emitted:
 
 
 async def agent_step(
-    ctx: RunContext, round_: int, node: str, inbox: list[Delivery], anchor: Delivery | None
-) -> Emitted | Skipped:
-    """An agent reads through its policy, asks its backend, and emits one message."""
+    ctx: RunContext,
+    round_: int,
+    node: str,
+    inbox: list[Delivery],
+    anchor: Delivery | None,
+    stored: Completion | None = None,
+) -> Emitted | Skipped | Failed:
+    """An agent reads through its policy, asks its backend, and emits one message (or
+    reports the step failed when its backend calls did). A `stored` completion (a resumed
+    run replaying this step) stands in for the call."""
     spec = ctx.experiment.spec
     policy_rng = rng_for(spec.seed, ctx.replicate, round_, node, Purpose.POLICY)
     chosen = select(spec.policy, inbox, anchor, spec.max_inputs, policy_rng)
@@ -94,7 +144,16 @@ async def agent_step(
     inputs = [InputText(d.message.text, label(d.observed) if show_labels else None) for d in chosen]
     agent = ctx.agents[node]
     seed = backend_seed(spec.seed, ctx.replicate, round_, node)
-    reply = await agent.respond(inputs, seed=seed)
+    if stored is not None:
+        request = agent.request(inputs, seed=seed)
+        reply = Reply(stored, request.system, request.user)
+    else:
+        try:
+            reply = await agent.respond(inputs, seed=seed)
+        except CallFailed as exc:
+            return _failed(ctx, round_, node, agent, str(exc), exc.kind, exc.attempts, exc.errors)
+        except BudgetExceeded as exc:
+            return _failed(ctx, round_, node, agent, str(exc), BUDGET_EXCEEDED, 0, ())
     mid = message_id(ctx.run_id, ctx.replicate, round_, node)
     tags = model_tags([d.message for d in chosen])
     return _emitted(_model_message(ctx, round_, node, mid, tags, agent, reply, seed), tags)
@@ -146,6 +205,10 @@ def _model_message(
         latency_ms=completion.latency_ms,
         finish_reason=completion.finish_reason,
         system_fingerprint=completion.system_fingerprint,
+        attempts=completion.attempts,
+        errors=list(completion.errors),
+        truncated=completion.truncated,
+        cached=completion.cached,
     )
 
 
@@ -185,6 +248,33 @@ def _emitted(message: Message, tags: Tags) -> Emitted:
         message.round,
     )
     return Emitted(message, carried)
+
+
+def _failed(
+    ctx: RunContext,
+    round_: int,
+    node: str,
+    agent: Agent,
+    reason: str,
+    kind: str,
+    attempts: int,
+    errors: tuple[str, ...],
+) -> Failed:
+    return Failed(
+        FailedStep(
+            run=ctx.run_id,
+            replicate=ctx.replicate,
+            round=round_,
+            node=node,
+            agent=f"{agent.persona.name}-{node}",
+            backend=ctx.backend_of[node],
+            reason=reason,
+            kind=kind,
+            attempts=attempts,
+            errors=list(errors),
+            created_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
+        )
+    )
 
 
 def _observations(ctx: RunContext, round_: int, node: str, tags: Tags) -> dict[str, Observed]:

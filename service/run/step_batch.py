@@ -7,25 +7,28 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from agents.backend import Completion
 from service.pickling import by_slots
 from service.provenance.policies import Delivery
 from service.provenance.store import ProvenanceStore
 from service.run.record_writer import RecordWriter
-from service.run.step import Emitted, RunContext, Settled, Skipped, agent_step
+from service.run.step import Emitted, Failed, RunContext, Settled, Skipped, agent_step
 
 
 @by_slots
 @dataclass(frozen=True, slots=True)
 class StepInput:
-    """What one agent reads in a round: its inbox (by sender) and its remembered human text."""
+    """What one agent reads in a round: its inbox (by sender) and its remembered human text;
+    and, when a resumed run replays a stored step, the completion it got then."""
 
     node: str
     inbox: list[Delivery]
     anchor: Delivery | None
+    stored: Completion | None = None
 
 
-OnOutcome = Callable[[int, Emitted | Skipped], Awaitable[None]]
-Outcome = tuple[int, Settled | Skipped]
+OnOutcome = Callable[[int, Emitted | Skipped | Failed], Awaitable[None]]
+Outcome = tuple[int, Settled | Skipped | Failed]
 
 
 async def run_steps(
@@ -46,7 +49,9 @@ async def run_steps(
             if failures:
                 return
             try:
-                outcome = await agent_step(ctx, round_, item.node, item.inbox, item.anchor)
+                outcome = await agent_step(
+                    ctx, round_, item.node, item.inbox, item.anchor, item.stored
+                )
             except Exception as exc:
                 failures.append(exc)
                 return
@@ -94,14 +99,17 @@ async def run_steps_stored(
     start: int = 0,
 ) -> list[Outcome]:
     """Every input's step with its record stored: (start + index, outcome), in completion
-    order, returned once every record is written."""
+    order, returned once every record is written. Should a step raise, the records of the
+    steps that succeeded are still written."""
     writer = RecordWriter(store, ctx.run_id)
     outcomes: list[Outcome] = []
 
-    async def keep(index: int, outcome: Emitted | Skipped) -> None:
+    async def keep(index: int, outcome: Emitted | Skipped | Failed) -> None:
         settled = await writer.add(outcome) if isinstance(outcome, Emitted) else outcome
         outcomes.append((start + index, settled))
 
-    await run_steps(ctx, round_, inputs, concurrency, keep)
-    await writer.flush()
+    try:
+        await run_steps(ctx, round_, inputs, concurrency, keep)
+    finally:
+        await writer.flush()
     return outcomes

@@ -33,7 +33,7 @@ from agents.pool import BackendPool
 from service.errors import WorkerFailed
 from service.experiment.experiment import Experiment
 from service.provenance.store import ProvenanceStore
-from service.run.binding import bind_agents
+from service.run.binding import RunScope, bind_agents
 from service.run.step import RunContext
 from service.run.step_batch import Outcome, StepInput, one_or_group, run_steps_stored
 
@@ -193,7 +193,7 @@ def _start_worker(
         connection_pool=ConnectionPool(connection_class=connection_class, **connection_kwargs)
     )
     backends = BackendPool()
-    agents, backend_of = bind_agents(experiment, backends)
+    agents, backend_of = bind_agents(experiment, backends, RunScope(redis, run_id))
     ctx = RunContext(run_id, replicate, experiment, agents, backend_of, successors, [])
     store = ProvenanceStore(redis)
     _worker = _Worker(ctx, backends, store, asyncio.new_event_loop(), shares.take())

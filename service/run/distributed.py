@@ -1,0 +1,127 @@
+"""Agent steps as durable units of work in Redis, for `driftlab worker` processes on any
+machine: the third step runner, on a Redis Streams consumer group (docs/scaling.md).
+
+The engine adds a round's steps to the stream `driftlab:steps`; workers read them with
+XREADGROUP, run the step, and commit its message, its "done" mark (the outcome, keyed by
+the step's index in the round) and the XACK in one Lua script, so a step delivered twice
+writes nothing twice. A step whose worker died is claimed by another with XAUTOCLAIM once
+it was idle `redelivery_s` seconds; after `max_deliveries` deliveries it goes to the run's
+dead-letter list and counts as a failed step. The round ends when every step is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+from collections.abc import AsyncIterator, Sequence
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from service.provenance import keys
+from service.provenance.store import ProvenanceStore
+from service.run.step import RunContext
+from service.run.step_batch import Outcome, StepInput
+
+POLL_S = 0.02
+COMMIT = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
+    if ARGV[3] ~= '' then
+        redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+    end
+    redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
+    redis.call('RPUSH', KEYS[3], ARGV[1])
+end
+redis.call('XACK', KEYS[4], ARGV[5], ARGV[6])
+redis.call('XDEL', KEYS[4], ARGV[6])
+"""  # KEYS: done, messages, done order, stream; ARGV: index, message id, message JSON
+# (empty for none), outcome, group, entry id
+
+
+async def ensure_group(redis: Redis) -> None:
+    """Create the workers' consumer group (and the stream) unless they exist."""
+    try:
+        await redis.xgroup_create(keys.STEPS, keys.STEP_WORKERS, id="0", mkstream=True)
+    except ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+async def commit_step(
+    redis: Redis,
+    run_id: str,
+    round_: int,
+    index: int,
+    message: tuple[str, str] | None,
+    outcome: bytes,
+    entry_id: str,
+) -> None:
+    """Store a step's message and done mark and acknowledge (and delete) its entry,
+    atomically; nothing but the acknowledgement when the step was done before."""
+    mid, payload = message or ("", "")
+    await redis.eval(
+        COMMIT,
+        4,
+        keys.done(run_id, round_),
+        keys.messages(run_id),
+        keys.done_order(run_id, round_),
+        keys.STEPS,
+        index,
+        mid,
+        payload,
+        outcome,
+        keys.STEP_WORKERS,
+        entry_id,
+    )
+
+
+class DistributedRunner:
+    """Queues a round's steps for workers and yields their outcomes as they are done."""
+
+    def __init__(self, ctx: RunContext, store: ProvenanceStore) -> None:
+        self.ctx = ctx
+        self.store = store
+
+    async def run(
+        self, round_: int, inputs: Sequence[StepInput], human_ids: list[str]
+    ) -> AsyncIterator[Outcome]:
+        redis = self.store.redis
+        run_id = self.ctx.run_id
+        await ensure_group(redis)
+        done, order = keys.done(run_id, round_), keys.done_order(run_id, round_)
+        await redis.delete(done, order)
+        async with redis.pipeline(transaction=False) as pipe:
+            for index, item in enumerate(inputs):
+                pipe.xadd(
+                    keys.STEPS,
+                    {
+                        "run": run_id,
+                        "replicate": self.ctx.replicate,
+                        "round": round_,
+                        "index": index,
+                        "humans": len(human_ids),
+                        "input": pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL),
+                    },
+                )
+            await pipe.execute()
+        seen = 0
+        try:
+            while seen < len(inputs):
+                indexes = await redis.lrange(order, seen, -1)
+                if not indexes:
+                    await asyncio.sleep(POLL_S)
+                    continue
+                seen += len(indexes)
+                for stored_index, raw in zip(
+                    indexes, await redis.hmget(done, indexes), strict=True
+                ):
+                    assert isinstance(raw, bytes), "a step in the order list has no outcome"
+                    yield int(stored_index), pickle.loads(raw)
+        finally:
+            await redis.delete(done, order)
+
+    async def __aenter__(self) -> DistributedRunner:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        """Steps still queued for a run that ended are dropped by the workers."""

@@ -1,0 +1,140 @@
+"""The lease a process holds on the run it executes: a Redis key with an expiry, renewed by a
+heartbeat. A run whose lease expired has lost its process (`interrupted`); a run whose lease
+is live belongs to someone, so it is neither resumed nor deleted under them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import socket
+from types import TracebackType
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from service.provenance import keys
+
+RENEW = """
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] or (not holder and redis.call('EXISTS', KEYS[3]) == 1) then
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+    return redis.call('EXISTS', KEYS[2])
+end
+return -1
+"""  # 1: renewed and asked to cancel; 0: renewed; -1: lost (another holder, or run deleted)
+RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    redis.call('DEL', KEYS[1], KEYS[2])
+end
+"""
+
+
+class LeaseHeld(RuntimeError):
+    """Another live process holds the run's lease."""
+
+
+class RunCancelled(RuntimeError):
+    """The run was cancelled from outside (`driftlab delete --force`), or its lease was
+    taken or its record deleted while it ran."""
+
+
+def holder_name() -> str:
+    """Who holds a lease: host, process id and a random suffix."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class Lease:
+    """Held while a run executes (`async with`): taken with SET NX, renewed every third of
+    `seconds` (re-taken after a Redis restart lost it), released at the end. When someone
+    asks the run to stop, or the lease is lost, the task that entered the lease is cancelled
+    and the block ends with RunCancelled."""
+
+    def __init__(self, redis: Redis, run_id: str, seconds: float) -> None:
+        self.redis = redis
+        self.run_id = run_id
+        self.millis = max(1, round(seconds * 1000))
+        self.holder = holder_name()
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._stop_reason: str | None = None
+
+    async def __aenter__(self) -> Lease:
+        taken = await self.redis.set(keys.lease(self.run_id), self.holder, nx=True, px=self.millis)
+        if not taken:
+            holder = await self.redis.get(keys.lease(self.run_id))
+            who = _text(holder) if holder else "another process"
+            raise LeaseHeld(
+                f"run {self.run_id!r} is being run by {who}; wait for it to end, or "
+                f"`driftlab delete --force {self.run_id}` to cancel it"
+            )
+        await self.redis.delete(keys.cancel(self.run_id))
+        owner = asyncio.current_task()
+        assert owner is not None, "a lease is entered from a task"
+        self._heartbeat = asyncio.create_task(self._beat(owner))
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+        await self.redis.eval(
+            RELEASE, 2, keys.lease(self.run_id), keys.cancel(self.run_id), self.holder
+        )
+        if self._stop_reason is not None and exc_type is asyncio.CancelledError:
+            owner = asyncio.current_task()
+            if owner is not None:
+                owner.uncancel()
+            raise RunCancelled(self._stop_reason)
+
+    async def _beat(self, owner: asyncio.Task[object]) -> None:
+        while True:
+            await asyncio.sleep(self.millis / 3000)
+            try:
+                state = await self.redis.eval(
+                    RENEW,
+                    3,
+                    keys.lease(self.run_id),
+                    keys.cancel(self.run_id),
+                    keys.run(self.run_id),
+                    self.holder,
+                    self.millis,
+                )
+            except RedisError:
+                continue  # the client reconnects with backoff; the run's own writes wait too
+            if state == 0:
+                continue
+            self._stop_reason = (
+                f"run {self.run_id!r} was cancelled by `driftlab delete --force`"
+                if state == 1
+                else f"run {self.run_id!r} lost its lease (deleted, or taken by another process)"
+            )
+            owner.cancel()
+            return
+
+
+async def live_holder(redis: Redis, run_id: str) -> str | None:
+    """Who holds the run's lease now, or None when nobody does."""
+    holder = await redis.get(keys.lease(run_id))
+    return None if holder is None else _text(holder)
+
+
+async def request_cancel(redis: Redis, run_id: str, seconds: float) -> None:
+    """Ask the process holding the run's lease to stop, and wait until it released it (or
+    its lease expired)."""
+    await redis.set(keys.cancel(run_id), "1", px=max(1, round(seconds * 2000)))
+    deadline = asyncio.get_running_loop().time() + seconds * 2
+    while await redis.exists(keys.lease(run_id)):
+        if asyncio.get_running_loop().time() > deadline:
+            raise LeaseHeld(f"run {run_id!r} did not stop within {seconds * 2:g} s")
+        await asyncio.sleep(0.1)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

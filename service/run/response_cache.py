@@ -1,0 +1,56 @@
+"""The response cache: completions kept in Redis, keyed by everything that shapes them
+(endpoint, model, messages, sampling settings, seed), shared by every process. Only
+successful completions are kept, never errors. Off by default: with it, replicates that
+send the same request share one answer."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from redis.asyncio import Redis
+
+from agents.backend import ChatBackend, ChatRequest, Completion
+from service.provenance import keys
+
+
+def cache_key(endpoint: str, request: ChatRequest) -> str:
+    """The Redis key of a request's cached completion."""
+    identity = json.dumps(
+        {
+            "endpoint": endpoint,
+            "model": request.model,
+            "messages": [request.system, request.user],
+            "temperature": request.temperature,
+            "max_tokens": request.max_tokens,
+            "seed": request.seed,
+        },
+        sort_keys=True,
+    )
+    return keys.cached_completion(hashlib.sha256(identity.encode()).hexdigest())
+
+
+class CachingBackend:
+    """Answers a request seen before from Redis (attempts 0, `cached` set); otherwise asks
+    `inner` and keeps the completion for `ttl_s` seconds."""
+
+    def __init__(self, inner: ChatBackend, endpoint: str, redis: Redis, ttl_s: int) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.endpoint = endpoint
+        self.redis = redis
+        self.ttl_s = ttl_s
+
+    async def complete(self, request: ChatRequest) -> Completion:
+        key = cache_key(self.endpoint, request)
+        stored = await self.redis.get(key)
+        if stored is not None:
+            return Completion.model_validate_json(stored).model_copy(
+                update={"attempts": 0, "errors": (), "cached": True, "latency_ms": 0.0}
+            )
+        completion = await self.inner.complete(request)
+        await self.redis.set(key, completion.model_dump_json(), ex=self.ttl_s)
+        return completion
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
