@@ -53,6 +53,18 @@ DRIFT_HEADERS = dict(
         strict=True,
     )
 )
+ROUNDS_SHOWN = 12
+ROUND_HEADERS = {
+    "round": "round",
+    "spoke_share": "spoke",
+    "ever_spoke_share": "ever",
+    "fact_retention": "facts:msg",
+    "population_fact_retention": "facts:pop",
+    "length_words": "words:msg",
+    "population_length_words": "words:pop",
+    "euclidean": "eucl:msg",
+    "population_euclidean": "eucl:pop",
+}
 CANCELLED_NOTE = "the run is marked cancelled; messages written so far are kept"
 
 out = Console(highlight=False)
@@ -266,6 +278,7 @@ async def _run(args: argparse.Namespace) -> int:
             )
         result = done.result
         _print_drift(result.drift)
+        _print_rounds(done.views.get("drift_by_round", []))
         out.print(
             f"run {done.run_id} {result.status.value}: {result.counts['messages']} messages "
             f"({result.counts['skips']} silent) -> {done.out_dir}/",
@@ -335,6 +348,32 @@ def _print_drift(rows: list[dict[str, Any]]) -> None:
     for row in rows:
         table.add_row(*(format_value(row.get(c)) for c in columns))
     out.print(table)
+
+
+def _print_rounds(rows: list[dict[str, Any]]) -> None:
+    """Messages written beside the whole population, for a few rounds and the last one."""
+    if not rows:
+        return
+    step = max(1, -(-len(rows) // ROUNDS_SHOWN))
+    shown = [row for row in rows if row["round"] % step == 0 or row is rows[-1]]
+    title = "by round: means over the messages written (msg) and the whole population (pop)"
+    if step > 1:
+        title += f"; every {step}th round, all in drift_by_round.csv"
+    table = Table(title=title)
+    for header in ROUND_HEADERS.values():
+        table.add_column(header, justify="right")
+    for row in shown:
+        table.add_row(*(format_value(row.get(c), 2) for c in ROUND_HEADERS))
+    out.print(table)
+    last = rows[-1]
+    out.print(
+        f"last round: {last['spoke']} of {last['agents']} agents spoke "
+        f"({last['spoke_share']:.0%}); facts retained {format_value(last['fact_retention'])} "
+        f"over the messages written, {format_value(last['population_fact_retention'])} over "
+        "the whole population",
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def _print_estimate(name: str, est: Any) -> None:

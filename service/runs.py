@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from contextlib import AsyncExitStack, aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from service.errors import RunExists
 from service.experiment.experiment import Experiment, open_embedder
-from service.measure.export import export_run
+from service.measure.export import export_run_views
 from service.provenance.store import ProvenanceStore
 from service.run.engine import Engine, RoundReport, RunResult, new_run_id
 
@@ -33,6 +34,7 @@ class RunOutcome:
     result: RunResult
     out_dir: Path
     written: list[Path]
+    views: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 async def run_spec(
@@ -40,12 +42,14 @@ async def run_spec(
     store: ProvenanceStore,
     *,
     run_id: str | None = None,
+    replicate: int = 0,
     out_dir: Path | None = None,
     formats: Iterable[str] = ("jsonl",),
     hooks: RunHooks | None = None,
 ) -> RunOutcome:
-    """Run `experiment` under `run_id` (a fresh one when None) and export it to `out_dir`
-    (default runs/RUN_ID). Raises RunExists when the id is taken, before anything is opened
+    """Run replicate `replicate` of `experiment` under `run_id` (a fresh one when None),
+    export it to `out_dir` (default runs/RUN_ID) and keep its drift views in the run record.
+    Raises RunExists when the id is taken, before anything is opened
     or, should another process claim it meanwhile, before anything is written."""
     hooks = hooks or RunHooks()
     run_id = run_id or new_run_id(experiment.spec.name)
@@ -59,11 +63,17 @@ async def run_spec(
         if embedder is not None:
             await stack.enter_async_context(aclosing(embedder))
         engine = Engine(
-            run_experiment, store, run_id=run_id, embedder=embedder, on_round=hooks.round
+            run_experiment,
+            store,
+            run_id=run_id,
+            replicate=replicate,
+            embedder=embedder,
+            on_round=hooks.round,
         )
         result = await engine.run()
     for notice in result.notices[len(run_experiment.notices) :]:
         hooks.notice(notice)
     out_dir = out_dir or Path("runs") / run_id
-    written = await export_run(store, run_id, out_dir, formats)
-    return RunOutcome(run_id, result, out_dir, written)
+    written, views = await export_run_views(store, run_id, out_dir, formats)
+    await store.update_run(run_id, **views)
+    return RunOutcome(run_id, result, out_dir, written, views)

@@ -14,11 +14,22 @@ from service.measure.drift_table import METRICS, DriftTable
 from service.measure.manifest import build_manifest
 from service.measure.plots import plot_drift
 from service.measure.report import SHOWN, write_report
+from service.measure.views import (
+    ANCESTRY_COLUMNS,
+    MIN_GENERATION_COLUMNS,
+    ROUND_COLUMNS,
+    DriftViews,
+)
 from service.provenance.store import ProvenanceStore
 from topologies.roles import natural_key
 
 FORMATS = ("jsonl", "csv", "parquet")
 DRIFT_COLUMNS = ("generation", "n", *METRICS, "n_embedded")
+VIEW_FILES = {
+    "drift_by_round": ROUND_COLUMNS,
+    "drift_by_min_generation": MIN_GENERATION_COLUMNS,
+    "drift_by_ancestry": ANCESTRY_COLUMNS,
+}
 
 
 async def iter_records(
@@ -61,12 +72,26 @@ def drift_rows(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return table.rows()
 
 
+def views_of(run: dict[str, Any]) -> DriftViews:
+    """An empty set of drift views for a stored run record."""
+    facts = run.get("spec", {}).get("source", {}).get("facts")
+    rounds = len(run.get("round_seconds") or [])
+    return DriftViews(int(run.get("agents") or 0), has_facts=bool(facts), rounds=rounds)
+
+
 async def export_run(
     store: ProvenanceStore, run_id: str, out_dir: Path, formats: Iterable[str] = ("jsonl",)
 ) -> list[Path]:
-    """Write a run's files into `out_dir` (drift table, manifest, plot, report and the
-    messages in each of `formats`); returns the paths written. JSONL streams; CSV and Parquet
-    need the flattened records in memory."""
+    """Write a run's files into `out_dir` (drift tables, manifest, plot, report and the
+    messages in each of `formats`); returns the paths written."""
+    return (await export_run_views(store, run_id, out_dir, formats))[0]
+
+
+async def export_run_views(
+    store: ProvenanceStore, run_id: str, out_dir: Path, formats: Iterable[str] = ("jsonl",)
+) -> tuple[list[Path], dict[str, list[dict[str, Any]]]]:
+    """export_run, also returning the drift views by name (as the run record keeps them).
+    JSONL streams; CSV and Parquet need the flattened records in memory."""
     formats = list(formats)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
@@ -74,6 +99,7 @@ async def export_run(
     out_dir.mkdir(parents=True, exist_ok=True)
     run = await store.get_run(run_id)
     table = DriftTable()
+    views = views_of(run)
     first: list[dict[str, Any]] = []
     last: deque[dict[str, Any]] = deque(maxlen=SHOWN)
     kept: list[dict[str, Any]] = []
@@ -87,6 +113,7 @@ async def export_run(
         )
         async for record in iter_records(store, run_id):
             add_record(table, record)
+            views.add(record)
             if len(first) < SHOWN:
                 first.append(record)
             last.append(record)
@@ -95,14 +122,19 @@ async def export_run(
             if "csv" in formats or "parquet" in formats:
                 kept.append(record)
     rows = table.rows()
-    manifest = build_manifest(run)
+    tables = views.tables()
+    manifest = build_manifest(run, tables)
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     shown_last = [r for r in last if all(r is not f for f in first)]
     written += [
         write_drift_csv(rows, out_dir / "drift.csv"),
+        *(
+            write_drift_csv(tables[name], out_dir / f"{name}.csv", columns)
+            for name, columns in VIEW_FILES.items()
+        ),
         out_dir / "manifest.json",
         plot_drift(rows, out_dir / "drift.png", title=f"{run['id']} ({run.get('backend')})"),
-        write_report(run, first, shown_last, rows, out_dir / "report.md"),
+        write_report(run, first, shown_last, rows, out_dir / "report.md", tables),
     ]
     if "jsonl" in formats:
         written.append(jsonl_path)
@@ -110,12 +142,14 @@ async def export_run(
         written.append(write_flat_csv(kept, out_dir / "messages.csv"))
     if "parquet" in formats:
         written.append(write_parquet(kept, out_dir / "messages.parquet"))
-    return written
+    return written, tables
 
 
-def write_drift_csv(rows: list[dict[str, Any]], path: Path) -> Path:
+def write_drift_csv(
+    rows: list[dict[str, Any]], path: Path, columns: Iterable[str] = DRIFT_COLUMNS
+) -> Path:
     with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.DictWriter(out, fieldnames=DRIFT_COLUMNS)
+        writer = csv.DictWriter(out, fieldnames=list(columns))
         writer.writeheader()
         writer.writerows(rows)
     return path

@@ -18,7 +18,17 @@ from service.status import RunStatus
 
 WRITE_CHUNK = 1000
 EVENTS_MAXLEN = 10_000
-JSON_FIELDS = ("spec", "counts", "drift", "notices", "round_seconds", "versions")
+JSON_FIELDS = (
+    "spec",
+    "counts",
+    "drift",
+    "drift_by_round",
+    "drift_by_min_generation",
+    "drift_by_ancestry",
+    "notices",
+    "round_seconds",
+    "versions",
+)
 
 
 class ProvenanceStore:
