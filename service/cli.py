@@ -144,6 +144,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--embedder", choices=EMBEDDER_KINDS)
     run.add_argument("--rounds", type=_positive_int)
     run.add_argument("--seed", type=int)
+    run.add_argument(
+        "--graph-seed", type=int, help="seed of the graph and persona draw (default: --seed)"
+    )
+    run.add_argument(
+        "--replicate",
+        type=_non_negative_int,
+        default=0,
+        help="replicate index: other dynamics on the same graph (default 0)",
+    )
     run.add_argument("--concurrency", type=_positive_int)
     run.add_argument(
         "--workers", type=_positive_int, help="processes running agent steps (default 1)"
@@ -206,6 +215,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
+
+
 def _formats(text: str) -> list[str]:
     chosen = [f.strip() for f in text.split(",") if f.strip()]
     unknown = [f for f in chosen if f not in FORMATS]
@@ -256,6 +275,7 @@ async def _run(args: argparse.Namespace) -> int:
         embedder=args.embedder,
         rounds=args.rounds,
         seed=args.seed,
+        graph_seed=args.graph_seed,
         concurrency=args.concurrency,
         workers=args.workers,
     )
@@ -272,6 +292,7 @@ async def _run(args: argparse.Namespace) -> int:
                 experiment,
                 store,
                 run_id=run_id,
+                replicate=args.replicate,
                 out_dir=out_dir,
                 formats=args.format,
                 hooks=RunHooks(notice=_notice, started=_print_start, round=on_round),

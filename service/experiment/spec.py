@@ -258,6 +258,7 @@ class ExperimentSpec(Strict):
 
     name: str = Field("experiment", min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     seed: int = 0
+    graph_seed: int | None = None  # the graph's and the persona draw's; None: seed
     backend: BackendKind | None = None
     model: str | None = Field(None, min_length=1)
     base_url: str | None = Field(None, min_length=1)
@@ -358,6 +359,11 @@ class ExperimentSpec(Strict):
         for index, text in enumerate(corpus):
             check_text(text, settings, f"human_corpus text {index}")
         return corpus
+
+    @property
+    def structure_seed(self) -> int:
+        """The seed of the graph and of random persona assignment: graph_seed, else seed."""
+        return self.seed if self.graph_seed is None else self.graph_seed
 
     def persona_objects(self) -> dict[str, Persona]:
         """Every persona the spec can use, by name (built-ins named in persona_map included)."""

@@ -51,6 +51,7 @@ def build_manifest(
     manifest: dict[str, Any] = {name: run.get(name) for name in RUN_FIELDS if name in run}
     manifest.update(
         seed=spec.get("seed"),
+        graph_seed=spec.get("seed") if spec.get("graph_seed") is None else spec["graph_seed"],
         spec=spec,
         counts=run.get("counts"),
         notices=run.get("notices", []),
