@@ -282,9 +282,17 @@ class ExperimentSpec(Strict):
     injection: Injection = Field(default_factory=Injection)
     policy: Policy = Field(default_factory=Policy)
     memory: Literal["consume", "keep_latest"] = "consume"  # how long a delivery stays readable
+    matched: bool = False  # each text goes to one receiver and is read once (chain vs network)
     provenance: Provenance = Field(default_factory=Provenance)
     local: LocalModel = Field(default_factory=LocalModel)
     store_prompts: bool = True
+
+    @field_validator("matched")
+    @classmethod
+    def _matched_reads_once(cls, matched: bool, info: ValidationInfo) -> bool:
+        if matched and info.data.get("memory", "consume") != "consume":
+            raise ValueError("matched: true needs memory: consume (every text is read once)")
+        return matched
 
     @field_validator("name")
     @classmethod

@@ -28,7 +28,7 @@ from service.measure.metrics import cosine_distance, euclidean
 from service.provenance.message import TextMetrics
 from service.provenance.store import ProvenanceStore
 from service.run.binding import bind_agents
-from service.run.inbox import Inbox
+from service.run.inbox import new_inbox
 from service.run.record_writer import RecordWriter
 from service.run.runners import StepRunner, open_runner
 from service.run.step import (
@@ -106,7 +106,7 @@ class Engine:
         self.table = DriftTable()
         self.counts = dict.fromkeys((*MESSAGE_COUNTS, "skips"), 0)
         self.notices = list(experiment.notices)
-        self._inboxes = {node: Inbox() for node in experiment.agents}
+        self._inboxes = {node: new_inbox(self.spec) for node in experiment.agents}
         self._pending = Pending(experiment.agents)
         self._injected = dict.fromkeys(experiment.sources, 0)
         self._next_injection: int | None = None
@@ -218,9 +218,11 @@ class Engine:
         self._account_and_deliver(sources, round_)
         acting = self._pending.take()
         outcomes = await self._run_agents(ctx, runner, round_, acting)
-        consume = self.spec.memory == "consume"
         for node in acting:
-            self._inboxes[node].end_turn(consume)
+            inbox = self._inboxes[node]
+            inbox.end_turn()
+            if inbox.has_unread:
+                self._pending.reached(node)
         settled = [o for o in outcomes if isinstance(o, Settled)]
         skipped = {
             f"{self.replicate}:{o.round}:{o.node}": o.reason
