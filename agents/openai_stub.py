@@ -1,10 +1,11 @@
 """A small OpenAI-compatible server for tests and benchmarks: real HTTP, predictable answers.
 
 POST /v1/chat/completions answers with the first words of the last input text, prefixed by
-the model name; POST /v1/embeddings returns hashed bag-of-words vectors. Latency (and
-jitter) is configurable, so tests can shuffle completion order and benchmarks can model a
-remote model. Every request is kept in `app[REQUESTS]` for inspection, and `app[IN_FLIGHT]`
-counts the chat calls in flight (now and at most).
+the model name (a fact judge's request, known by its system prompt, gets a rule-based
+verdict); POST /v1/embeddings returns hashed bag-of-words vectors. Latency (and jitter) is
+configurable, so tests can shuffle completion order and benchmarks can model a remote model.
+Every request is kept in `app[REQUESTS]` for inspection, and `app[IN_FLIGHT]` counts the chat
+calls in flight (now and at most).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any
 
 import numpy as np
 from aiohttp import web
+
+from agents.judge import JUDGE_SYSTEM, rule_verdict
 
 REQUESTS = web.AppKey("requests", list)
 LATENCY = web.AppKey("latency", tuple)
@@ -90,9 +93,12 @@ async def _answer_chat(request: web.Request) -> web.Response:
         return _error("model and messages are required", 400)
     await _delay(request, arrived)
     user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
-    last_input = user.rsplit("\n\n", 1)[-1]
-    words = last_input.split()[:ANSWER_WORDS]
-    text = f"{body['model']} retells: {' '.join(words)}"
+    system = next((m["content"] for m in messages if m.get("role") == "system"), "")
+    if system == JUDGE_SYSTEM:
+        text = rule_verdict(user)
+    else:
+        last_input = user.rsplit("\n\n", 1)[-1]
+        text = f"{body['model']} retells: {' '.join(last_input.split()[:ANSWER_WORDS])}"
     prompt_tokens = sum(len(m.get("content", "").split()) for m in messages)
     completion_tokens = len(text.split())
     return web.json_response(

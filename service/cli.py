@@ -298,7 +298,7 @@ async def _run(args: argparse.Namespace) -> int:
                 hooks=RunHooks(notice=_notice, started=_print_start, round=on_round),
             )
         result = done.result
-        _print_drift(result.drift)
+        _print_drift(done.views.get("drift", result.drift))
         _print_rounds(done.views.get("drift_by_round", []))
         out.print(
             f"run {done.run_id} {result.status.value}: {result.counts['messages']} messages "
@@ -363,9 +363,12 @@ class _progress:
 
 def _print_drift(rows: list[dict[str, Any]]) -> None:
     table = Table(title="drift from the original, by generation (means)")
-    for header in DRIFT_HEADERS.values():
+    headers = dict(DRIFT_HEADERS)
+    if any(row.get("n_judged") for row in rows):
+        headers |= {"judged_fact_retention": "judged", "invented_claims": "invented"}
+    for header in headers.values():
         table.add_column(header, justify="right")
-    columns = tuple(DRIFT_HEADERS)
+    columns = tuple(headers)
     for row in rows:
         table.add_row(*(format_value(row.get(c)) for c in columns))
     out.print(table)

@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agents.pool import BackendPool
 from service.errors import RunExists
 from service.experiment.experiment import Experiment, open_embedder
 from service.measure.export import export_run_views
+from service.measure.judging import judge_run
 from service.provenance.store import ProvenanceStore
 from service.run.engine import Engine, RoundReport, RunResult, new_run_id
 
@@ -71,6 +73,12 @@ async def run_spec(
             on_round=hooks.round,
         )
         result = await engine.run()
+    if experiment.spec.judge is not None and result.status == "succeeded":
+        async with BackendPool() as pool:
+            judged = await judge_run(store, run_id, experiment.spec, pool)
+        if judged:
+            result.notices.extend(judged)
+            await store.update_run(run_id, notices=result.notices)
     for notice in result.notices[len(run_experiment.notices) :]:
         hooks.notice(notice)
     out_dir = out_dir or Path("runs") / run_id

@@ -246,6 +246,30 @@ class Provenance(Strict):
     detector: Detector | None = None
 
 
+class Judge(Strict):
+    """The optional fact judge: a chat model asked, for a sample of messages, whether each
+    fact is stated correctly and how many claims the original does not make."""
+
+    backend: Literal["openai", "local"]
+    model: str | None = Field(None, min_length=1)
+    base_url: str | None = Field(None, min_length=1)
+    api_key_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    sample: int | Literal["all"] = 20  # model messages judged per generation
+    max_tokens: int = Field(300, ge=1)
+
+    @field_validator("base_url")
+    @classmethod
+    def _no_credentials(cls, url: str | None) -> str | None:
+        return url if url is None else check_base_url(url)
+
+    @field_validator("sample")
+    @classmethod
+    def _positive_sample(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 1:
+            raise ValueError(f"sample must be at least 1 or 'all', got {value}")
+        return value
+
+
 class LocalModel(Strict):
     """Settings of the in-process llama.cpp backend."""
 
@@ -285,6 +309,7 @@ class ExperimentSpec(Strict):
     matched: bool = False  # each text goes to one receiver and is read once (chain vs network)
     provenance: Provenance = Field(default_factory=Provenance)
     local: LocalModel = Field(default_factory=LocalModel)
+    judge: Judge | None = None  # off by default
     store_prompts: bool = True
 
     @field_validator("matched")

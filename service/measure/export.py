@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
-from service.measure.drift_table import METRICS, DriftTable
+from service.measure.drift_table import JUDGED, METRICS, DriftTable
 from service.measure.manifest import build_manifest
 from service.measure.plots import plot_drift
 from service.measure.report import SHOWN, write_report
@@ -24,7 +24,7 @@ from service.provenance.store import ProvenanceStore
 from topologies.roles import natural_key
 
 FORMATS = ("jsonl", "csv", "parquet")
-DRIFT_COLUMNS = ("generation", "n", *METRICS, "n_embedded")
+DRIFT_COLUMNS = ("generation", "n", *METRICS, "n_embedded", *JUDGED, "n_judged")
 VIEW_FILES = {
     "drift_by_round": ROUND_COLUMNS,
     "drift_by_min_generation": MIN_GENERATION_COLUMNS,
@@ -35,11 +35,13 @@ VIEW_FILES = {
 async def iter_records(
     store: ProvenanceStore, run_id: str, chunk: int = 1000
 ) -> AsyncIterator[dict[str, Any]]:
-    """Every message of a run as a JSON-ready dict, embedding distances merged into `drift`,
+    """Every message of a run as a JSON-ready dict, embedding distances and the fact judge's
+    verdict merged into `drift`,
     ordered by replicate, round, human sources first, then node; read in chunks, so a large
     run is never held in memory at once."""
     await store.get_run(run_id)
     distances = await store.embeddings(run_id)
+    verdicts = await store.judgements(run_id)
     humans = set(await store.human_ids(run_id))
     prefix = f"{run_id}:"
 
@@ -55,13 +57,14 @@ async def iter_records(
                 continue
             record = json.loads(raw)
             record["drift"].update(distances.get(message_id, {}))
+            record["drift"].update(verdicts.get(message_id, {}))
             yield record
 
 
 def add_record(table: DriftTable, record: dict[str, Any]) -> None:
     """Count one exported record in a drift table."""
     drift = record["drift"]
-    table.add(record["generation"], {name: drift.get(name) for name in METRICS})
+    table.add(record["generation"], {name: drift.get(name) for name in (*METRICS, *JUDGED)})
 
 
 def drift_rows(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -90,7 +93,8 @@ async def export_run(
 async def export_run_views(
     store: ProvenanceStore, run_id: str, out_dir: Path, formats: Iterable[str] = ("jsonl",)
 ) -> tuple[list[Path], dict[str, list[dict[str, Any]]]]:
-    """export_run, also returning the drift views by name (as the run record keeps them).
+    """export_run, also returning the drift tables by name, as the run record keeps them:
+    `drift` (by generation, with the fact judge's columns) and the views.
     JSONL streams; CSV and Parquet need the flattened records in memory."""
     formats = list(formats)
     unknown = [f for f in formats if f not in FORMATS]
@@ -122,7 +126,7 @@ async def export_run_views(
             if "csv" in formats or "parquet" in formats:
                 kept.append(record)
     rows = table.rows()
-    tables = views.tables()
+    tables = {"drift": rows, **views.tables()}
     manifest = build_manifest(run, tables)
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     shown_last = [r for r in last if all(r is not f for f in first)]

@@ -65,7 +65,7 @@ def write_report(
     parts += [
         "## Drift by generation",
         "",
-        drift_markdown(rows),
+        drift_markdown(rows, _generation_columns(rows)),
         "",
     ]
     if views and views.get("drift_by_round"):
@@ -94,6 +94,13 @@ def write_report(
         parts.append(f"| {left} | {right} |")
     path.write_text("\n".join(parts) + "\n", encoding="utf-8")
     return path
+
+
+def _generation_columns(rows: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The shown columns, with the fact judge's beside them when it judged anything."""
+    if any(row.get("n_judged") for row in rows):
+        return (*SHOWN_COLUMNS, "judged_fact_retention", "invented_claims", "n_judged")
+    return SHOWN_COLUMNS
 
 
 def _cell(record: dict[str, Any]) -> str:

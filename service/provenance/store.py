@@ -147,6 +147,16 @@ class ProvenanceStore:
         raw = await self.redis.hgetall(keys.embeddings(run_id))
         return {k.decode(): json.loads(v) for k, v in raw.items()}
 
+    async def write_judgements(self, run_id: str, verdicts: dict[str, dict[str, Any]]) -> None:
+        if verdicts:
+            await self.redis.hset(
+                keys.judgements(run_id), mapping={k: json.dumps(v) for k, v in verdicts.items()}
+            )
+
+    async def judgements(self, run_id: str) -> dict[str, dict[str, Any]]:
+        raw = await self.redis.hgetall(keys.judgements(run_id))
+        return {k.decode(): json.loads(v) for k, v in raw.items()}
+
     async def get_message(self, run_id: str, message_id: str) -> Message:
         raw = await self.redis.hget(keys.messages(run_id), message_id)
         if raw is None:
