@@ -13,9 +13,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-TEXT_METRICS = ("length_words", "unique_words", "type_token_ratio", "fact_retention")
-DISTANCES = ("euclidean", "cosine")
-METRICS = (*TEXT_METRICS, *DISTANCES)
+from service.measure.drift_table import EMBEDDING_METRICS, METRICS, TEXT_METRICS
+
+DISTANCES = EMBEDDING_METRICS
 POPULATION_COLUMNS = tuple(f"population_{name}" for name in METRICS)
 ROUND_COLUMNS = (
     "round",
