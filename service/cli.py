@@ -281,7 +281,7 @@ async def _run(args: argparse.Namespace) -> int:
     )
     experiment = load(raw, settings)
     if args.dry_run:
-        _print_estimate(experiment.spec.name, estimate(experiment))
+        _print_estimate(experiment.spec.name, estimate(experiment, args.replicate))
         return EXIT_OK
     run_id = args.run_id or new_run_id(experiment.spec.name)
     out_dir = _writable_dir(args.out or Path("runs") / run_id)
