@@ -1,11 +1,12 @@
 """A small OpenAI-compatible server for tests and benchmarks: real HTTP, predictable answers.
 
 POST /v1/chat/completions answers with the first words of the last input text, prefixed by
-the model name; POST /v1/embeddings returns hashed bag-of-words vectors. Latency (and
-jitter) is configurable, so tests can shuffle completion order and benchmarks can model a
-remote model. Every request is kept in `app[REQUESTS]` for inspection, and `app[IN_FLIGHT]`
-counts the chat calls in flight (now and at most). With a `FaultPlan` (agents.openai_faults)
-a share of chat calls misbehave, each injected fault logged.
+the model name (a fact judge's request, known by its system prompt, gets a rule-based
+verdict); POST /v1/embeddings returns hashed bag-of-words vectors. Latency (and jitter) is
+configurable, so tests can shuffle completion order and benchmarks can model a remote model.
+Every request is kept in `app[REQUESTS]` for inspection, and `app[IN_FLIGHT]` counts the chat
+calls in flight (now and at most). With a `FaultPlan` (agents.openai_faults) a share of chat
+calls misbehave, each injected fault logged.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 from aiohttp import web
 
+from agents.judge import JUDGE_SYSTEM, rule_verdict
 from agents.openai_faults import FAULT_KINDS, FaultPlan, fault_response
 
 REQUESTS = web.AppKey("requests", list)
@@ -100,9 +102,12 @@ async def _answer_chat(request: web.Request) -> web.StreamResponse:
     fault = request.app[FAULTS].draw(body.get("seed"))
     await _delay(request, arrived)
     user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
-    last_input = user.rsplit("\n\n", 1)[-1]
-    words = last_input.split()[:ANSWER_WORDS]
-    text = f"{body['model']} retells: {' '.join(words)}"
+    system = next((m["content"] for m in messages if m.get("role") == "system"), "")
+    if system == JUDGE_SYSTEM:
+        text = rule_verdict(user)
+    else:
+        last_input = user.rsplit("\n\n", 1)[-1]
+        text = f"{body['model']} retells: {' '.join(last_input.split()[:ANSWER_WORDS])}"
     prompt_tokens = sum(len(m.get("content", "").split()) for m in messages)
     completion_tokens = len(text.split())
     answer = _answer(request, body, text, prompt_tokens, completion_tokens)

@@ -57,6 +57,18 @@ DRIFT_HEADERS = dict(
         strict=True,
     )
 )
+ROUNDS_SHOWN = 12
+ROUND_HEADERS = {
+    "round": "round",
+    "spoke_share": "spoke",
+    "ever_spoke_share": "ever",
+    "fact_retention": "facts:msg",
+    "population_fact_retention": "facts:pop",
+    "length_words": "words:msg",
+    "population_length_words": "words:pop",
+    "euclidean": "eucl:msg",
+    "population_euclidean": "eucl:pop",
+}
 CANCELLED_NOTE = "the run is marked cancelled; messages written so far are kept"
 
 out = Console(highlight=False)
@@ -136,6 +148,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--embedder", choices=EMBEDDER_KINDS)
     run.add_argument("--rounds", type=_positive_int)
     run.add_argument("--seed", type=int)
+    run.add_argument(
+        "--graph-seed", type=int, help="seed of the graph and persona draw (default: --seed)"
+    )
+    run.add_argument(
+        "--replicate",
+        type=_non_negative_int,
+        default=0,
+        help="replicate index: other dynamics on the same graph (default 0)",
+    )
     run.add_argument("--concurrency", type=_positive_int)
     run.add_argument(
         "--workers", type=_positive_int, help="processes running agent steps (default 1)"
@@ -244,6 +265,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
+
+
 def _formats(text: str) -> list[str]:
     chosen = [f.strip() for f in text.split(",") if f.strip()]
     unknown = [f for f in chosen if f not in FORMATS]
@@ -294,13 +325,14 @@ async def _run(args: argparse.Namespace) -> int:
         embedder=args.embedder,
         rounds=args.rounds,
         seed=args.seed,
+        graph_seed=args.graph_seed,
         concurrency=args.concurrency,
         workers=args.workers,
         distributed=args.distributed or None,
     )
     experiment = load(raw, settings)
     if args.dry_run:
-        _print_estimate(experiment.spec.name, estimate(experiment))
+        _print_estimate(experiment.spec.name, estimate(experiment, args.replicate))
         return EXIT_OK
     run_id = args.run_id or new_run_id(experiment.spec.name)
     out_dir = _writable_dir(args.out or Path("runs") / run_id)
@@ -311,6 +343,7 @@ async def _run(args: argparse.Namespace) -> int:
                 experiment,
                 store,
                 run_id=run_id,
+                replicate=args.replicate,
                 out_dir=out_dir,
                 formats=args.format,
                 hooks=RunHooks(notice=_notice, started=_print_start, round=on_round),
@@ -345,7 +378,8 @@ async def _resume(args: argparse.Namespace) -> int:
 def _report(done: RunOutcome) -> int:
     """Print a finished run's drift, status line, faults and files; its exit code."""
     result: RunResult = done.result
-    _print_drift(result.drift)
+    _print_drift(done.views.get("drift", result.drift))
+    _print_rounds(done.views.get("drift_by_round", []))
     out.print(
         f"run {done.run_id} {result.status.value}: {result.counts['messages']} messages "
         f"({result.counts['skips']} silent) -> {done.out_dir}/",
@@ -417,12 +451,41 @@ class _progress:
 
 def _print_drift(rows: list[dict[str, Any]]) -> None:
     table = Table(title="drift from the original, by generation (means)")
-    for header in DRIFT_HEADERS.values():
+    headers = dict(DRIFT_HEADERS)
+    if any(row.get("n_judged") for row in rows):
+        headers |= {"judged_fact_retention": "judged", "invented_claims": "invented"}
+    for header in headers.values():
         table.add_column(header, justify="right")
-    columns = tuple(DRIFT_HEADERS)
+    columns = tuple(headers)
     for row in rows:
         table.add_row(*(format_value(row.get(c)) for c in columns))
     out.print(table)
+
+
+def _print_rounds(rows: list[dict[str, Any]]) -> None:
+    """Messages written beside the whole population, for a few rounds and the last one."""
+    if not rows:
+        return
+    step = max(1, -(-len(rows) // ROUNDS_SHOWN))
+    shown = [row for row in rows if row["round"] % step == 0 or row is rows[-1]]
+    title = "by round: means over the messages written (msg) and the whole population (pop)"
+    if step > 1:
+        title += f"; every {step}th round, all in drift_by_round.csv"
+    table = Table(title=title)
+    for header in ROUND_HEADERS.values():
+        table.add_column(header, justify="right")
+    for row in shown:
+        table.add_row(*(format_value(row.get(c), 2) for c in ROUND_HEADERS))
+    out.print(table)
+    last = rows[-1]
+    out.print(
+        f"last round: {last['spoke']} of {last['agents']} agents spoke "
+        f"({last['spoke_share']:.0%}); facts retained {format_value(last['fact_retention'])} "
+        f"over the messages written, {format_value(last['population_fact_retention'])} over "
+        "the whole population",
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def _print_estimate(name: str, est: Any) -> None:

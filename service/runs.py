@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from contextlib import AsyncExitStack, aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from agents.pool import BackendPool
 from service.errors import RunExists
 from service.experiment.experiment import Experiment, load, open_embedder
 from service.experiment.settings import Settings
-from service.measure.export import export_run
+from service.measure.export import export_run_views
+from service.measure.judging import judge_run
 from service.provenance.store import ProvenanceStore
 from service.run.engine import Engine, RoundReport, RunResult, new_run_id
 
@@ -34,6 +37,7 @@ class RunOutcome:
     result: RunResult
     out_dir: Path
     written: list[Path]
+    views: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 async def run_spec(
@@ -41,16 +45,18 @@ async def run_spec(
     store: ProvenanceStore,
     *,
     run_id: str | None = None,
+    replicate: int = 0,
     out_dir: Path | None = None,
     formats: Iterable[str] = ("jsonl",),
     hooks: RunHooks | None = None,
     lease_s: float = 30.0,
     resume: bool = False,
 ) -> RunOutcome:
-    """Run `experiment` under `run_id` (a fresh one when None) and export it to `out_dir`
-    (default runs/RUN_ID). Raises RunExists when the id is taken, before anything is opened
-    or, should another process claim it meanwhile, before anything is written. With
-    `resume`, continues the stored run `run_id` instead (see `resume_run`)."""
+    """Run replicate `replicate` of `experiment` under `run_id` (a fresh one when None),
+    export it to `out_dir` (default runs/RUN_ID) and keep its drift views in the run record.
+    Raises RunExists when the id is taken, before anything is opened or, should another
+    process claim it meanwhile, before anything is written. With `resume`, continues the
+    stored run `run_id` instead (see `resume_run`)."""
     hooks = hooks or RunHooks()
     run_id = run_id or new_run_id(experiment.spec.name)
     if not resume and await store.run_exists(run_id):
@@ -66,17 +72,25 @@ async def run_spec(
             run_experiment,
             store,
             run_id=run_id,
+            replicate=replicate,
             embedder=embedder,
             on_round=hooks.round,
             lease_s=lease_s,
             resume=resume,
         )
         result = await engine.run()
+    if experiment.spec.judge is not None and result.status == "succeeded":
+        async with BackendPool() as pool:
+            judged = await judge_run(store, run_id, experiment.spec, pool)
+        if judged:
+            result.notices.extend(judged)
+            await store.update_run(run_id, notices=result.notices)
     for notice in result.notices[len(run_experiment.notices) :]:
         hooks.notice(notice)
     out_dir = out_dir or Path("runs") / run_id
-    written = await export_run(store, run_id, out_dir, formats)
-    return RunOutcome(run_id, result, out_dir, written)
+    written, views = await export_run_views(store, run_id, out_dir, formats)
+    await store.update_run(run_id, None, **views)
+    return RunOutcome(run_id, result, out_dir, written, views)
 
 
 async def resume_run(
@@ -96,6 +110,7 @@ async def resume_run(
         experiment,
         store,
         run_id=run_id,
+        replicate=int(record.get("replicate", 0)),
         out_dir=out_dir,
         formats=formats,
         hooks=hooks,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from service.experiment.spec import Fact
-from service.measure.drift_table import METRICS, DriftTable
+from service.measure.drift_table import JUDGED, METRICS, DriftTable
 from service.measure.metrics import (
     cosine_distance,
     euclidean,
@@ -276,11 +276,13 @@ def test_drift_table_skips_none_values() -> None:
 
 
 def test_drift_table_unmeasured_metric_is_none_and_row_layout() -> None:
-    """Metrics never given are None; a row has generation, n, every metric and n_embedded."""
+    """Metrics never given are None; a row has generation, n, every metric, n_embedded, and
+    the fact judge's means and count."""
     table = DriftTable()
     table.add(0, {"length_words": 3})
     (row,) = table.rows()
-    assert list(row) == ["generation", "n", *METRICS, "n_embedded"]
+    assert list(row) == ["generation", "n", *METRICS, "n_embedded", *JUDGED, "n_judged"]
+    assert row["n_judged"] == 0 and row["judged_fact_retention"] is None
     assert row["cosine"] is None
     assert row["euclidean"] is None
     assert row["fact_retention"] is None

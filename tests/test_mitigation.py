@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import statistics
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from service.experiment.experiment import load
+from service.measure.export import iter_records, views_of
 from service.provenance.message import Message
 from service.provenance.store import ProvenanceStore
 from service.run.engine import Engine
@@ -87,38 +91,80 @@ NETWORK = {
 SEEDS = range(6)
 
 
-async def _final_round(store, policy: dict, tag_loss: float) -> list[tuple[float, float, float]]:
-    """Per seed: mean fact retention and mean min_generation of the last round's messages,
-    and the share of agents that spoke in it."""
+@dataclass(frozen=True)
+class Final:
+    """One run's last round: fact retention over the messages written and over the whole
+    population (each agent's latest text; silent agents retain nothing), the mean
+    min_generation of the messages written, and the share of agents that spoke."""
+
+    written: float
+    population: float
+    min_generation: float
+    spoke: float
+
+
+async def _final_round(store, policy: dict, tag_loss: float, **changes: Any) -> list[Final]:
+    """Per seed, the last round of the network under `policy` and `tag_loss`."""
     results = []
+    network = {**NETWORK, **changes}
     for seed in SEEDS:
-        run_id = f"{policy['kind']}-{tag_loss}-{seed}"
+        run_id = f"{sorted(policy.items())}-{tag_loss}-{sorted(changes.items())}-{seed}"
         messages = await run(
-            store, run_id, seed=seed, policy=policy, provenance={"tag_loss": tag_loss}, **NETWORK
+            store, run_id, seed=seed, policy=policy, provenance={"tag_loss": tag_loss}, **network
         )
-        last = [m for m in messages if m.round == NETWORK["rounds"] - 1 and m.origin == "model"]
+        views = views_of(await store.get_run(run_id))
+        async for record in iter_records(store, run_id):
+            views.add(record)
+        last_row = views.by_round()[-1]
+        last = [m for m in messages if m.round == network["rounds"] - 1 and m.origin == "model"]
         results.append(
-            (
-                statistics.mean(m.drift.fact_retention for m in last),
-                statistics.mean(m.min_generation for m in last),
-                len(last) / NETWORK["topology"]["n_agents"],
+            Final(
+                statistics.mean(m.drift.fact_retention for m in last) if last else 0.0,
+                last_row["population_fact_retention"],
+                statistics.mean(m.min_generation for m in last) if last else math.inf,
+                last_row["spoke_share"],
             )
         )
     return results
 
 
-def _mean(results: list[tuple[float, float, float]], index: int) -> float:
-    return statistics.mean(r[index] for r in results)
+def _mean(results: list[Final], name: str) -> float:
+    return statistics.mean(getattr(r, name) for r in results)
 
 
-async def test_min_generation_policy_keeps_more_facts_while_most_agents_speak(store):
+async def test_min_generation_policy_keeps_more_facts_population_wide_while_most_agents_speak(
+    store,
+):
     """With intact tags, reading only inputs observed within k of a human text keeps more facts
-    in the last round than `all`, while at least 80% of the agents still speak in it."""
+    than `all` in the last round, over the whole population (silent agents count with their
+    latest text, or as retaining nothing), while at least 80% of the agents still speak in it.
+    With every tag lost and no detector nothing qualifies: the advantage is gone."""
     plain = await _final_round(store, {"kind": "all"}, 0.0)
     near = await _final_round(store, {"kind": "min_generation", "k": 4}, 0.0)
-    assert _mean(near, 0) > _mean(plain, 0) + 0.03
-    assert _mean(near, 1) < _mean(plain, 1) - 1
-    assert all(speaking >= 0.8 for _, _, speaking in near)
+    lost = await _final_round(store, {"kind": "min_generation", "k": 4}, 1.0)
+    advantage = _mean(near, "population") - _mean(plain, "population")
+    assert advantage > 0.03
+    assert _mean(near, "written") > _mean(plain, "written") + 0.03
+    assert _mean(near, "min_generation") < _mean(plain, "min_generation") - 1
+    assert all(r.spoke >= 0.8 for r in near)
+    assert _mean(lost, "population") - _mean(plain, "population") < advantage - 0.1
+
+
+async def test_share_weighting_lowers_population_drift_only_while_tags_survive(store):
+    """Reading one input a turn, chosen with weight (1 + observed human share)^8: with intact
+    tags the whole population keeps far more facts than under `all` while every agent speaks;
+    the advantage shrinks as tag loss rises and is gone when every tag is lost (no detector)."""
+    one_input = {"max_inputs": 1}
+    weighted = {"kind": "share_weighted", "weight": 8}
+    plain = await _final_round(store, {"kind": "all"}, 0.0, **one_input)
+    advantage = {
+        loss: _mean(await _final_round(store, weighted, loss, **one_input), "population")
+        - _mean(plain, "population")
+        for loss in (0.0, 0.5, 1.0)
+    }
+    assert advantage[0.0] > 0.15
+    assert advantage[0.5] < advantage[0.0] - 0.05
+    assert abs(advantage[1.0]) < 0.05
 
 
 async def test_share_weighting_brings_inputs_nearer_to_human_text_only_while_tags_survive(store):
@@ -127,6 +173,6 @@ async def test_share_weighting_brings_inputs_nearer_to_human_text_only_while_tag
     plain = await _final_round(store, {"kind": "all"}, 0.0)
     intact = await _final_round(store, {"kind": "share_weighted", "weight": 3}, 0.0)
     lost = await _final_round(store, {"kind": "share_weighted", "weight": 3}, 1.0)
-    assert _mean(plain, 1) - _mean(intact, 1) > 1
-    assert _mean(lost, 1) > _mean(plain, 1) - 0.5
-    assert all(speaking == 1 for _, _, speaking in intact + lost)
+    assert _mean(plain, "min_generation") - _mean(intact, "min_generation") > 1
+    assert _mean(lost, "min_generation") > _mean(plain, "min_generation") - 0.5
+    assert all(r.spoke == 1 for r in intact + lost)

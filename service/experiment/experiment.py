@@ -82,7 +82,9 @@ def parse_spec(raw: dict[str, Any], settings: Settings | None = None) -> Experim
         except ValidationError:
             topology = None
         if topology is not None:
-            seed = raw.get("seed")
+            seed = raw.get("graph_seed")
+            if type(seed) is not int:
+                seed = raw.get("seed")
             _build_graph(topology, seed if type(seed) is int else 0, problems, settings)
     raise SpecError(problems)
 
@@ -91,7 +93,7 @@ def prepare(spec: ExperimentSpec, settings: Settings | None = None) -> Experimen
     """Build the graph, assign personas and resolve backend and embedder, checking all of it."""
     settings = settings or Settings()
     problems: list[Problem] = []
-    graph = _build_graph(spec.topology, spec.seed, problems, settings)
+    graph = _build_graph(spec.topology, spec.structure_seed, problems, settings)
     agent_nodes = agents(graph) if graph is not None else []
     source_nodes = human_sources(graph) if graph is not None else []
     problems += _consistency(spec, agent_nodes)
@@ -257,7 +259,7 @@ def _assign_personas(spec: ExperimentSpec, agent_nodes: list[str]) -> dict[str, 
         if node in spec.persona_map:
             name = spec.persona_map[node]
         elif spec.assignment == "random":
-            name = rng_for(spec.seed, 0, 0, node, Purpose.ASSIGNMENT).choice(order)
+            name = rng_for(spec.structure_seed, 0, 0, node, Purpose.ASSIGNMENT).choice(order)
         else:
             name = order[index % len(order)]
         assigned[node] = personas[name]

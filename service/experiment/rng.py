@@ -17,6 +17,7 @@ class Purpose(IntEnum):
     ASSIGNMENT = 5
     CORPUS = 6
     SAMPLE = 7
+    ROUTE = 8
 
 
 def derive_seed(seed: int, replicate: int, round_: int, node: str, purpose: Purpose) -> int:

@@ -246,6 +246,30 @@ class Provenance(Strict):
     detector: Detector | None = None
 
 
+class Judge(Strict):
+    """The optional fact judge: a chat model asked, for a sample of messages, whether each
+    fact is stated correctly and how many claims the original does not make."""
+
+    backend: Literal["openai", "local"]
+    model: str | None = Field(None, min_length=1)
+    base_url: str | None = Field(None, min_length=1)
+    api_key_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    sample: int | Literal["all"] = 20  # model messages judged per generation
+    max_tokens: int = Field(300, ge=1)
+
+    @field_validator("base_url")
+    @classmethod
+    def _no_credentials(cls, url: str | None) -> str | None:
+        return url if url is None else check_base_url(url)
+
+    @field_validator("sample")
+    @classmethod
+    def _positive_sample(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 1:
+            raise ValueError(f"sample must be at least 1 or 'all', got {value}")
+        return value
+
+
 class LocalModel(Strict):
     """Settings of the in-process llama.cpp backend."""
 
@@ -310,6 +334,7 @@ class ExperimentSpec(Strict):
 
     name: str = Field("experiment", min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     seed: int = 0
+    graph_seed: int | None = None  # the graph's and the persona draw's; None: seed
     backend: BackendKind | None = None
     model: str | None = Field(None, min_length=1)
     base_url: str | None = Field(None, min_length=1)
@@ -334,13 +359,22 @@ class ExperimentSpec(Strict):
     injection: Injection = Field(default_factory=Injection)
     policy: Policy = Field(default_factory=Policy)
     memory: Literal["consume", "keep_latest"] = "consume"  # how long a delivery stays readable
+    matched: bool = False  # each text goes to one receiver and is read once (chain vs network)
     provenance: Provenance = Field(default_factory=Provenance)
     local: LocalModel = Field(default_factory=LocalModel)
     calls: Calls = Field(default_factory=Calls)
     on_error: OnError = Field(default_factory=OnError)
     budget: Budget = Field(default_factory=Budget)
     cache: Cache = Field(default_factory=Cache)
+    judge: Judge | None = None  # off by default
     store_prompts: bool = True
+
+    @field_validator("matched")
+    @classmethod
+    def _matched_reads_once(cls, matched: bool, info: ValidationInfo) -> bool:
+        if matched and info.data.get("memory", "consume") != "consume":
+            raise ValueError("matched: true needs memory: consume (every text is read once)")
+        return matched
 
     @field_validator("name")
     @classmethod
@@ -424,6 +458,11 @@ class ExperimentSpec(Strict):
         for index, text in enumerate(corpus):
             check_text(text, settings, f"human_corpus text {index}")
         return corpus
+
+    @property
+    def structure_seed(self) -> int:
+        """The seed of the graph and of random persona assignment: graph_seed, else seed."""
+        return self.seed if self.graph_seed is None else self.graph_seed
 
     def persona_objects(self) -> dict[str, Persona]:
         """Every persona the spec can use, by name (built-ins named in persona_map included)."""

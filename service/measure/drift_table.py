@@ -21,6 +21,7 @@ SHOWN_COLUMNS = (
 TEXT_METRICS = ("length_words", "unique_words", "type_token_ratio", "fact_retention")
 EMBEDDING_METRICS = ("euclidean", "cosine")
 METRICS = (*TEXT_METRICS, *EMBEDDING_METRICS)
+JUDGED = ("judged_fact_retention", "invented_claims")  # from the optional fact judge
 
 
 @dataclass
@@ -54,7 +55,8 @@ class DriftTable:
                 cell.count += 1
 
     def rows(self) -> list[dict[str, float | int | None]]:
-        """One row per generation: generation, n, each metric's mean and n_embedded."""
+        """One row per generation: generation, n, each metric's mean, n_embedded, the judge's
+        means and n_judged."""
         rows = []
         for generation in sorted(self._messages):
             row: dict[str, float | int | None] = {
@@ -66,5 +68,10 @@ class DriftTable:
                 row[name] = cell.total / cell.count if cell and cell.count else None
             embedded = self._cells.get((generation, "euclidean"))
             row["n_embedded"] = embedded.count if embedded else 0
+            for name in JUDGED:
+                cell = self._cells.get((generation, name))
+                row[name] = cell.total / cell.count if cell and cell.count else None
+            judged = self._cells.get((generation, JUDGED[1]))
+            row["n_judged"] = judged.count if judged else 0
             rows.append(row)
         return rows

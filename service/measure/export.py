@@ -11,25 +11,38 @@ from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
-from service.measure.drift_table import METRICS, DriftTable
+from service.measure.drift_table import JUDGED, METRICS, DriftTable
 from service.measure.manifest import build_manifest
 from service.measure.plots import plot_drift
 from service.measure.report import SHOWN, write_report
+from service.measure.views import (
+    ANCESTRY_COLUMNS,
+    MIN_GENERATION_COLUMNS,
+    ROUND_COLUMNS,
+    DriftViews,
+)
 from service.provenance.store import ProvenanceStore
 from topologies.roles import natural_key
 
 FORMATS = ("jsonl", "csv", "parquet")
-DRIFT_COLUMNS = ("generation", "n", *METRICS, "n_embedded")
+DRIFT_COLUMNS = ("generation", "n", *METRICS, "n_embedded", *JUDGED, "n_judged")
+VIEW_FILES = {
+    "drift_by_round": ROUND_COLUMNS,
+    "drift_by_min_generation": MIN_GENERATION_COLUMNS,
+    "drift_by_ancestry": ANCESTRY_COLUMNS,
+}
 
 
 async def iter_records(
     store: ProvenanceStore, run_id: str, chunk: int = 1000
 ) -> AsyncIterator[dict[str, Any]]:
-    """Every message of a run as a JSON-ready dict, embedding distances merged into `drift`,
+    """Every message of a run as a JSON-ready dict, embedding distances and the fact judge's
+    verdict merged into `drift`,
     ordered by replicate, round, human sources first, then node; read in chunks, so a large
     run is never held in memory at once."""
     await store.get_run(run_id)
     distances = await store.embeddings(run_id)
+    verdicts = await store.judgements(run_id)
     humans = set(await store.human_ids(run_id))
     prefix = f"{run_id}:"
 
@@ -45,13 +58,14 @@ async def iter_records(
                 continue
             record = json.loads(raw)
             record["drift"].update(distances.get(message_id, {}))
+            record["drift"].update(verdicts.get(message_id, {}))
             yield record
 
 
 def add_record(table: DriftTable, record: dict[str, Any]) -> None:
     """Count one exported record in a drift table."""
     drift = record["drift"]
-    table.add(record["generation"], {name: drift.get(name) for name in METRICS})
+    table.add(record["generation"], {name: drift.get(name) for name in (*METRICS, *JUDGED)})
 
 
 def drift_rows(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -62,12 +76,27 @@ def drift_rows(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return table.rows()
 
 
+def views_of(run: dict[str, Any]) -> DriftViews:
+    """An empty set of drift views for a stored run record."""
+    facts = run.get("spec", {}).get("source", {}).get("facts")
+    rounds = len(run.get("round_seconds") or [])
+    return DriftViews(int(run.get("agents") or 0), has_facts=bool(facts), rounds=rounds)
+
+
 async def export_run(
     store: ProvenanceStore, run_id: str, out_dir: Path, formats: Iterable[str] = ("jsonl",)
 ) -> list[Path]:
-    """Write a run's files into `out_dir` (drift table, manifest, plot, report and the
-    messages in each of `formats`); returns the paths written. JSONL streams; CSV and Parquet
-    need the flattened records in memory."""
+    """Write a run's files into `out_dir` (drift tables, manifest, plot, report and the
+    messages in each of `formats`); returns the paths written."""
+    return (await export_run_views(store, run_id, out_dir, formats))[0]
+
+
+async def export_run_views(
+    store: ProvenanceStore, run_id: str, out_dir: Path, formats: Iterable[str] = ("jsonl",)
+) -> tuple[list[Path], dict[str, list[dict[str, Any]]]]:
+    """export_run, also returning the drift tables by name, as the run record keeps them:
+    `drift` (by generation, with the fact judge's columns) and the views.
+    JSONL streams; CSV and Parquet need the flattened records in memory."""
     formats = list(formats)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
@@ -75,6 +104,7 @@ async def export_run(
     out_dir.mkdir(parents=True, exist_ok=True)
     run = await store.get_run(run_id)
     table = DriftTable()
+    views = views_of(run)
     first: list[dict[str, Any]] = []
     last: deque[dict[str, Any]] = deque(maxlen=SHOWN)
     kept: list[dict[str, Any]] = []
@@ -88,6 +118,7 @@ async def export_run(
         )
         async for record in iter_records(store, run_id):
             add_record(table, record)
+            views.add(record)
             if len(first) < SHOWN:
                 first.append(record)
             last.append(record)
@@ -100,14 +131,19 @@ async def export_run(
     with failed_path.open("w", encoding="utf-8") as failed:
         for step in await store.failed_steps(run_id):
             failed.write(step.model_dump_json() + "\n")
-    manifest = build_manifest(run)
+    tables = {"drift": rows, **views.tables()}
+    manifest = build_manifest(run, tables)
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     shown_last = [r for r in last if all(r is not f for f in first)]
     written += [
         write_drift_csv(rows, out_dir / "drift.csv"),
+        *(
+            write_drift_csv(tables[name], out_dir / f"{name}.csv", columns)
+            for name, columns in VIEW_FILES.items()
+        ),
         out_dir / "manifest.json",
         plot_drift(rows, out_dir / "drift.png", title=f"{run['id']} ({run.get('backend')})"),
-        write_report(run, first, shown_last, rows, out_dir / "report.md"),
+        write_report(run, first, shown_last, rows, out_dir / "report.md", tables),
         failed_path,
     ]
     if "jsonl" in formats:
@@ -116,12 +152,14 @@ async def export_run(
         written.append(write_flat_csv(kept, out_dir / "messages.csv"))
     if "parquet" in formats:
         written.append(write_parquet(kept, out_dir / "messages.parquet"))
-    return written
+    return written, tables
 
 
-def write_drift_csv(rows: list[dict[str, Any]], path: Path) -> Path:
+def write_drift_csv(
+    rows: list[dict[str, Any]], path: Path, columns: Iterable[str] = DRIFT_COLUMNS
+) -> Path:
     with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.DictWriter(out, fieldnames=DRIFT_COLUMNS)
+        writer = csv.DictWriter(out, fieldnames=list(columns))
         writer.writeheader()
         writer.writerows(rows)
     return path

@@ -42,12 +42,16 @@ def versions() -> dict[str, str | None]:
     return found
 
 
-def build_manifest(run: dict[str, Any]) -> dict[str, Any]:
-    """The manifest of a stored run record."""
+def build_manifest(
+    run: dict[str, Any], views: dict[str, list[dict[str, Any]]] | None = None
+) -> dict[str, Any]:
+    """The manifest of a stored run record, with its drift views (by round, population-wide
+    measures included; by min_generation; by fresh human ancestry)."""
     spec = run.get("spec", {})
     manifest: dict[str, Any] = {name: run.get(name) for name in RUN_FIELDS if name in run}
     manifest.update(
         seed=spec.get("seed"),
+        graph_seed=spec.get("seed") if spec.get("graph_seed") is None else spec["graph_seed"],
         spec=spec,
         counts=run.get("counts"),
         faults=run.get("faults", {}),
@@ -60,4 +64,5 @@ def build_manifest(run: dict[str, Any]) -> dict[str, Any]:
         },
         versions=run.get("versions") or versions(),
     )
+    manifest.update(views or {})
     return manifest

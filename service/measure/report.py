@@ -18,9 +18,24 @@ def format_value(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
-def drift_markdown(rows: list[dict[str, Any]]) -> str:
-    columns = SHOWN_COLUMNS
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+ROUND_SHOWN = {
+    "round": "round",
+    "spoke_share": "spoke",
+    "ever_spoke_share": "ever spoke",
+    "fact_retention": "facts (written)",
+    "population_fact_retention": "facts (population)",
+    "length_words": "words (written)",
+    "population_length_words": "words (population)",
+    "euclidean": "euclid (written)",
+    "population_euclidean": "euclid (population)",
+}
+
+
+def drift_markdown(
+    rows: list[dict[str, Any]], columns: tuple[str, ...] = SHOWN_COLUMNS, headers: Any = None
+) -> str:
+    headers = headers or columns
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(format_value(r.get(c)) for c in columns) + " |" for r in rows]
     return "\n".join(lines)
 
@@ -31,9 +46,11 @@ def write_report(
     last: list[dict[str, Any]],
     rows: list[dict[str, Any]],
     path: Path,
+    views: dict[str, list[dict[str, Any]]] | None = None,
     plot: str | None = "drift.png",
 ) -> Path:
-    """The drift table, and the `first` and `last` texts of the run side by side."""
+    """The drift tables (by generation; by round over the messages written and over the whole
+    population), and the `first` and `last` texts of the run side by side."""
     spec = run.get("spec", {})
     parts = [
         f"# {spec.get('name', 'run')}: {run['id']}",
@@ -48,8 +65,24 @@ def write_report(
     parts += [
         "## Drift by generation",
         "",
-        drift_markdown(rows),
+        drift_markdown(rows, _generation_columns(rows)),
         "",
+    ]
+    if views and views.get("drift_by_round"):
+        parts += [
+            "## Drift by round: messages written and whole population",
+            "",
+            "`spoke`: share of agents that wrote in the round; `ever spoke`: share that have "
+            "written by its end. *Written*: means over the round's messages. *Population*: "
+            "each agent's latest text; an agent that never spoke retains no fact, the other "
+            "population means are over the agents that have spoken.",
+            "",
+            drift_markdown(
+                views["drift_by_round"], tuple(ROUND_SHOWN), tuple(ROUND_SHOWN.values())
+            ),
+            "",
+        ]
+    parts += [
         "## First and last texts",
         "",
         "| first | last |",
@@ -61,6 +94,13 @@ def write_report(
         parts.append(f"| {left} | {right} |")
     path.write_text("\n".join(parts) + "\n", encoding="utf-8")
     return path
+
+
+def _generation_columns(rows: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The shown columns, with the fact judge's beside them when it judged anything."""
+    if any(row.get("n_judged") for row in rows):
+        return (*SHOWN_COLUMNS, "judged_fact_retention", "invented_claims", "n_judged")
+    return SHOWN_COLUMNS
 
 
 def _cell(record: dict[str, Any]) -> str:

@@ -23,6 +23,11 @@ def embeddings(run_id: str) -> str:
     return f"{PREFIX}:run:{{{run_id}}}:embeddings"
 
 
+def judgements(run_id: str) -> str:
+    """Hash: message id -> the fact judge's verdict (JSON)."""
+    return f"{PREFIX}:run:{{{run_id}}}:judgements"
+
+
 def humans(run_id: str) -> str:
     """List: ids of the run's human messages in emission order (bit i of a root set)."""
     return f"{PREFIX}:run:{{{run_id}}}:humans"
@@ -89,6 +94,7 @@ def all_for_run(run_id: str) -> list[str]:
         run(run_id),
         messages(run_id),
         embeddings(run_id),
+        judgements(run_id),
         humans(run_id),
         skips(run_id),
         failed_steps(run_id),

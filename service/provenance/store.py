@@ -30,7 +30,18 @@ for i = 2, #ARGV do
 end
 """
 EVENTS_MAXLEN = 10_000
-JSON_FIELDS = ("spec", "counts", "faults", "drift", "notices", "round_seconds", "versions")
+JSON_FIELDS = (
+    "spec",
+    "counts",
+    "faults",
+    "drift",
+    "drift_by_round",
+    "drift_by_min_generation",
+    "drift_by_ancestry",
+    "notices",
+    "round_seconds",
+    "versions",
+)
 
 
 class ProvenanceStore:
@@ -176,6 +187,16 @@ class ProvenanceStore:
 
     async def embeddings(self, run_id: str) -> dict[str, dict[str, float]]:
         raw = await self.redis.hgetall(keys.embeddings(run_id))
+        return {_text(k): json.loads(v) for k, v in raw.items()}
+
+    async def write_judgements(self, run_id: str, verdicts: dict[str, dict[str, Any]]) -> None:
+        if verdicts:
+            await self.redis.hset(
+                keys.judgements(run_id), mapping={k: json.dumps(v) for k, v in verdicts.items()}
+            )
+
+    async def judgements(self, run_id: str) -> dict[str, dict[str, Any]]:
+        raw = await self.redis.hgetall(keys.judgements(run_id))
         return {_text(k): json.loads(v) for k, v in raw.items()}
 
     async def get_message(self, run_id: str, message_id: str) -> Message:

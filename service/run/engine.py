@@ -29,7 +29,7 @@ from service.provenance.message import FailedStep, TextMetrics
 from service.provenance.store import ProvenanceStore
 from service.run.binding import RunScope, bind_agents
 from service.run.budget import BudgetExceeded
-from service.run.inbox import Inbox
+from service.run.inbox import new_inbox
 from service.run.lease import Lease
 from service.run.record_writer import RecordWriter
 from service.run.replay import Replay, clear_error
@@ -126,7 +126,7 @@ class Engine:
         self.counts = dict.fromkeys((*MESSAGE_COUNTS, "skips", "failed_steps"), 0)
         self.faults: dict[str, int] = {}
         self.notices = list(experiment.notices)
-        self._inboxes = {node: Inbox() for node in experiment.agents}
+        self._inboxes = {node: new_inbox(self.spec) for node in experiment.agents}
         self._pending = Pending(experiment.agents)
         self._injected = dict.fromkeys(experiment.sources, 0)
         self._next_injection: int | None = None
@@ -269,9 +269,11 @@ class Engine:
         self._account_and_deliver(sources, round_)
         acting = self._pending.take()
         outcomes = await self._run_agents(ctx, runner, round_, acting)
-        consume = self.spec.memory == "consume"
         for node in acting:
-            self._inboxes[node].end_turn(consume)
+            inbox = self._inboxes[node]
+            inbox.end_turn()
+            if inbox.has_unread:
+                self._pending.reached(node)
         settled = [o for o in outcomes if isinstance(o, Settled)]
         skipped = {
             f"{self.replicate}:{o.round}:{o.node}": o.reason

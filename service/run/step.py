@@ -279,13 +279,17 @@ def _failed(
 
 def _observations(ctx: RunContext, round_: int, node: str, tags: Tags) -> dict[str, Observed]:
     """The tags each out-neighbour will see, drawn in receiver order from one generator."""
-    provenance = ctx.experiment.spec.provenance
+    spec = ctx.experiment.spec
+    provenance = spec.provenance
     receivers = ctx.successors[node]
+    if spec.matched and len(receivers) > 1:
+        route = rng_for(spec.seed, ctx.replicate, round_, node, Purpose.ROUTE)
+        receivers = [route.choice(receivers)]
     share = tags.human_input_share
     if provenance.tag_loss == 0:
         intact = observed_tags(True, tags.origin, tags.generation, tags.min_generation, share)
         return dict.fromkeys(receivers, intact)
-    rng = rng_for(ctx.experiment.spec.seed, ctx.replicate, round_, node, Purpose.DELIVERY)
+    rng = rng_for(spec.seed, ctx.replicate, round_, node, Purpose.DELIVERY)
     return {
         r: observe(
             tags.origin,
