@@ -40,13 +40,15 @@ async def run_spec(
     store: ProvenanceStore,
     *,
     run_id: str | None = None,
+    replicate: int = 0,
     out_dir: Path | None = None,
     formats: Iterable[str] = ("jsonl",),
     hooks: RunHooks | None = None,
 ) -> RunOutcome:
-    """Run `experiment` under `run_id` (a fresh one when None) and export it to `out_dir`
-    (default runs/RUN_ID). Raises RunExists when the id is taken, before anything is opened
-    or, should another process claim it meanwhile, before anything is written."""
+    """Run replicate `replicate` of `experiment` under `run_id` (a fresh one when None) and
+    export it to `out_dir` (default runs/RUN_ID). Raises RunExists when the id is taken,
+    before anything is opened or, should another process claim it meanwhile, before
+    anything is written."""
     hooks = hooks or RunHooks()
     run_id = run_id or new_run_id(experiment.spec.name)
     if await store.run_exists(run_id):
@@ -59,7 +61,12 @@ async def run_spec(
         if embedder is not None:
             await stack.enter_async_context(aclosing(embedder))
         engine = Engine(
-            run_experiment, store, run_id=run_id, embedder=embedder, on_round=hooks.round
+            run_experiment,
+            store,
+            run_id=run_id,
+            replicate=replicate,
+            embedder=embedder,
+            on_round=hooks.round,
         )
         result = await engine.run()
     for notice in result.notices[len(run_experiment.notices) :]:
