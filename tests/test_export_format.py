@@ -284,11 +284,14 @@ def test_write_drift_csv_header_order_and_values(tmp_path: Path) -> None:
         "euclidean",
         "cosine",
         "n_embedded",
+        "length_chars",
+        "rare_word_retention",
+        "entropy_ratio",
     ]
     assert len(lines) == 4
-    assert lines[1] == ["0", "1", "50.0", "40.0", "0.8", "1.0", "", "", "0"]
+    assert lines[1] == ["0", "1", "50.0", "40.0", "0.8", "1.0", "", "", "0", "", "", ""]
     assert lines[2][:2] == ["1", "2"]
-    assert lines[2][6:] == ["0.4", "0.2", "1"]
+    assert lines[2][6:9] == ["0.4", "0.2", "1"]
 
 
 def test_write_drift_csv_with_no_rows_writes_header_only(tmp_path: Path) -> None:

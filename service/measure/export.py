@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
-from service.measure.drift_table import METRICS, DriftTable
+from service.measure.drift_table import CORE_METRICS, METRICS, TAIL_METRICS, DriftTable
 from service.measure.manifest import build_manifest
 from service.measure.plots import plot_drift
 from service.measure.report import SHOWN, write_report
@@ -18,7 +18,7 @@ from service.provenance.store import ProvenanceStore
 from topologies.roles import natural_key
 
 FORMATS = ("jsonl", "csv", "parquet")
-DRIFT_COLUMNS = ("generation", "n", *METRICS, "n_embedded")
+DRIFT_COLUMNS = ("generation", "n", *CORE_METRICS, "n_embedded", *TAIL_METRICS)
 
 
 async def iter_records(
