@@ -1,4 +1,5 @@
-"""The driftlab command line: run, dry-run, list, export, delete runs and show lineage."""
+"""The driftlab command line: run, dry-run, list, export, delete, analyze runs, run studies
+and show lineage."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from agents.embedding import make_embedder
 from agents.kinds import BACKEND_KINDS, EMBEDDER_KINDS
 from service.cli_errors import (
     EXIT_FAILED,
@@ -37,8 +39,18 @@ from service.experiment.run_ids import check_run_id
 from service.experiment.settings import Settings
 from service.experiment.spec_file import read_spec_file
 from service.gc_tuning import fewer_collections
+from service.measure.analyze import (
+    ANALYSES,
+    Original,
+    embed_all,
+    metric_table,
+    original_of_spec,
+    read_exported,
+    rescore,
+    write_table_csv,
+)
 from service.measure.drift_table import SHOWN_COLUMNS
-from service.measure.export import FORMATS, export_run
+from service.measure.export import FORMATS, export_run, iter_records
 from service.measure.report import format_value
 from service.provenance.lineage import render_lineage
 from service.provenance.redis_conn import RedisConnection, open_redis
@@ -55,6 +67,17 @@ DRIFT_HEADERS = dict(
 )
 CANCELLED_NOTE = "the run is marked cancelled; messages written so far are kept"
 
+ANALYSIS_SHOWN = (
+    "fact_retention",
+    "length_words",
+    "rare_word_retention",
+    "entropy_ratio",
+    "rouge_l",
+    "chrf",
+    "cosine",
+    "cosine_parents",
+    "diversity_cosine",
+)
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
@@ -174,6 +197,28 @@ def _parser() -> argparse.ArgumentParser:
     lineage.add_argument("message")
     lineage.set_defaults(handler=_lineage)
 
+    analyze = commands.add_parser(
+        "analyze",
+        parents=[common],
+        help="re-score a stored run or an exported messages.jsonl offline (no chat model)",
+    )
+    analyze.add_argument("target", help="a run id, or a messages.jsonl file or its directory")
+    analyze.add_argument(
+        "--embedder",
+        choices=EMBEDDER_KINDS,
+        default="none",
+        help="embed every message: distances to the original and parents, diversity per round",
+    )
+    analyze.add_argument("--embedder-model")
+    analyze.add_argument(
+        "--metrics",
+        default="text",
+        type=_analyses,
+        help=f"comma-separated from {', '.join(ANALYSES)} (default: text)",
+    )
+    analyze.add_argument("--out", type=Path, help="output directory (default: .../analysis)")
+    analyze.set_defaults(handler=_analyze)
+
     doctor = commands.add_parser(
         "doctor",
         parents=[common],
@@ -200,6 +245,16 @@ def _formats(text: str) -> list[str]:
     if unknown or not chosen:
         raise argparse.ArgumentTypeError(
             f"formats must come from {', '.join(FORMATS)}; got {text!r}"
+        )
+    return chosen
+
+
+def _analyses(text: str) -> list[str]:
+    chosen = [f.strip() for f in text.split(",") if f.strip()]
+    unknown = [f for f in chosen if f not in ANALYSES]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"metrics must come from {', '.join(ANALYSES)}; got {text!r}"
         )
     return chosen
 
@@ -422,6 +477,61 @@ async def _lineage(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     return await _with_store(args.settings, go)
+
+
+async def _analyze(args: argparse.Namespace) -> int:
+    target = Path(args.target)
+    if target.exists():
+        records, original = read_exported(target)
+        base = target if target.is_dir() else target.parent
+        return await _write_analysis(args, records, original, args.out or base / "analysis")
+    check_run_id(args.target, args.settings)
+
+    async def go(store: ProvenanceStore) -> int:
+        run = await store.get_run(args.target)
+        records = [record async for record in iter_records(store, args.target)]
+        out_dir = args.out or Path("runs") / args.target / "analysis"
+        return await _write_analysis(args, records, original_of_spec(run["spec"]), out_dir)
+
+    return await _with_store(args.settings, go)
+
+
+async def _write_analysis(
+    args: argparse.Namespace, records: list[dict[str, Any]], original: Original, out_dir: Path
+) -> int:
+    _writable_dir(out_dir)
+    rescore(records, original, args.metrics)
+    diversity: dict[int, dict[str, float]] = {}
+    embedder = make_embedder(args.embedder, args.embedder_model)
+    if embedder is not None:
+        try:
+            diversity = await embed_all(records, original, embedder)
+        finally:
+            await embedder.aclose()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with (out_dir / "messages.jsonl").open("w", encoding="utf-8") as jsonl:
+        for record in records:
+            jsonl.write(json.dumps(record, ensure_ascii=False) + "\n")
+    by_round = metric_table(records, "round", diversity)
+    written = [
+        out_dir / "messages.jsonl",
+        write_table_csv(metric_table(records, "generation"), out_dir / "by_generation.csv"),
+        write_table_csv(by_round, out_dir / "by_round.csv"),
+    ]
+    shown = [
+        "round",
+        "n",
+        *(c for c in ANALYSIS_SHOWN if any(r.get(c) is not None for r in by_round)),
+    ]
+    table = Table(title=f"{len(records)} messages re-scored, by round (model messages, means)")
+    for column in shown:
+        table.add_column(column, justify="right")
+    for row in by_round:
+        table.add_row(*(format_value(row.get(c)) for c in shown))
+    out.print(table)
+    for path in written:
+        out.print(f"  {path}", markup=False)
+    return EXIT_OK
 
 
 async def _doctor(args: argparse.Namespace) -> int:
