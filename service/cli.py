@@ -57,6 +57,10 @@ from service.provenance.redis_conn import RedisConnection, open_redis
 from service.provenance.store import ProvenanceStore
 from service.run.engine import RoundReport, new_run_id
 from service.runs import RunHooks, run_spec
+from service.study.outputs import write_outputs
+from service.study.results import collect
+from service.study.runner import Prepared, StudyHooks, prepare_runs, run_all
+from service.study.spec import Planned, plan, read_study
 
 DRIFT_HEADERS = dict(
     zip(
@@ -196,6 +200,18 @@ def _parser() -> argparse.ArgumentParser:
     lineage.add_argument("run")
     lineage.add_argument("message")
     lineage.set_defaults(handler=_lineage)
+
+    study = commands.add_parser(
+        "study",
+        parents=[common],
+        help="run a study: a base spec, a grid of variations and replicates (docs/studies.md)",
+    )
+    study.add_argument("spec", type=Path)
+    study.add_argument("--replicates", type=_positive_int)
+    study.add_argument("--backend", choices=BACKEND_KINDS, help="for every condition")
+    study.add_argument("--parallel", type=_positive_int, help="runs at once (default: the study's)")
+    study.add_argument("--out", type=Path, help="output directory (default studies/NAME)")
+    study.set_defaults(handler=_study)
 
     analyze = commands.add_parser(
         "analyze",
@@ -477,6 +493,91 @@ async def _lineage(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     return await _with_store(args.settings, go)
+
+
+async def _study(args: argparse.Namespace) -> int:
+    settings: Settings = args.settings
+    study, base = read_study(args.spec, settings)
+    updates = {"replicates": args.replicates, "parallel": args.parallel}
+    study = study.model_copy(update={k: v for k, v in updates.items() if v is not None})
+    prepared = prepare_runs(plan(study, base), settings, {"backend": args.backend})
+    out_dir = _writable_dir(args.out or Path("studies") / study.name)
+    conditions = len({item.planned.condition.index for item in prepared})
+    err.print(
+        f"study [bold]{study.name}[/]: {conditions} conditions x {study.replicates} "
+        f"replicates = {len(prepared)} runs, {study.parallel} at a time"
+    )
+
+    async def go(store: ProvenanceStore) -> int:
+        with _StudyProgress(prepared) as hooks:
+            runs = await run_all(prepared, store, out_dir, parallel=study.parallel, hooks=hooks)
+        data = await collect(store, prepared, study.metrics)
+        written = write_outputs(study, data, out_dir)
+        out.print(
+            f"study {study.name}: {len(runs.ran)} runs done now, {len(runs.kept)} kept from "
+            f"before -> {out_dir}/",
+            markup=False,
+            soft_wrap=True,
+        )
+        for path in written:
+            out.print(f"  {path}", markup=False)
+        return EXIT_OK
+
+    return await _with_store(settings, go)
+
+
+class _StudyProgress:
+    """One progress bar over every round of every run of a study (one line per finished run
+    when not on a terminal)."""
+
+    def __init__(self, prepared: list[Prepared]) -> None:
+        self.rounds = {p.planned.run_id: p.experiment.spec.rounds for p in prepared}
+        self.done: dict[str, int] = dict.fromkeys(self.rounds, 0)
+        self.total = len(prepared)
+        self.finished = 0
+        self.bar: Progress | None = None
+        self.task: Any = None
+
+    def __enter__(self) -> StudyHooks:
+        if err.is_terminal:
+            self.bar = Progress(
+                TextColumn("study"),
+                BarColumn(),
+                TextColumn("{task.fields[info]}"),
+                TimeElapsedColumn(),
+                console=err,
+            )
+            self.task = self.bar.add_task("rounds", total=sum(self.rounds.values()), info="")
+            self.bar.start()
+        return StudyHooks(round=self._round, finished=self._finished, notice=self._notice)
+
+    def _round(self, planned: Planned, report: RoundReport) -> None:
+        self.done[planned.run_id] += 1
+        if self.bar is not None:
+            self.bar.update(self.task, advance=1)
+
+    def _finished(self, planned: Planned, status: str) -> None:
+        self.finished += 1
+        left = self.rounds[planned.run_id] - self.done[planned.run_id]
+        self.done[planned.run_id] = self.rounds[planned.run_id]
+        info = f"{self.finished}/{self.total} runs"
+        if self.bar is not None:
+            self.bar.update(self.task, advance=left, info=info)
+        else:
+            err.print(
+                f"{info}: {planned.run_id} [{planned.condition.name}] replicate "
+                f"{planned.replicate}: {status}",
+                markup=False,
+                soft_wrap=True,
+            )
+
+    def _notice(self, planned: Planned, text: str) -> None:
+        if planned.replicate == 0:
+            _notice(f"{planned.condition.name}: {text}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 async def _analyze(args: argparse.Namespace) -> int:
