@@ -40,6 +40,7 @@ class RunInfo:
     rounds: int
     group: str
     labels: dict[str, str]
+    skips: int
 
 
 @dataclass
@@ -81,6 +82,7 @@ async def collect(
                 experiment.spec.rounds,
                 group or "all",
                 dict(condition.labels),
+                len(await store.skips(planned.run_id)),
             )
         )
         async for record in iter_records(store, planned.run_id):

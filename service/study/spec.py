@@ -1,5 +1,6 @@
-"""The study spec: a base experiment, a grid of variations over spec fields (dotted paths),
-optional source variants and replicates; expanded into conditions, each a raw experiment spec."""
+"""The study spec: a base experiment, fixed changes to it (`set`), a grid of variations over
+spec fields (dotted paths), optional source variants and replicates; expanded into
+conditions, each a raw experiment spec."""
 
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ class StudySpec(BaseModel):
 
     name: str = Field("study", min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     base: str | dict[str, Any]
+    set: dict[str, Any] = Field(default_factory=dict)
     grid: dict[str, list[Any] | dict[str, Any]]
     source_variants: list[SourceVariant] = Field(default_factory=list)
     replicates: int = Field(1, ge=1, le=1000)
@@ -54,6 +56,14 @@ class StudySpec(BaseModel):
     attractor_metrics: list[str] = Field(
         default_factory=lambda: ["length_words", "type_token_ratio"]
     )
+
+    @field_validator("set")
+    @classmethod
+    def _dotted_paths(cls, fixed: dict[str, Any]) -> dict[str, Any]:
+        for path in fixed:
+            if not path or any(not part for part in path.split(".")):
+                raise ValueError(f"set field {path!r} is not a dotted path of spec fields")
+        return fixed
 
     @field_validator("grid")
     @classmethod
@@ -131,9 +141,12 @@ def conditions(study: StudySpec, base: dict[str, Any]) -> list[Condition]:
             for i, v in enumerate(study.source_variants)
         ]
         axes.append((SOURCE_AXIS, variants))
+    fixed = copy.deepcopy(base)
+    for path, value in study.set.items():
+        _set(fixed, path, copy.deepcopy(value), "set")
     result = []
     for index, combination in enumerate(itertools.product(*(values for _, values in axes))):
-        raw = copy.deepcopy(base)
+        raw = copy.deepcopy(fixed)
         labels, values = {}, {}
         for (path, _), (label, value) in zip(axes, combination, strict=True):
             labels[path], values[path] = label, value
@@ -141,7 +154,7 @@ def conditions(study: StudySpec, base: dict[str, Any]) -> list[Condition]:
                 raw["source"] = {"text": value["text"], "facts": value["facts"]}
                 raw["human_corpus"] = value["human_corpus"]
             else:
-                _set(raw, path, copy.deepcopy(value))
+                _set(raw, path, copy.deepcopy(value), "grid")
         result.append(Condition(index, labels, values, raw))
     return result
 
@@ -164,19 +177,18 @@ def _label(value: Any, index: int) -> str:
     return json.dumps(value) if not isinstance(value, str) else value
 
 
-def _set(raw: dict[str, Any], path: str, value: Any) -> None:
+def _set(raw: dict[str, Any], path: str, value: Any, where: str) -> None:
     """Set a dotted path in a raw spec, creating the mappings on the way (a missing or
     misspelt field then fails the experiment's own validation, which names it)."""
     *parents, last = path.split(".")
     node = raw
     for part in parents:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = {} if child is None else child
-            if not isinstance(child, dict):
-                raise SpecError([Problem(f"grid.{path}", f"{part} is not a mapping in the base")])
-            node[part] = child
-        node = child
+        if node.get(part) is None:
+            node[part] = {}
+        if not isinstance(node[part], dict):
+            problem = Problem(f"{where}.{path}", f"{part} is not a mapping in the base spec")
+            raise SpecError([problem])
+        node = node[part]
     node[last] = value
 
 

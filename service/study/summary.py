@@ -55,8 +55,9 @@ def write_summary(
         "Intervals are 95% (t-based for means, bootstrap for differences).",
         "",
         "| condition | final round, messages | whole population | vs baseline (messages) "
-        "| vs baseline (population) | agent-rounds spoken | agents ever spoken |",
-        "|---|---|---|---|---|---|---|",
+        "| vs baseline (population) | agent-rounds spoken | turns with input spoken "
+        "| agents ever spoken |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for condition, final in finals.items():
         lines.append(
@@ -64,15 +65,20 @@ def write_summary(
             f"| {_ci(summarize(final.population))} "
             f"| {_diff(final.messages, base.messages)} "
             f"| {_diff(final.population, base.population)} "
-            f"| {final.spoke_share:.1%} | {final.ever_spoke_share:.1%} |"
+            f"| {final.spoke_share:.1%} | {final.spoke_when_reading:.1%} "
+            f"| {final.ever_spoke_share:.1%} |"
         )
     lines += [
         "",
         "*Final round, messages*: the messages written in the last round. *Whole population*: "
         "every agent's latest text at the end; for retention outcomes an agent that never "
-        "spoke counts as retaining nothing, for other outcomes it is left out. A condition "
-        "that does well on messages but not on the population, or with a low share of "
-        "agent-rounds spoken, wins by silencing agents.",
+        "spoke counts as retaining nothing, for other outcomes it is left out. *Agent-rounds "
+        "spoken*: messages written over agents x rounds (an agent only acts when it has "
+        "something unread, so in a chain this is about 1 / rounds). *Turns with input "
+        "spoken*: of the turns in which an agent had something to read, the share in which "
+        "its input policy let it write (the rest are silent turns). A condition that does "
+        "well on messages but not on the population, or that leaves agents silent, wins by "
+        "silencing agents.",
         "",
         NOTE,
         "",

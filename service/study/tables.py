@@ -68,6 +68,7 @@ class Final:
     population: list[float]
     spoke_share: float
     ever_spoke_share: float
+    spoke_when_reading: float
 
 
 def finals(data: StudyData, outcome: str) -> dict[str, Final]:
@@ -84,6 +85,7 @@ def finals(data: StudyData, outcome: str) -> dict[str, Final]:
     spoke: dict[str, int] = defaultdict(int)
     agents_total: dict[str, int] = defaultdict(int)
     ever: dict[str, int] = defaultdict(int)
+    skips: dict[str, int] = defaultdict(int)
     for info in data.runs:
         rows = by_run[info.run_id]
         final_round = info.rounds - 1
@@ -105,6 +107,7 @@ def finals(data: StudyData, outcome: str) -> dict[str, Final]:
         spoke[info.condition] += len(rows)
         agents_total[info.condition] += len(info.agents)
         ever[info.condition] += len(latest)
+        skips[info.condition] += info.skips
     return {
         c: Final(
             c,
@@ -112,6 +115,7 @@ def finals(data: StudyData, outcome: str) -> dict[str, Final]:
             population[c],
             spoke[c] / agent_rounds[c] if agent_rounds[c] else 0.0,
             ever[c] / agents_total[c] if agents_total[c] else 0.0,
+            spoke[c] / (spoke[c] + skips[c]) if spoke[c] + skips[c] else 0.0,
         )
         for c in data.conditions
     }
