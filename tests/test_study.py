@@ -17,7 +17,7 @@ from service.measure.stats import bootstrap_difference
 from service.provenance import keys
 from service.study.results import collect
 from service.study.runner import prepare_runs, run_all
-from service.study.spec import StudySpec, conditions, plan
+from service.study.spec import StudySpec, conditions, plan, read_study
 from service.study.tables import finals
 from tests.conftest import spec_dict
 from tests.test_cli import driftlab
@@ -217,3 +217,15 @@ async def test_share_weighted_lowers_population_drift_while_agents_keep_speaking
     assert difference is not None and difference.ci_low > 0
     assert weighted.spoke_when_reading >= 0.8
     assert weighted.ever_spoke_share >= 0.8
+
+
+@pytest.mark.parametrize(
+    "path", sorted((Path(__file__).parent.parent / "examples" / "studies").glob("*.yaml"))
+)
+def test_example_studies_are_valid(path: Path) -> None:
+    """Every example study reads, expands and validates in every condition."""
+    study, base = read_study(path)
+    planned = plan(study, base)
+    assert len(planned) == len(conditions(study, base)) * study.replicates
+    prepared = prepare_runs(planned, Settings(), {})
+    assert len(prepared) == len(planned)
