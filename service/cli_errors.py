@@ -14,6 +14,7 @@ from service.errors import (
     RunExists,
     RunNotFound,
     SpecError,
+    StudyIncomplete,
     WorkerFailed,
     describe_failure,
 )
@@ -45,7 +46,7 @@ def describe(exc: BaseException) -> Failure:
         )
     if isinstance(exc, BadInput | RunNotFound | MessageNotFound | RunExists):
         return Failure(EXIT_USAGE, f"error: {exc}")
-    if isinstance(exc, RedisUnavailable | BackendError | WorkerFailed):
+    if isinstance(exc, RedisUnavailable | BackendError | WorkerFailed | StudyIncomplete):
         return Failure(EXIT_FAILED, f"error: {exc}")
     if isinstance(exc, ExceptionGroup) and exc.split((BackendError, WorkerFailed))[1] is None:
         return Failure(EXIT_FAILED, f"error: {describe_failure(exc)}")  # several steps failed

@@ -229,3 +229,18 @@ def test_example_studies_are_valid(path: Path) -> None:
     assert len(planned) == len(conditions(study, base)) * study.replicates
     prepared = prepare_runs(planned, Settings(), {})
     assert len(prepared) == len(planned)
+
+
+async def test_a_failing_condition_does_not_stop_the_others(tmp_path, redis, monkeypatch):
+    """A condition whose backend cannot start (no API key) fails alone: the other runs are
+    stored, and the study exits 1 naming the failed run."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    study = write_study(
+        tmp_path / "study.yaml", grid={"backend": ["synthetic", "openai"]}, set={"rounds": 2}
+    )
+    result = driftlab("study", str(study), cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "1 run of the study failed (s-c001-r0-" in result.stderr
+    assert "Traceback" not in result.stderr
+    stored = [key async for key in redis.scan_iter(match=keys.run("s-c000-r0-*"))]
+    assert len(stored) == 1

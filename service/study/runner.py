@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from service.errors import Problem, SpecError
+from service.errors import Problem, SpecError, StudyIncomplete, describe_failure
 from service.experiment.experiment import Experiment, apply_overrides, load
 from service.experiment.settings import Settings
 from service.provenance.store import ProvenanceStore
@@ -41,6 +41,7 @@ class StudyRuns:
     prepared: list[Prepared]
     ran: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
 
 
 def prepare_runs(
@@ -74,7 +75,8 @@ async def run_all(
     hooks: StudyHooks | None = None,
 ) -> StudyRuns:
     """Run what is not yet completed, at most `parallel` runs at once; a run left behind
-    unfinished (failed, cancelled, interrupted) is deleted and run again."""
+    unfinished (failed, cancelled, interrupted) is deleted and run again. A run that fails
+    does not stop the others; StudyIncomplete names every failed run at the end."""
     hooks = hooks or StudyHooks()
     runs = StudyRuns(prepared)
     gate = asyncio.Semaphore(parallel)
@@ -89,21 +91,28 @@ async def run_all(
                 return
             await store.delete_run(planned.run_id)
         async with gate:
-            outcome = await run_spec(
-                item.experiment,
-                store,
-                run_id=planned.run_id,
-                replicate=planned.replicate,
-                out_dir=out_dir / "runs" / planned.run_id,
-                hooks=RunHooks(
-                    notice=lambda text: hooks.notice(planned, text),
-                    round=lambda report: hooks.round(planned, report),
-                ),
-            )
+            try:
+                outcome = await run_spec(
+                    item.experiment,
+                    store,
+                    run_id=planned.run_id,
+                    replicate=planned.replicate,
+                    out_dir=out_dir / "runs" / planned.run_id,
+                    hooks=RunHooks(
+                        notice=lambda text: hooks.notice(planned, text),
+                        round=lambda report: hooks.round(planned, report),
+                    ),
+                )
+            except Exception as exc:  # one failed run must not stop the others
+                runs.failed[planned.run_id] = describe_failure(exc)
+                hooks.finished(planned, f"failed: {runs.failed[planned.run_id]}")
+                return
         runs.ran.append(planned.run_id)
         hooks.finished(planned, outcome.result.status.value)
 
     async with asyncio.TaskGroup() as group:
         for item in prepared:
             group.create_task(one(item))
+    if runs.failed:
+        raise StudyIncomplete(runs.failed)
     return runs
