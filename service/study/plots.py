@@ -14,10 +14,12 @@ PANELS = (
     ("euclidean", "embedding distance to the original"),
 )
 FALLBACK = ("type_token_ratio", "type-token ratio")
+MIN_BAND_N = 3  # a t interval over 2 values is too wide to draw
 
 
 def plot_study(rows: list[dict[str, Any]], conditions: list[str], path: Path, title: str) -> Path:
-    """Per-round means of model messages, one line per condition, with their CI bands."""
+    """Per-round means of model messages, one line per condition, with their 95% CI bands
+    where a round has at least MIN_BAND_N messages."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -38,9 +40,14 @@ def plot_study(rows: list[dict[str, Any]], conditions: list[str], path: Path, ti
                 continue
             xs = [p["step"] for p in points]
             line = axis.plot(xs, [p["mean"] for p in points], linewidth=1.4, label=condition)
-            lows = [p["ci_low"] if p["ci_low"] is not None else p["mean"] for p in points]
-            highs = [p["ci_high"] if p["ci_high"] is not None else p["mean"] for p in points]
-            axis.fill_between(xs, lows, highs, alpha=0.15, color=line[0].get_color())
+            banded = [p for p in points if p["n"] >= MIN_BAND_N]
+            axis.fill_between(
+                [p["step"] for p in banded],
+                [p["ci_low"] for p in banded],
+                [p["ci_high"] for p in banded],
+                alpha=0.15,
+                color=line[0].get_color(),
+            )
         axis.set_title(label, fontsize=10)
         axis.grid(alpha=0.3)
     for axis in axes[1]:
