@@ -95,7 +95,7 @@ def plot_phase(
     axis.set_ylabel(y_axis)
     for (row, col), value in np.ndenumerate(grid):
         if not np.isnan(value):
-            axis.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=7, color="w")
+            axis.text(col, row, f"{value:.3f}", ha="center", va="center", fontsize=7, color="w")
     figure.colorbar(image, label=f"final {outcome}, whole population")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
