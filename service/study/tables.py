@@ -97,9 +97,9 @@ def finals(data: StudyData, outcome: str) -> dict[str, Final]:
             if row["node"] not in latest or row["round"] > latest[row["node"]]["round"]:
                 latest[row["node"]] = row
         for agent in info.agents:
-            row = latest.get(agent)
-            value = metric(row, outcome) if row else None
-            if value is None and row is None and outcome in ZERO_WHEN_SILENT:
+            last = latest.get(agent)
+            value = metric(last, outcome) if last else None
+            if value is None and last is None and outcome in ZERO_WHEN_SILENT:
                 value = 0.0
             if value is not None:
                 population[info.condition].append(value)
