@@ -1,5 +1,5 @@
-"""The driftlab command line: run, dry-run, resume, list, export, delete runs, show lineage,
-and serve as a worker of distributed runs."""
+"""The driftlab command line: run, dry-run, resume, list, export, delete and analyze runs,
+run studies, show lineage, and serve as a worker of distributed runs."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from agents.embedding import make_embedder
 from agents.kinds import BACKEND_KINDS, EMBEDDER_KINDS
 from service.cli_errors import (
     EXIT_FAILED,
@@ -38,8 +39,18 @@ from service.experiment.run_ids import check_run_id
 from service.experiment.settings import Settings
 from service.experiment.spec_file import read_spec_file
 from service.gc_tuning import fewer_collections
+from service.measure.analyze import (
+    ANALYSES,
+    Original,
+    embed_all,
+    metric_table,
+    original_of_spec,
+    read_exported,
+    rescore,
+    write_table_csv,
+)
 from service.measure.drift_table import SHOWN_COLUMNS
-from service.measure.export import FORMATS, export_run
+from service.measure.export import FORMATS, export_run, iter_records
 from service.measure.report import format_value
 from service.provenance.lineage import render_lineage
 from service.provenance.redis_conn import RedisConnection, open_redis
@@ -48,6 +59,10 @@ from service.run.engine import RoundReport, RunResult, new_run_id
 from service.run.lease import live_holder, request_cancel
 from service.runs import RunHooks, RunOutcome, resume_run, run_spec
 from service.status import RunStatus
+from service.study.outputs import write_outputs
+from service.study.results import collect
+from service.study.runner import Prepared, StudyHooks, prepare_runs, run_all
+from service.study.spec import Planned, plan, read_study
 from service.worker import WorkerOptions, run_worker
 
 DRIFT_HEADERS = dict(
@@ -71,6 +86,17 @@ ROUND_HEADERS = {
 }
 CANCELLED_NOTE = "the run is marked cancelled; messages written so far are kept"
 
+ANALYSIS_SHOWN = (
+    "fact_retention",
+    "length_words",
+    "rare_word_retention",
+    "entropy_ratio",
+    "rouge_l",
+    "chrf",
+    "cosine",
+    "cosine_parents",
+    "diversity_cosine",
+)
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
@@ -235,6 +261,40 @@ def _parser() -> argparse.ArgumentParser:
     lineage.add_argument("message")
     lineage.set_defaults(handler=_lineage)
 
+    study = commands.add_parser(
+        "study",
+        parents=[common],
+        help="run a study: a base spec, a grid of variations and replicates (docs/studies.md)",
+    )
+    study.add_argument("spec", type=Path)
+    study.add_argument("--replicates", type=_positive_int)
+    study.add_argument("--backend", choices=BACKEND_KINDS, help="for every condition")
+    study.add_argument("--parallel", type=_positive_int, help="runs at once (default: the study's)")
+    study.add_argument("--out", type=Path, help="output directory (default studies/NAME)")
+    study.set_defaults(handler=_study)
+
+    analyze = commands.add_parser(
+        "analyze",
+        parents=[common],
+        help="re-score a stored run or an exported messages.jsonl offline (no chat model)",
+    )
+    analyze.add_argument("target", help="a run id, or a messages.jsonl file or its directory")
+    analyze.add_argument(
+        "--embedder",
+        choices=EMBEDDER_KINDS,
+        default="none",
+        help="embed every message: distances to the original and parents, diversity per round",
+    )
+    analyze.add_argument("--embedder-model")
+    analyze.add_argument(
+        "--metrics",
+        default="text",
+        type=_analyses,
+        help=f"comma-separated from {', '.join(ANALYSES)} (default: text)",
+    )
+    analyze.add_argument("--out", type=Path, help="output directory (default: .../analysis)")
+    analyze.set_defaults(handler=_analyze)
+
     doctor = commands.add_parser(
         "doctor",
         parents=[common],
@@ -281,6 +341,16 @@ def _formats(text: str) -> list[str]:
     if unknown or not chosen:
         raise argparse.ArgumentTypeError(
             f"formats must come from {', '.join(FORMATS)}; got {text!r}"
+        )
+    return chosen
+
+
+def _analyses(text: str) -> list[str]:
+    chosen = [f.strip() for f in text.split(",") if f.strip()]
+    unknown = [f for f in chosen if f not in ANALYSES]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"metrics must come from {', '.join(ANALYSES)}; got {text!r}"
         )
     return chosen
 
@@ -597,6 +667,146 @@ async def _lineage(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     return await _with_store(args.settings, go)
+
+
+async def _study(args: argparse.Namespace) -> int:
+    settings: Settings = args.settings
+    study, base = read_study(args.spec, settings)
+    updates = {"replicates": args.replicates, "parallel": args.parallel}
+    study = study.model_copy(update={k: v for k, v in updates.items() if v is not None})
+    prepared = prepare_runs(plan(study, base), settings, {"backend": args.backend})
+    out_dir = _writable_dir(args.out or Path("studies") / study.name)
+    conditions = len({item.planned.condition.index for item in prepared})
+    err.print(
+        f"study [bold]{study.name}[/]: {conditions} conditions x {study.replicates} "
+        f"replicates = {len(prepared)} runs, {study.parallel} at a time"
+    )
+
+    async def go(store: ProvenanceStore) -> int:
+        with _StudyProgress(prepared) as hooks:
+            runs = await run_all(prepared, store, out_dir, parallel=study.parallel, hooks=hooks)
+        data = await collect(store, prepared, study.metrics)
+        written = write_outputs(study, data, out_dir)
+        out.print(
+            f"study {study.name}: {len(runs.ran)} runs done now, {len(runs.kept)} kept from "
+            f"before -> {out_dir}/",
+            markup=False,
+            soft_wrap=True,
+        )
+        for path in written:
+            out.print(f"  {path}", markup=False)
+        return EXIT_OK
+
+    return await _with_store(settings, go)
+
+
+class _StudyProgress:
+    """One progress bar over every round of every run of a study (one line per finished run
+    when not on a terminal)."""
+
+    def __init__(self, prepared: list[Prepared]) -> None:
+        self.rounds = {p.planned.run_id: p.experiment.spec.rounds for p in prepared}
+        self.done: dict[str, int] = dict.fromkeys(self.rounds, 0)
+        self.total = len(prepared)
+        self.finished = 0
+        self.bar: Progress | None = None
+        self.task: Any = None
+
+    def __enter__(self) -> StudyHooks:
+        if err.is_terminal:
+            self.bar = Progress(
+                TextColumn("study"),
+                BarColumn(),
+                TextColumn("{task.fields[info]}"),
+                TimeElapsedColumn(),
+                console=err,
+            )
+            self.task = self.bar.add_task("rounds", total=sum(self.rounds.values()), info="")
+            self.bar.start()
+        return StudyHooks(round=self._round, finished=self._finished, notice=self._notice)
+
+    def _round(self, planned: Planned, report: RoundReport) -> None:
+        self.done[planned.run_id] += 1
+        if self.bar is not None:
+            self.bar.update(self.task, advance=1)
+
+    def _finished(self, planned: Planned, status: str) -> None:
+        self.finished += 1
+        left = self.rounds[planned.run_id] - self.done[planned.run_id]
+        self.done[planned.run_id] = self.rounds[planned.run_id]
+        info = f"{self.finished}/{self.total} runs"
+        if self.bar is not None:
+            self.bar.update(self.task, advance=left, info=info)
+        else:
+            err.print(
+                f"{info}: {planned.run_id} [{planned.condition.name}] replicate "
+                f"{planned.replicate}: {status}",
+                markup=False,
+                soft_wrap=True,
+            )
+
+    def _notice(self, planned: Planned, text: str) -> None:
+        if planned.replicate == 0:
+            _notice(f"{planned.condition.name}: {text}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+async def _analyze(args: argparse.Namespace) -> int:
+    target = Path(args.target)
+    if target.exists():
+        records, original = read_exported(target)
+        base = target if target.is_dir() else target.parent
+        return await _write_analysis(args, records, original, args.out or base / "analysis")
+    check_run_id(args.target, args.settings)
+
+    async def go(store: ProvenanceStore) -> int:
+        run = await store.get_run(args.target)
+        records = [record async for record in iter_records(store, args.target)]
+        out_dir = args.out or Path("runs") / args.target / "analysis"
+        return await _write_analysis(args, records, original_of_spec(run["spec"]), out_dir)
+
+    return await _with_store(args.settings, go)
+
+
+async def _write_analysis(
+    args: argparse.Namespace, records: list[dict[str, Any]], original: Original, out_dir: Path
+) -> int:
+    _writable_dir(out_dir)
+    rescore(records, original, args.metrics)
+    diversity: dict[int, dict[str, float]] = {}
+    embedder = make_embedder(args.embedder, args.embedder_model)
+    if embedder is not None:
+        try:
+            diversity = await embed_all(records, original, embedder)
+        finally:
+            await embedder.aclose()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with (out_dir / "messages.jsonl").open("w", encoding="utf-8") as jsonl:
+        for record in records:
+            jsonl.write(json.dumps(record, ensure_ascii=False) + "\n")
+    by_round = metric_table(records, "round", diversity)
+    written = [
+        out_dir / "messages.jsonl",
+        write_table_csv(metric_table(records, "generation"), out_dir / "by_generation.csv"),
+        write_table_csv(by_round, out_dir / "by_round.csv"),
+    ]
+    shown = [
+        "round",
+        "n",
+        *(c for c in ANALYSIS_SHOWN if any(r.get(c) is not None for r in by_round)),
+    ]
+    table = Table(title=f"{len(records)} messages re-scored, by round (model messages, means)")
+    for column in shown:
+        table.add_column(column, justify="right")
+    for row in by_round:
+        table.add_row(*(format_value(row.get(c)) for c in shown))
+    out.print(table)
+    for path in written:
+        out.print(f"  {path}", markup=False)
+    return EXIT_OK
 
 
 async def _doctor(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from service.errors import (
     RunFailed,
     RunNotFound,
     SpecError,
+    StudyIncomplete,
     WorkerFailed,
     describe_failure,
 )
@@ -52,7 +53,9 @@ def describe(exc: BaseException) -> Failure:
         return Failure(EXIT_USAGE, f"error: {exc}")
     if isinstance(exc, RunCancelled):
         return Failure(EXIT_INTERRUPTED, f"cancelled: {exc}")
-    if isinstance(exc, RedisUnavailable | BackendError | WorkerFailed | RunFailed):
+    if isinstance(
+        exc, RedisUnavailable | BackendError | WorkerFailed | RunFailed | StudyIncomplete
+    ):
         return Failure(EXIT_FAILED, f"error: {exc}")
     if isinstance(exc, ExceptionGroup) and exc.split((BackendError, WorkerFailed))[1] is None:
         return Failure(EXIT_FAILED, f"error: {describe_failure(exc)}")  # several steps failed

@@ -67,6 +67,18 @@ class RunExists(ValueError):
         )
 
 
+class StudyIncomplete(RuntimeError):
+    """Some runs of a study failed; the others are stored, and a new start retries these."""
+
+    def __init__(self, failed: dict[str, str]) -> None:
+        self.failed = failed
+        listed = "; ".join(f"{run_id}: {error}" for run_id, error in failed.items())
+        super().__init__(
+            f"{len(failed)} run{'s' * (len(failed) != 1)} of the study failed ({listed}); "
+            "the other runs are stored, and starting the study again retries these"
+        )
+
+
 def describe_failure(exc: BaseException) -> str:
     """`Type: message` for one failure; for a group, each distinct one with how often."""
     if not isinstance(exc, BaseExceptionGroup):

@@ -287,9 +287,28 @@ def test_write_drift_csv_header_order_and_values(tmp_path: Path) -> None:
         "judged_fact_retention",
         "invented_claims",
         "n_judged",
+        "length_chars",
+        "rare_word_retention",
+        "entropy_ratio",
     ]
     assert len(lines) == 4
-    assert lines[1] == ["0", "1", "50.0", "40.0", "0.8", "1.0", "", "", "0", "", "", "0"]
+    assert lines[1] == [
+        "0",
+        "1",
+        "50.0",
+        "40.0",
+        "0.8",
+        "1.0",
+        "",
+        "",
+        "0",
+        "",
+        "",
+        "0",
+        "",
+        "",
+        "",
+    ]
     assert lines[2][:2] == ["1", "2"]
     assert lines[2][6:9] == ["0.4", "0.2", "1"]
 

@@ -161,6 +161,7 @@ def test_text_metrics_fields_by_hand() -> None:
         type_token_ratio=0.8,
         fact_retention=0.5,
         facts_retained=["cat"],
+        length_chars=20,
     )
 
 

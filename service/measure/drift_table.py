@@ -20,7 +20,9 @@ SHOWN_COLUMNS = (
 )
 TEXT_METRICS = ("length_words", "unique_words", "type_token_ratio", "fact_retention")
 EMBEDDING_METRICS = ("euclidean", "cosine")
-METRICS = (*TEXT_METRICS, *EMBEDDING_METRICS)
+TAIL_METRICS = ("length_chars", "rare_word_retention", "entropy_ratio")
+CORE_METRICS = (*TEXT_METRICS, *EMBEDDING_METRICS)
+METRICS = (*CORE_METRICS, *TAIL_METRICS)
 JUDGED = ("judged_fact_retention", "invented_claims")  # from the optional fact judge
 
 
@@ -44,7 +46,9 @@ class DriftTable:
 
     def add_text_metrics(self, generation: int, drift: TextMetrics) -> None:
         """Count one message of `generation` with the metrics measured on its text."""
-        self.add(generation, {name: getattr(drift, name) for name in TEXT_METRICS})
+        self.add(
+            generation, {name: getattr(drift, name) for name in (*TEXT_METRICS, *TAIL_METRICS)}
+        )
 
     def add_values(self, generation: int, values: Mapping[str, float | None]) -> None:
         """Add metrics measured later (embeddings) for an already counted message."""

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
-from service.measure.drift_table import JUDGED, METRICS, DriftTable
+from service.measure.drift_table import CORE_METRICS, JUDGED, METRICS, TAIL_METRICS, DriftTable
 from service.measure.manifest import build_manifest
 from service.measure.plots import plot_drift
 from service.measure.report import SHOWN, write_report
@@ -25,7 +25,15 @@ from service.provenance.store import ProvenanceStore
 from topologies.roles import natural_key
 
 FORMATS = ("jsonl", "csv", "parquet")
-DRIFT_COLUMNS = ("generation", "n", *METRICS, "n_embedded", *JUDGED, "n_judged")
+DRIFT_COLUMNS = (
+    "generation",
+    "n",
+    *CORE_METRICS,
+    "n_embedded",
+    *JUDGED,
+    "n_judged",
+    *TAIL_METRICS,
+)
 VIEW_FILES = {
     "drift_by_round": ROUND_COLUMNS,
     "drift_by_min_generation": MIN_GENERATION_COLUMNS,

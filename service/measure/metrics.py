@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from service.experiment.spec import Fact
+from service.measure.tail import entropy_ratio, rare_word_retention, rare_words, token_entropy
 from service.provenance.message import TextMetrics
 
 WORD = re.compile(r"\d+(?:[.,]\d+)*|[^\W_]+(?:['’-][^\W_]+)*")
@@ -29,16 +32,35 @@ def facts_retained(text: str, facts: Sequence[Fact]) -> list[str]:
     return [fact.name for fact in facts if fact.matches(text)]
 
 
-def text_metrics(text: str, facts: Sequence[Fact]) -> TextMetrics:
-    """Length, vocabulary and fact retention of one text."""
+@dataclass(frozen=True)
+class Original:
+    """What the tail metrics compare each text with: the original's rare words and entropy."""
+
+    rare: frozenset[str]
+    entropy: float
+
+
+@lru_cache(maxsize=64)
+def original_profile(text: str) -> Original:
+    tokens = words(text)
+    return Original(rare_words(tokens), token_entropy(tokens))
+
+
+def text_metrics(text: str, facts: Sequence[Fact], original: str | None = None) -> TextMetrics:
+    """Length, vocabulary and fact retention of one text, and its tail loss against
+    `original` when given."""
     tokens = words(text)
     retained = facts_retained(text, facts)
+    profile = original_profile(original) if original is not None else None
     return TextMetrics(
         length_words=len(tokens),
         unique_words=len(set(tokens)),
         type_token_ratio=type_token_ratio(tokens),
         fact_retention=len(retained) / len(facts) if facts else None,
         facts_retained=retained,
+        length_chars=len(text),
+        rare_word_retention=rare_word_retention(tokens, profile.rare) if profile else None,
+        entropy_ratio=entropy_ratio(tokens, profile.entropy) if profile else None,
     )
 
 
@@ -58,3 +80,14 @@ def cosine_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         similarity = np.where(norms > 0, dots / np.where(norms > 0, norms, 1.0), 0.0)
     return 1.0 - similarity
+
+
+def distance_to_parents(
+    vector: np.ndarray, parent_vectors: np.ndarray
+) -> tuple[float, float] | None:
+    """Mean Euclidean and mean cosine distance from a message's vector to each of its
+    parents' vectors; None for a message without parents (human text)."""
+    parents = np.asarray(parent_vectors, dtype=np.float64)
+    if parents.size == 0:
+        return None
+    return float(euclidean(parents, vector).mean()), float(cosine_distance(parents, vector).mean())

@@ -13,7 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.measure.drift_table import EMBEDDING_METRICS, METRICS, TEXT_METRICS
+from service.measure.drift_table import CORE_METRICS as METRICS
+from service.measure.drift_table import EMBEDDING_METRICS, TEXT_METRICS
 
 DISTANCES = EMBEDDING_METRICS
 POPULATION_COLUMNS = tuple(f"population_{name}" for name in METRICS)

@@ -38,6 +38,9 @@ class TextMetrics(BaseModel):
     type_token_ratio: float
     fact_retention: float | None = None
     facts_retained: list[str] = Field(default_factory=list)
+    length_chars: int | None = None
+    rare_word_retention: float | None = None
+    entropy_ratio: float | None = None
 
 
 class Message(BaseModel):

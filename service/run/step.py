@@ -233,7 +233,9 @@ def _shared_fields(
         "observed": _observations(ctx, round_, node, tags),
         "text": text,
         "created_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-        "drift": text_metrics(text, ctx.experiment.spec.source.facts),
+        "drift": text_metrics(
+            text, ctx.experiment.spec.source.facts, ctx.experiment.spec.source.text
+        ),
     }
 
 
