@@ -1,0 +1,62 @@
+"""Errors as JSON bodies, and bearer-token auth."""
+
+from __future__ import annotations
+
+import hmac
+import json
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+from pydantic import ValidationError
+
+from service.api.models import ErrorBody, FieldError
+from service.errors import MessageNotFound, RunActive, RunExists, RunNotFound, SpecError
+
+OPEN_PATHS = ("/v1/health",)
+
+
+def error_response(
+    status: int, error: str, problems: list[FieldError] | None = None
+) -> web.Response:
+    body = ErrorBody(error=error, problems=problems or [])
+    return web.json_response(body.model_dump(), status=status)
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Validation errors to 422 naming each field; unknown runs or messages to 404; runs
+    still going or ids taken to 409."""
+    try:
+        return await handler(request)
+    except SpecError as exc:
+        problems = [FieldError(field=p.field, message=p.message) for p in exc.problems]
+        return error_response(422, "invalid spec", problems)
+    except ValidationError as exc:
+        problems = [
+            FieldError(field=".".join(map(str, e["loc"])), message=e["msg"]) for e in exc.errors()
+        ]
+        return error_response(422, "invalid request", problems)
+    except json.JSONDecodeError as exc:
+        return error_response(422, f"the body is not JSON: {exc}")
+    except (RunNotFound, MessageNotFound) as exc:
+        return error_response(404, str(exc))
+    except (RunActive, RunExists) as exc:
+        return error_response(409, str(exc))
+    except web.HTTPRequestEntityTooLarge:
+        return error_response(413, "the request body is too large")
+
+
+def bearer_auth(token: str) -> Middleware:
+    """Every route but health needs `Authorization: Bearer TOKEN` (compared in constant time)."""
+    expected = f"Bearer {token}".encode()
+
+    @web.middleware
+    async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+        given = request.headers.get("Authorization", "").encode()
+        if request.path not in OPEN_PATHS and not hmac.compare_digest(given, expected):
+            response = error_response(401, "missing or wrong bearer token")
+            response.headers["WWW-Authenticate"] = "Bearer"
+            return response
+        return await handler(request)
+
+    return auth

@@ -1,0 +1,25 @@
+"""Settings of the HTTP API, from DRIFTLAB_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+
+from service.experiment.settings import Settings
+
+
+class ApiSettings(Settings):
+    """The process settings plus what only the server needs."""
+
+    api_token: SecretStr | None = Field(
+        None, description="bearer token every route but health requires, when set"
+    )
+    max_concurrent_runs: int = Field(2, ge=1, description="runs executing at once; more queue")
+    max_body_bytes: int = Field(1_000_000, ge=1, description="bytes of a request body (413)")
+    allow_server_paths: bool = Field(
+        False,
+        description="accept spec fields reaching the server's files or environment "
+        "(topology.path, local model paths, base_url, api_key_env)",
+    )
+    runs_dir: Path = Field(Path("runs"), description="where runs started over HTTP export")
