@@ -23,6 +23,8 @@ from rich.table import Table
 
 from agents.embedding import make_embedder
 from agents.kinds import BACKEND_KINDS, EMBEDDER_KINDS
+from service.api.serve import serve
+from service.api.settings import ApiSettings
 from service.cli_errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -294,6 +296,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument("--out", type=Path, help="output directory (default: .../analysis)")
     analyze.set_defaults(handler=_analyze)
+
+    serve = commands.add_parser("serve", parents=[common], help="serve the HTTP API")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    serve.add_argument("--port", type=_positive_int, default=8080, help="port (8080)")
+    serve.set_defaults(handler=_serve)
 
     doctor = commands.add_parser(
         "doctor",
@@ -806,6 +813,14 @@ async def _write_analysis(
     out.print(table)
     for path in written:
         out.print(f"  {path}", markup=False)
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    try:
+        settings = ApiSettings()
+    except ValidationError as exc:
+        raise settings_error(exc) from exc
+    await serve(settings, args.host, args.port, announce=_notice)
     return EXIT_OK
 
 

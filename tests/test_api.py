@@ -11,7 +11,9 @@ import pytest
 from pydantic import SecretStr
 
 from service.api import ApiSettings, create_app
+from service.api.serve import check_bind
 from service.cli import main as cli_main
+from service.errors import BadInput
 from service.provenance import keys
 from service.status import RunStatus
 from tests.conftest import spec_dict, test_redis_url
@@ -202,3 +204,19 @@ async def test_http_and_cli_runs_store_the_same_texts_and_tags(api, tmp_path, mo
     over_http, from_cli = by_place(await messages(run_id)), by_place(await messages("from-cli"))
     assert len(over_http) == stored and {r for r, _ in over_http} == {0, 1, 2, 3}
     assert over_http == from_cli
+
+
+def test_serve_refuses_a_public_host_without_a_token(monkeypatch, capsys):
+    """`driftlab serve --host 0.0.0.0` without DRIFTLAB_API_TOKEN exits 2 with one message."""
+    monkeypatch.delenv("DRIFTLAB_API_TOKEN", raising=False)
+    assert cli_main(["serve", "--host", "0.0.0.0", "--port", "1"]) == 2
+    assert "DRIFTLAB_API_TOKEN" in capsys.readouterr().err
+
+
+def test_serve_accepts_loopback_or_a_token():
+    """Loopback needs no token; a public host does."""
+    check_bind("127.0.0.1", ApiSettings())
+    check_bind("::1", ApiSettings())
+    check_bind("0.0.0.0", ApiSettings(api_token=SecretStr(TOKEN)))
+    with pytest.raises(BadInput):
+        check_bind("10.0.0.5", ApiSettings())
