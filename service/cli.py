@@ -813,6 +813,7 @@ async def _write_analysis(
     out.print(table)
     for path in written:
         out.print(f"  {path}", markup=False)
+    return EXIT_OK
 
 
 async def _serve(args: argparse.Namespace) -> int:
