@@ -1,0 +1,54 @@
+"""What every route shares: the application's keys, JSON responses, pages and run views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from service.api.models import RunView
+from service.api.runner import RunTasks
+from service.api.settings import ApiSettings
+from service.errors import RunNotFound
+from service.provenance.store import ProvenanceStore
+from service.status import RunStatus
+
+SETTINGS = web.AppKey("settings", ApiSettings)
+STORE = web.AppKey("store", ProvenanceStore)
+RUNS = web.AppKey("runs", RunTasks)
+MAX_PAGE = 1000
+
+
+class PageQuery(BaseModel):
+    """Cursor pagination: pass a page's `next_cursor` as `cursor` for the next page."""
+
+    cursor: int = Field(0, ge=0, description="a `next_cursor` this server returned")
+    limit: int = Field(100, ge=1, le=MAX_PAGE, description="items per page")
+
+
+def json_response(model: BaseModel, status: int = 200, **kwargs: Any) -> web.Response:
+    return web.json_response(text=model.model_dump_json(), status=status, **kwargs)
+
+
+def next_cursor(position: int, total: int) -> str | None:
+    return str(position) if position < total else None
+
+
+async def run_view(request: web.Request, run_id: str) -> RunView:
+    """The stored record, or `queued` for a run waiting in this server (RunNotFound: 404)."""
+    try:
+        record = await request.app[STORE].get_run(run_id)
+    except RunNotFound:
+        if run_id in request.app[RUNS].tasks:
+            return RunView(id=run_id, status=RunStatus.QUEUED)
+        raise
+    return record_view(record)
+
+
+def record_view(record: dict[str, Any]) -> RunView:
+    """A stored record as a view; one caught between its claim and its first write is
+    `queued`."""
+    record.pop("spec", None)
+    status = RunStatus(record.get("status", RunStatus.QUEUED))
+    return RunView(id=record["id"], status=status, record=record)
