@@ -62,3 +62,26 @@ class Drift(BaseModel):
     drift_by_round: list[dict[str, Any]] = []
     drift_by_min_generation: list[dict[str, Any]] = []
     drift_by_ancestry: list[dict[str, Any]] = []
+
+
+class LineageEdge(BaseModel):
+    """`source` is a parent of `target`."""
+
+    source: str
+    target: str
+
+
+class Lineage(BaseModel):
+    """A message's ancestors up to the human roots and its descendants, as a DAG."""
+
+    message: str
+    nodes: list[Message]
+    edges: list[LineageEdge]
+
+
+class RunEvent(BaseModel):
+    """One progress event of a run; `id` is its Redis stream id (the SSE event id)."""
+
+    id: str
+    type: str
+    data: dict[str, Any]
