@@ -58,4 +58,5 @@ async def get_message(request: web.Request) -> web.Response:
     """One message with its provenance tags."""
     run_id = request.match_info["run"]
     await run_view(request, run_id)
-    return json_response(await request.app[STORE].get_message(run_id, request.match_info["message"]))
+    message = await request.app[STORE].get_message(run_id, request.match_info["message"])
+    return json_response(message)
