@@ -9,6 +9,7 @@ from aiohttp.typedefs import Middleware
 
 from service.api.middleware import bearer_auth, errors
 from service.api.routes import ROUTE_GROUPS
+from service.api.routes.docs import DOCUMENT, document_json
 from service.api.runner import RunTasks
 from service.api.settings import ApiSettings
 from service.api.state import RUNS, SETTINGS, STORE
@@ -23,6 +24,7 @@ def create_app(settings: ApiSettings) -> web.Application:
         middlewares.insert(0, bearer_auth(settings.api_token.get_secret_value()))
     app = web.Application(middlewares=middlewares, client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
+    app[DOCUMENT] = document_json(ROUTE_GROUPS)
     app.cleanup_ctx.append(_redis)
     app.cleanup_ctx.append(_run_tasks)
     for group in ROUTE_GROUPS:

@@ -12,7 +12,14 @@ from pydantic import ValidationError
 from service.api.models import ErrorBody, FieldError
 from service.errors import MessageNotFound, RunActive, RunExists, RunNotFound, SpecError
 
-OPEN_PATHS = ("/v1/health",)
+OPEN_PATHS = ("/v1/health", "/v1/openapi.json", "/docs", "/docs/{asset}")
+"""Route paths answered without the token: health, the OpenAPI document, the docs page."""
+
+
+def route_path(request: web.Request) -> str:
+    """The path template of the route `request` matched (its path when none did)."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else request.path
 
 
 def error_response(
@@ -47,13 +54,14 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 def bearer_auth(token: str) -> Middleware:
-    """Every route but health needs `Authorization: Bearer TOKEN` (compared in constant time)."""
+    """Every route but the open ones needs `Authorization: Bearer TOKEN` (compared in constant
+    time)."""
     expected = f"Bearer {token}".encode()
 
     @web.middleware
     async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
         given = request.headers.get("Authorization", "").encode()
-        if request.path not in OPEN_PATHS and not hmac.compare_digest(given, expected):
+        if route_path(request) not in OPEN_PATHS and not hmac.compare_digest(given, expected):
             response = error_response(401, "missing or wrong bearer token")
             response.headers["WWW-Authenticate"] = "Bearer"
             return response

@@ -113,9 +113,10 @@ async def cancel_run(request: web.Request) -> web.Response:
     run_id = request.match_info["run"]
     runs = request.app[RUNS]
     view = await run_view(request, run_id)
-    if runs.cancel(run_id):
+    live = not view.status.finished  # a finished run's task may still be exporting
+    if live and runs.cancel(run_id):
         await runs.wait(run_id)
-    elif await live_holder(request.app[STORE].redis, run_id):
+    elif live and await live_holder(request.app[STORE].redis, run_id):
         await request_cancel(request.app[STORE].redis, run_id, request.app[SETTINGS].lease_s)
     else:
         return error_response(409, f"run {run_id!r} is {view.status.value}, not live")
