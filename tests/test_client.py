@@ -96,6 +96,38 @@ async def test_errors_raise_api_error_with_the_server_body(client):
     assert bad_filter.value.problems[0]["field"] == "round"
 
 
+async def test_server_settings_limit_backends_embedders_and_workers(
+    aiohttp_server, redis, tmp_path
+):
+    """A server allowing only the synthetic backend, no embedder and one step process
+    refuses other choices with 422 naming each field, and runs what it allows."""
+    settings = api_settings(
+        tmp_path,
+        allowed_backends=frozenset({"synthetic"}),
+        allowed_embedders=frozenset({"none"}),
+        max_workers=1,
+    )
+    server = await aiohttp_server(create_app(settings))
+    async with Client(str(server.make_url(""))) as api:
+        persona = {"name": "remote", "system": "Retell it.", "backend": "openai"}
+        spec = spec_dict(
+            embedder="openai",
+            workers=2,
+            personas=["editor", persona],
+            judge={"backend": "openai"},
+        )
+        with pytest.raises(ApiError) as refused:
+            await api.start_run(spec)
+        assert refused.value.status == 422
+        fields = {problem["field"] for problem in refused.value.problems}
+        assert fields == {"personas.1.backend", "judge.backend", "embedder", "workers"}
+        with pytest.raises(ApiError) as local:
+            await api.start_run(spec_dict(backend="local"))
+        assert [p["field"] for p in local.value.problems] == ["backend"]
+        created = await api.start_run(spec_dict(rounds=1))
+        assert (await api.wait(created.id, poll_s=0.05)).status is RunStatus.SUCCEEDED
+
+
 async def test_cancel_and_delete(client):
     """Cancelling a finished run is a 409 ApiError; a deleted run is gone (404)."""
     created = await client.start_run(spec_dict(rounds=1))

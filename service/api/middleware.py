@@ -43,8 +43,8 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
             FieldError(field=".".join(map(str, e["loc"])), message=e["msg"]) for e in exc.errors()
         ]
         return error_response(422, "invalid request", problems)
-    except json.JSONDecodeError as exc:
-        return error_response(422, f"the body is not JSON: {exc}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return error_response(422, f"the body is not UTF-8 JSON: {exc}")
     except (RunNotFound, MessageNotFound) as exc:
         return error_response(404, str(exc))
     except (RunActive, RunExists) as exc:

@@ -26,7 +26,8 @@ def build_document(
     groups: Iterable[Routes], open_paths: Collection[str], title: str = "driftlab API"
 ) -> dict[str, Any]:
     """The document for every operation of `groups`; those on `open_paths` need no token
-    (`security: []`), every other one answers 401 without it."""
+    (`security: []`), every other one answers 401 without it. Operations taking a body or a
+    query answer 422 (and 413 for a body) as the error middleware does."""
     operations = [operation for group in groups for operation in group.operations]
     refs, schemas = _schemas(operations)
     paths: dict[str, dict[str, Any]] = {}
@@ -101,6 +102,10 @@ def _operation(
             "content": {"application/json": {"schema": refs[operation.body, "validation"]}},
         }
     responses = dict(operation.responses)
+    if operation.body is not None:
+        responses.setdefault(413, ErrorBody)
+    if operation.body is not None or operation.query is not None:
+        responses.setdefault(422, ErrorBody)
     if open_:
         item["security"] = []
     else:

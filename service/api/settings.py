@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 from pydantic import Field, SecretStr
 
+from agents.kinds import BackendKind, EmbedderKind
 from service.experiment.settings import Settings
 
 
@@ -23,3 +25,12 @@ class ApiSettings(Settings):
         "(topology.path, local model paths, base_url, api_key_env)",
     )
     runs_dir: Path = Field(Path("runs"), description="where runs started over HTTP export")
+    allowed_backends: frozenset[BackendKind] = Field(
+        frozenset(get_args(BackendKind)),
+        description="chat backends a spec started over HTTP may use (its own, its personas', "
+        "its judge's)",
+    )
+    allowed_embedders: frozenset[EmbedderKind] = Field(
+        frozenset(get_args(EmbedderKind)), description="embedders a spec started over HTTP may use"
+    )
+    max_workers: int = Field(64, ge=1, description="step processes a spec over HTTP may ask for")

@@ -10,6 +10,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -329,8 +330,25 @@ class Cache(Strict):
         return {"enabled": value} if isinstance(value, bool) else value
 
 
+EXAMPLE_SPEC: dict[str, JsonValue] = {
+    "name": "example",
+    "backend": "synthetic",
+    "embedder": "none",
+    "source": {
+        "text": "The bridge opened in 1932 and carried 4,000 cars a day.",
+        "facts": [{"name": "opened", "patterns": ["1932"]}],
+    },
+    "topology": {"kind": "line", "n_agents": 3},
+    "rounds": 2,
+    "personas": ["editor", "tabloid"],
+}
+"""A small spec that runs in milliseconds (the example of the OpenAPI document)."""
+
+
 class ExperimentSpec(Strict):
     """One experiment. Field names are stable: scripts and the HTTP API use them."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_SPEC]})
 
     name: str = Field("experiment", min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     seed: int = 0

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from service.api.guards import server_field_problems
+from service.api.guards import server_field_problems, usage_problems
 from service.api.middleware import error_response
 from service.api.models import ErrorBody, Health, RunCreated, RunPage, RunView
 from service.api.routing import Routes, parse_query
@@ -66,6 +66,8 @@ async def start_run(request: web.Request) -> web.Response:
     if not settings.allow_server_paths and (problems := server_field_problems(raw)):
         raise SpecError(problems)
     experiment = load(raw, settings)
+    if problems := usage_problems(experiment, settings):
+        raise SpecError(problems)
     run_id = new_run_id(experiment.spec.name)
     key = request.headers.get("Idempotency-Key")
     if key is not None:
