@@ -220,3 +220,12 @@ def test_serve_accepts_loopback_or_a_token():
     check_bind("0.0.0.0", ApiSettings(api_token=SecretStr(TOKEN)))
     with pytest.raises(BadInput):
         check_bind("10.0.0.5", ApiSettings())
+
+
+async def test_a_body_that_is_not_utf8_is_422(api):
+    """A body of bytes that are not UTF-8 answers 422 JSON, not 500."""
+    response = await api.post(
+        "/v1/runs", data=b"\xff\xfe{}", headers={"Content-Type": "application/json"}
+    )
+    assert response.status == 422
+    assert (await response.json())["error"].startswith("the body is not UTF-8 JSON")

@@ -16,7 +16,7 @@ from service.api.models import ErrorBody, RunView
 from service.api.openapi import build_document
 from service.api.routes import ROUTE_GROUPS
 from service.api.routing import Routes
-from tests.test_api import TOKEN, api_settings
+from tests.test_api import TOKEN, api_settings, finished
 
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -106,6 +106,15 @@ async def test_parameters_bodies_and_answers(document):
     assert [p["name"] for p in deleted["parameters"]] == ["run", "force"]
     status = document["components"]["schemas"]["RunStatus"]
     assert "interrupted" in status["enum"]
+
+
+async def test_the_spec_example_starts_a_run(api, document):
+    """The document's example spec is valid: posted, it starts a run."""
+    example = document["components"]["schemas"]["ExperimentSpec"]["examples"][0]
+    response = await api.post("/v1/runs", json=example)
+    assert response.status == 202, await response.text()
+    run_id = (await response.json())["id"]
+    assert (await finished(api, run_id))["status"] == "succeeded"
 
 
 async def test_security_marks_the_open_routes(document):
