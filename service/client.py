@@ -101,10 +101,14 @@ class Client:
         async for item in self._pages("/v1/runs", params, RunPage):
             yield item
 
-    async def wait(self, run_id: str, poll_s: float = 0.5) -> RunView:
-        """The run once its status is final (succeeded, failed, cancelled, ...)."""
-        while not (view := await self.run(run_id)).status.finished:
-            await asyncio.sleep(poll_s)
+    async def wait(
+        self, run_id: str, poll_s: float = 0.5, timeout_s: float | None = None
+    ) -> RunView:
+        """The run once its status is final (succeeded, failed, cancelled, ...); TimeoutError
+        after `timeout_s` seconds, if given."""
+        async with asyncio.timeout(timeout_s):
+            while not (view := await self.run(run_id)).status.finished:
+                await asyncio.sleep(poll_s)
         return view
 
     async def cancel(self, run_id: str) -> RunView:

@@ -71,11 +71,13 @@ async def test_runs_page_through_and_specs_may_be_models(client):
 
 
 async def test_idempotency_key_returns_the_same_run(client):
-    """The same Idempotency-Key twice starts one run."""
+    """The same Idempotency-Key twice starts one run; `wait` gives up after its timeout."""
     first = await client.start_run(spec_dict(rounds=1), idempotency_key="k-1")
     again = await client.start_run(spec_dict(rounds=1), idempotency_key="k-1")
     assert again.id == first.id
-    await client.wait(first.id, poll_s=0.05)
+    with pytest.raises(TimeoutError):
+        await client.wait(first.id, timeout_s=0)
+    await client.wait(first.id, poll_s=0.05, timeout_s=60)
 
 
 async def test_errors_raise_api_error_with_the_server_body(client):

@@ -3,6 +3,7 @@ models (JSON Schema 2020-12, which OpenAPI 3.1 uses as is)."""
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Collection, Iterable
 from http import HTTPStatus
@@ -85,7 +86,7 @@ def _operation(
     open_: bool,
 ) -> dict[str, Any]:
     item: dict[str, Any] = {"summary": operation.summary, "tags": [operation.tag]}
-    doc = (operation.handler.__doc__ or "").strip()
+    doc = inspect.getdoc(operation.handler) or ""
     if doc and doc != operation.summary:
         item["description"] = doc
     parameters = [
