@@ -104,6 +104,28 @@ async def test_study_reposted_resumes_keeping_its_runs(api, redis):
     assert again["status"] == "succeeded" and again["runs"] == first["runs"]
 
 
+async def test_a_study_stopped_with_its_server_is_cancelled_and_resumes(
+    aiohttp_client, redis, tmp_path
+):
+    """A server that stops cancels its study (`cancelled`, as the next server reads it);
+    posted again there, it resumes to success."""
+    base = study_dict()["base"] | {"rounds": 60}
+    study = study_dict(base=base, grid={"injection.rate": [0, 0.5]})
+    first = await aiohttp_client(create_app(api_settings(tmp_path, max_concurrent_runs=1)))
+    study_id = await post_study(first, study)
+    for _ in range(400):
+        view = await (await first.get(f"/v1/studies/{study_id}")).json()
+        if any(run["status"] == "running" for run in view["runs"]):
+            break
+        await asyncio.sleep(0.02)
+    await first.close()
+    second = await aiohttp_client(create_app(api_settings(tmp_path)))
+    stopped = await (await second.get(f"/v1/studies/{study_id}")).json()
+    assert stopped["status"] == "cancelled" and stopped["progress"]["succeeded"] < 2
+    assert await post_study(second, study) == study_id
+    assert (await study_finished(second, study_id))["status"] == "succeeded"
+
+
 async def test_unknown_study_is_404(api):
     """An unknown study id answers 404 on its view, summary and plot."""
     for path in ("", "/summary", "/study.png"):
@@ -113,7 +135,8 @@ async def test_unknown_study_is_404(api):
 
 async def test_invalid_studies_are_422_naming_the_field(api):
     """An unknown study field, an empty grid, a base spec file, a server path inside the
-    base and a bad value in one condition are refused, each naming its field."""
+    base, set by a dotted path or among a grid's values, and a bad value in one condition
+    are refused, each naming its field."""
     cases = [
         (study_dict(grids={"rounds": [1]}), "grids"),
         (study_dict(grid={}), "grid"),
@@ -122,6 +145,8 @@ async def test_invalid_studies_are_422_naming_the_field(api):
             study_dict(base=spec_dict(topology={"kind": "edges", "path": "/x"})),
             "base.topology.path",
         ),
+        (study_dict(set={"topology.path": "/x"}), "set.topology.path"),
+        (study_dict(grid={"model": ["gpt-4o-mini", "/models/x.gguf"]}), "grid.model"),
         (study_dict(grid={"injection.rate": [0, 2.0]}), "condition [injection.rate=2.0]"),
     ]
     for study, field in cases:

@@ -53,10 +53,21 @@ async def start_study(request: web.Request) -> web.Response:
 
 
 def _server_problems(raw: dict[str, Any]) -> list[Problem]:
+    """The guards of runs over the whole study, and over each value `set` or the grid gives a
+    dotted path (`topology.path`, `model`), and a base given as a file."""
     problems = server_field_problems(raw)
+    for section in ("set", "grid"):
+        fields = raw.get(section)
+        for path, value in fields.items() if isinstance(fields, dict) else ():
+            *parents, last = str(path).split(".")
+            values = [value]
+            if section == "grid":
+                values = list(value.values()) if isinstance(value, dict) else value
+            for one in values if isinstance(values, list) else []:
+                problems += server_field_problems({last: one}, ".".join([section, *parents]))
     if isinstance(raw.get("base"), str):
         problems.append(Problem("base", "a spec file is not accepted over HTTP; give it inline"))
-    return problems
+    return list(dict.fromkeys(problems))
 
 
 @routes.get("/v1/studies/{study}", responses={200: StudyView, 404: ErrorBody})
