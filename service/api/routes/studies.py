@@ -76,35 +76,33 @@ async def get_study(request: web.Request) -> web.Response:
     return json_response(await request.app[STUDIES].view(request.match_info["study"]))
 
 
-@routes.get(
-    "/v1/studies/{study}/summary",
-    responses={200: StudySummary, 404: ErrorBody},
-)
+@routes.get("/v1/studies/{study}/summary", responses={200: StudySummary, 404: ErrorBody})
 async def get_summary(request: web.Request) -> web.StreamResponse:
     """summary.md (text/markdown), or with `Accept: application/json` each condition's
     metrics over its last round's model messages (from study.csv)."""
     if "application/json" in request.headers.get("Accept", ""):
-        view = await request.app[STUDIES].view(request.match_info["study"])
-        path = await _output(request, "study.csv")
+        view, path = await _output(request, "study.csv")
         return json_response(_summary(view, path))
-    path = await _output(request, "summary.md")
+    _, path = await _output(request, "summary.md")
     return web.Response(text=path.read_text(encoding="utf-8"), content_type=MARKDOWN)
 
 
 @routes.get("/v1/studies/{study}/study.png", responses={200: PNG, 404: ErrorBody})
 async def get_study_plot(request: web.Request) -> web.StreamResponse:
     """Per-round means per condition with 95% CI bands."""
-    return web.FileResponse(await _output(request, "study.png"))
+    _, path = await _output(request, "study.png")
+    return web.FileResponse(path)
 
 
 @routes.get("/v1/studies/{study}/phase.png", responses={200: PNG, 404: ErrorBody})
 async def get_phase_plot(request: web.Request) -> web.StreamResponse:
     """The heatmap over the first two numeric axes (when the grid has two)."""
-    return web.FileResponse(await _output(request, "phase.png"))
+    _, path = await _output(request, "phase.png")
+    return web.FileResponse(path)
 
 
-async def _output(request: web.Request, name: str) -> Path:
-    """A file the finished study wrote (404 while it runs, or when it did not write it)."""
+async def _output(request: web.Request, name: str) -> tuple[StudyView, Path]:
+    """The study and a file it wrote once it succeeded (404 before, or when it wrote none)."""
     studies = request.app[STUDIES]
     view = await studies.view(request.match_info["study"])
     if name not in view.outputs:
@@ -114,7 +112,7 @@ async def _output(request: web.Request, name: str) -> Path:
             ).model_dump_json(),
             content_type="application/json",
         )
-    return studies.out_dir(view.id) / name
+    return view, studies.out_dir(view.id) / name
 
 
 def _summary(view: StudyView, curves: Path) -> StudySummary:
