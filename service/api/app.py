@@ -11,7 +11,8 @@ from service.api.middleware import bearer_auth, errors
 from service.api.routes import ROUTE_GROUPS
 from service.api.runner import RunTasks
 from service.api.settings import ApiSettings
-from service.api.state import RUNS, SETTINGS, STORE
+from service.api.state import RUNS, SETTINGS, STORE, STUDIES
+from service.api.study_tasks import StudyTasks
 from service.provenance.redis_conn import open_redis
 from service.provenance.store import ProvenanceStore
 
@@ -25,6 +26,7 @@ def create_app(settings: ApiSettings) -> web.Application:
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_redis)
     app.cleanup_ctx.append(_run_tasks)
+    app.cleanup_ctx.append(_study_tasks)
     for group in ROUTE_GROUPS:
         group.register(app)
     return app
@@ -41,3 +43,9 @@ async def _run_tasks(app: web.Application) -> AsyncIterator[None]:
     app[RUNS] = RunTasks(app[STORE], app[SETTINGS])
     yield
     await app[RUNS].aclose()
+
+
+async def _study_tasks(app: web.Application) -> AsyncIterator[None]:
+    app[STUDIES] = StudyTasks(app[STORE], app[SETTINGS], app[RUNS])
+    yield
+    await app[STUDIES].aclose()

@@ -1,18 +1,38 @@
-"""Runs started over HTTP: background tasks in the server's loop under a concurrency limit."""
+"""Runs started over HTTP: background tasks in the server's loop under a concurrency limit,
+and a limit on the runs one caller has queued or running."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+from collections.abc import Iterable
 
 from service.api.settings import ApiSettings
+from service.errors import describe_failure
 from service.experiment.experiment import Experiment
 from service.provenance.store import ProvenanceStore
 from service.runs import run_spec
 
+ANONYMOUS = "anonymous"
+RETRY_AFTER_S = 10
+log = logging.getLogger("driftlab.api")
+
+
+class TooManyRuns(RuntimeError):
+    """The caller already has `max_runs_per_token` runs queued or running (429)."""
+
+    def __init__(self, live: int) -> None:
+        super().__init__(
+            f"{live} runs of this caller are queued or running, the most this server allows "
+            "(DRIFTLAB_MAX_RUNS_PER_TOKEN); retry once one has finished"
+        )
+
 
 class RunTasks:
-    """Starts each run as a task; beyond `max_concurrent_runs` a run waits (`queued`)."""
+    """Starts each run as a task; beyond `max_concurrent_runs` a run waits (`queued`).
+    `owners` maps each run of this server still queued or running (a study's too) to its
+    caller."""
 
     def __init__(self, store: ProvenanceStore, settings: ApiSettings) -> None:
         self.store = store
@@ -20,12 +40,30 @@ class RunTasks:
         self.slots = asyncio.Semaphore(settings.max_concurrent_runs)
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.queued: set[str] = set()
+        self.owners: dict[str, str] = {}
 
-    def start(self, run_id: str, experiment: Experiment) -> None:
+    def admit(self, caller: str) -> None:
+        """TooManyRuns when `caller` has as many live runs as the settings allow."""
+        limit = self.settings.max_runs_per_token
+        live = sum(owner == caller for owner in self.owners.values())
+        if limit is not None and live >= limit:
+            raise TooManyRuns(live)
+
+    def hold(self, caller: str, run_ids: Iterable[str]) -> None:
+        """Count runs started elsewhere (a study's) against `caller` until released."""
+        self.owners.update(dict.fromkeys(run_ids, caller))
+
+    def release(self, run_id: str) -> None:
+        self.owners.pop(run_id, None)
+
+    def start(self, run_id: str, experiment: Experiment, caller: str = ANONYMOUS) -> None:
+        """Start the run, or TooManyRuns (before anything starts)."""
+        self.admit(caller)
+        self.owners[run_id] = caller
         self.queued.add(run_id)
         task = asyncio.create_task(self._run(run_id, experiment), name=f"run {run_id}")
         self.tasks[run_id] = task
-        task.add_done_callback(lambda _: self._forget(run_id))
+        task.add_done_callback(lambda done: self._forget(run_id, done))
 
     async def _run(self, run_id: str, experiment: Experiment) -> None:
         async with self.slots:
@@ -38,9 +76,17 @@ class RunTasks:
                 lease_s=self.settings.lease_s,
             )
 
-    def _forget(self, run_id: str) -> None:
+    def _forget(self, run_id: str, task: asyncio.Task[None]) -> None:
         self.tasks.pop(run_id, None)
         self.queued.discard(run_id)
+        self.release(run_id)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.warning("run %s ended with %s", run_id, self.describe(exc))
+
+    def describe(self, exc: BaseException) -> str:
+        """An error for the logs: its type, and its message only with content logging on
+        (a backend's error may quote a prompt or a reply)."""
+        return describe_failure(exc) if self.settings.log_content else type(exc).__name__
 
     def cancel(self, run_id: str) -> bool:
         """Cancel the run if this server runs it; whether it did."""

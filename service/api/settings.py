@@ -23,3 +23,12 @@ class ApiSettings(Settings):
         "(topology.path, local model paths, base_url, api_key_env)",
     )
     runs_dir: Path = Field(Path("runs"), description="where runs started over HTTP export")
+    max_runs_per_token: int | None = Field(
+        None,
+        ge=1,
+        description="runs one caller (bearer token, or anonymous) may have queued or running; "
+        "beyond it a start answers 429",
+    )
+    log_content: bool = Field(
+        False, description="let prompts and message texts reach the server's logs"
+    )

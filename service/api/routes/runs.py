@@ -13,11 +13,13 @@ from service.api.guards import server_field_problems
 from service.api.middleware import error_response
 from service.api.models import ErrorBody, Health, RunCreated, RunPage, RunView
 from service.api.routing import Routes, parse_query
+from service.api.runner import TooManyRuns
 from service.api.state import (
     RUNS,
     SETTINGS,
     STORE,
     PageQuery,
+    caller,
     json_response,
     next_cursor,
     record_view,
@@ -54,7 +56,9 @@ async def health(request: web.Request) -> web.Response:
 
 
 @routes.post(
-    "/v1/runs", body=ExperimentSpec, responses={202: RunCreated, 422: ErrorBody, 413: ErrorBody}
+    "/v1/runs",
+    body=ExperimentSpec,
+    responses={202: RunCreated, 422: ErrorBody, 413: ErrorBody, 429: ErrorBody},
 )
 async def start_run(request: web.Request) -> web.Response:
     """Start a run of an experiment spec; an `Idempotency-Key` makes a retry return it again."""
@@ -76,7 +80,12 @@ async def start_run(request: web.Request) -> web.Response:
             earlier = await store.redis.get(f"driftlab:api:idempotency:{key}")
             run_id = earlier.decode() if isinstance(earlier, bytes) else str(earlier)
             return _created(run_id, (await run_view(request, run_id)).status)
-    request.app[RUNS].start(run_id, experiment)
+    try:
+        request.app[RUNS].start(run_id, experiment, caller(request))
+    except TooManyRuns:
+        if key is not None:
+            await store.redis.delete(f"driftlab:api:idempotency:{key}")
+        raise
     return _created(run_id, RunStatus.QUEUED)
 
 
