@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 
 from service.api.settings import ApiSettings
 from service.experiment.experiment import Experiment
 from service.provenance.store import ProvenanceStore
-from service.runs import run_spec
+from service.runs import resume_run, run_spec
+from service.status import RunStatus
 
 
 class RunTasks:
-    """Starts each run as a task; beyond `max_concurrent_runs` a run waits (`queued`)."""
+    """Starts each run (or resume) as a task; beyond `max_concurrent_runs` a run waits
+    (`queued`)."""
 
     def __init__(self, store: ProvenanceStore, settings: ApiSettings) -> None:
         self.store = store
@@ -22,21 +25,41 @@ class RunTasks:
         self.queued: set[str] = set()
 
     def start(self, run_id: str, experiment: Experiment) -> None:
-        self.queued.add(run_id)
-        task = asyncio.create_task(self._run(run_id, experiment), name=f"run {run_id}")
-        self.tasks[run_id] = task
-        task.add_done_callback(lambda _: self._forget(run_id))
-
-    async def _run(self, run_id: str, experiment: Experiment) -> None:
-        async with self.slots:
-            self.queued.discard(run_id)
-            await run_spec(
+        self._launch(
+            run_id,
+            lambda: run_spec(
                 experiment,
                 self.store,
                 run_id=run_id,
                 out_dir=self.settings.runs_dir / run_id,
                 lease_s=self.settings.lease_s,
-            )
+            ),
+        )
+
+    def resume(self, run_id: str) -> None:
+        """Continue a stored interrupted or cancelled run from its last completed steps."""
+        self._launch(
+            run_id,
+            lambda: resume_run(
+                self.store, run_id, self.settings, out_dir=self.settings.runs_dir / run_id
+            ),
+        )
+
+    def status(self, run_id: str, stored: RunStatus) -> RunStatus:
+        """The status to show for a run stored as `stored`: a resume this server holds shows
+        `queued` until the engine marks the run running again."""
+        return RunStatus.QUEUED if run_id in self.tasks and stored.resumable else stored
+
+    def _launch(self, run_id: str, work: Callable[[], Awaitable[object]]) -> None:
+        self.queued.add(run_id)
+        task = asyncio.create_task(self._run(run_id, work), name=f"run {run_id}")
+        self.tasks[run_id] = task
+        task.add_done_callback(lambda _: self._forget(run_id))
+
+    async def _run(self, run_id: str, work: Callable[[], Awaitable[object]]) -> None:
+        async with self.slots:
+            self.queued.discard(run_id)
+            await work()
 
     def _forget(self, run_id: str) -> None:
         self.tasks.pop(run_id, None)
