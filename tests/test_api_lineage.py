@@ -16,8 +16,10 @@ import pytest
 
 from service.api import create_app
 from service.api.negotiation import preferred
+from service.api.state import RUNS
 from service.measure.export import DRIFT_COLUMNS
 from service.measure.views import ROUND_COLUMNS
+from service.provenance import keys
 from tests.conftest import spec_dict
 from tests.test_api import api_settings, by_place, finished, start
 
@@ -28,6 +30,13 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture
 async def api(aiohttp_client, redis, tmp_path):
     return await aiohttp_client(create_app(api_settings(tmp_path)))
+
+
+async def exported(api, run_id: str) -> dict[str, Any]:
+    """The run once its task ended: finished, and exported (the export follows the status)."""
+    await finished(api, run_id)
+    await api.app[RUNS].wait(run_id)
+    return await (await api.get(f"/v1/runs/{run_id}")).json()
 
 
 async def all_messages(api, run_id: str) -> dict[str, dict[str, Any]]:
@@ -138,7 +147,7 @@ async def test_drift_is_csv_when_accept_prefers_it(api):
     """With `Accept: text/csv` drift is CSV, per generation by default and per round with
     `?table=round`, holding the JSON rows; JSON stays the default."""
     run_id = await start(api, spec_dict(rounds=4))
-    rounds = len((await finished(api, run_id))["record"]["round_seconds"])
+    rounds = len((await exported(api, run_id))["record"]["round_seconds"])
     path = f"/v1/runs/{run_id}/drift"
     as_json = await (await api.get(path)).json()
     response = await api.get(path, headers={"Accept": "text/csv"})
@@ -172,7 +181,7 @@ def test_preferred_follows_quality_and_specificity():
 async def test_drift_plots_are_png_and_svg(api):
     """drift.png is a PNG image, drift.svg an SVG document; an unknown run is 404."""
     run_id = await start(api, spec_dict(rounds=3))
-    await finished(api, run_id)
+    await exported(api, run_id)
     png = await api.get(f"/v1/runs/{run_id}/drift.png")
     assert png.status == 200 and png.content_type == "image/png"
     image = await png.read()
@@ -219,12 +228,23 @@ async def test_export_in_each_format_holds_every_message(api):
     assert (await api.get("/v1/runs/nope/export")).status == 404
 
 
+async def test_export_of_a_run_waiting_to_start_is_409(aiohttp_client, redis, tmp_path):
+    """With the one run slot taken, a queued run has nothing stored: its export is 409."""
+    api = await aiohttp_client(create_app(api_settings(tmp_path, max_concurrent_runs=1)))
+    first = await start(api, spec_dict(rounds=30, topology=MIXING))
+    second = await start(api, spec_dict(rounds=1))
+    assert (await api.get(f"/v1/runs/{second}/export")).status == 409
+    assert (await finished(api, second))["status"] == "succeeded"
+    assert (await api.get(f"/v1/runs/{second}/export")).status == 200
+    await finished(api, first)
+
+
 async def test_cancelled_run_resumes_over_http_to_the_same_messages(
     aiohttp_client, redis, tmp_path, openai_endpoint
 ):
     """A run cancelled mid-run resumes over HTTP (202, Location) to `succeeded`, with every
-    round's messages equal to an uninterrupted run's; resuming it again, or a live run, is
-    409, and an unknown run 404."""
+    round's messages equal to an uninterrupted run's; resuming a run another process holds,
+    a run resuming, or a succeeded run is 409, and an unknown run 404."""
     await openai_endpoint(latency_s=0.05)
     api = await aiohttp_client(create_app(api_settings(tmp_path)))
     spec = spec_dict(backend="openai", model="stub-model", rounds=8, topology=MIXING, concurrency=2)
@@ -237,13 +257,17 @@ async def test_cancelled_run_resumes_over_http_to_the_same_messages(
     cancelled = await api.post(f"/v1/runs/{run_id}/cancel")
     assert cancelled.status == 200 and (await cancelled.json())["status"] == "cancelled"
     cut = await all_messages(api, run_id)
+    await redis.set(keys.lease(run_id), "another-process", px=5000)
+    held = await api.post(f"/v1/runs/{run_id}/resume")
+    assert held.status == 409 and "live" in (await held.json())["error"]
+    await redis.delete(keys.lease(run_id))
 
     response = await api.post(f"/v1/runs/{run_id}/resume")
     assert response.status == 202
     assert response.headers["Location"] == f"/v1/runs/{run_id}"
     assert (await response.json())["status"] == "queued"
     assert (await api.post(f"/v1/runs/{run_id}/resume")).status == 409
-    body = await finished(api, run_id)
+    body = await exported(api, run_id)
     assert body["status"] == "succeeded" and "resumed_at" in body["record"]
 
     whole = await start(api, spec)
@@ -257,3 +281,17 @@ async def test_cancelled_run_resumes_over_http_to_the_same_messages(
     again = await api.post(f"/v1/runs/{run_id}/resume")
     assert again.status == 409 and "succeeded" in (await again.json())["error"]
     assert (await api.post("/v1/runs/nope/resume")).status == 404
+
+
+async def test_interrupted_run_resumes_over_http(api, redis):
+    """A run left `running` without a lease (its process died) shows `interrupted`, and
+    resuming it over HTTP ends it `succeeded` with the same messages."""
+    run_id = await start(api, spec_dict(rounds=3))
+    await exported(api, run_id)
+    before = await all_messages(api, run_id)
+    await redis.hset(keys.run(run_id), "status", "running")
+    assert (await (await api.get(f"/v1/runs/{run_id}")).json())["status"] == "interrupted"
+    assert (await api.post(f"/v1/runs/{run_id}/resume")).status == 202
+    assert (await exported(api, run_id))["status"] == "succeeded"
+    after = await all_messages(api, run_id)
+    assert by_place(list(after.values())) == by_place(list(before.values()))

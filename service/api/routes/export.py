@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from service.api.middleware import error_response
 from service.api.models import ErrorBody
 from service.api.routing import Routes, parse_query
 from service.api.state import STORE, run_view
@@ -37,14 +38,16 @@ class ExportQuery(BaseModel):
 @routes.get(
     "/v1/runs/{run}/export",
     query=ExportQuery,
-    responses={200: MEDIA_TYPES["jsonl"], 404: ErrorBody, 422: ErrorBody},
+    responses={200: MEDIA_TYPES["jsonl"], 404: ErrorBody, 409: ErrorBody, 422: ErrorBody},
 )
 async def export(request: web.Request) -> web.StreamResponse:
     """The run's messages with their tags and drift, one record each, in `format` (the
-    messages.jsonl layout; CSV and Parquet flatten nested fields into dotted columns)."""
+    messages.jsonl layout; CSV and Parquet flatten nested fields into dotted columns); 409
+    while the run waits to start."""
     query = parse_query(request, ExportQuery)
     run_id = request.match_info["run"]
-    await run_view(request, run_id)
+    if not (await run_view(request, run_id)).record:
+        return error_response(409, f"run {run_id!r} is queued; nothing is stored yet")
     records = iter_records(request.app[STORE], run_id)
     headers = {"Content-Disposition": f'attachment; filename="{run_id}.{query.format}"'}
     if query.format == "jsonl":
