@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from service.api.settings import ApiSettings
 from service.errors import describe_failure
 from service.experiment.experiment import Experiment
 from service.provenance.store import ProvenanceStore
-from service.runs import run_spec
+from service.runs import resume_run, run_spec
+from service.status import RunStatus
 
 ANONYMOUS = "anonymous"
 RETRY_AFTER_S = 10
@@ -30,7 +31,8 @@ class TooManyRuns(RuntimeError):
 
 
 class RunTasks:
-    """Starts each run as a task; beyond `max_concurrent_runs` a run waits (`queued`).
+    """Starts each run (or resume) as a task; beyond `max_concurrent_runs` a run waits
+    (`queued`).
     `owners` maps each run of this server still queued or running (a study's too) to its
     caller."""
 
@@ -58,23 +60,51 @@ class RunTasks:
 
     def start(self, run_id: str, experiment: Experiment, caller: str = ANONYMOUS) -> None:
         """Start the run, or TooManyRuns (before anything starts)."""
-        self.admit(caller)
-        self.owners[run_id] = caller
-        self.queued.add(run_id)
-        task = asyncio.create_task(self._run(run_id, experiment), name=f"run {run_id}")
-        self.tasks[run_id] = task
-        task.add_done_callback(lambda done: self._forget(run_id, done))
-
-    async def _run(self, run_id: str, experiment: Experiment) -> None:
-        async with self.slots:
-            self.queued.discard(run_id)
-            await run_spec(
+        self._launch(
+            run_id,
+            caller,
+            lambda: run_spec(
                 experiment,
                 self.store,
                 run_id=run_id,
                 out_dir=self.settings.runs_dir / run_id,
                 lease_s=self.settings.lease_s,
-            )
+            ),
+        )
+
+    def resume(self, run_id: str, caller: str = ANONYMOUS) -> None:
+        """Continue a stored interrupted or cancelled run from its last completed steps."""
+        self._launch(
+            run_id,
+            caller,
+            lambda: resume_run(
+                self.store, run_id, self.settings, out_dir=self.settings.runs_dir / run_id
+            ),
+        )
+
+    def status(self, run_id: str, stored: RunStatus) -> RunStatus:
+        """The status to show for a run stored as `stored`. While this server's task for it
+        lives, a resume shows `queued` until the engine marks the run running again, and a
+        run whose engine has finished shows `running` until its exports and drift views are
+        written (so a client that sees a final status can read them)."""
+        if run_id not in self.tasks:
+            return stored
+        if stored.resumable:
+            return RunStatus.QUEUED
+        return RunStatus.RUNNING if stored.finished else stored
+
+    def _launch(self, run_id: str, caller: str, work: Callable[[], Awaitable[object]]) -> None:
+        self.admit(caller)
+        self.owners[run_id] = caller
+        self.queued.add(run_id)
+        task = asyncio.create_task(self._run(run_id, work), name=f"run {run_id}")
+        self.tasks[run_id] = task
+        task.add_done_callback(lambda done: self._forget(run_id, done))
+
+    async def _run(self, run_id: str, work: Callable[[], Awaitable[object]]) -> None:
+        async with self.slots:
+            self.queued.discard(run_id)
+            await work()
 
     def _forget(self, run_id: str, task: asyncio.Task[None]) -> None:
         self.tasks.pop(run_id, None)

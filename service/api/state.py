@@ -48,14 +48,18 @@ def next_cursor(position: int, total: int) -> str | None:
 
 
 async def run_view(request: web.Request, run_id: str) -> RunView:
-    """The stored record, or `queued` for a run waiting in this server (RunNotFound: 404)."""
+    """The stored record, or `queued` for a run (or resume) waiting in this server
+    (RunNotFound: 404)."""
+    runs = request.app[RUNS]
     try:
         record = await request.app[STORE].get_run(run_id)
     except RunNotFound:
-        if run_id in request.app[RUNS].tasks:
+        if run_id in runs.tasks:
             return RunView(id=run_id, status=RunStatus.QUEUED)
         raise
-    return record_view(record)
+    view = record_view(record)
+    view.status = runs.status(run_id, view.status)
+    return view
 
 
 def record_view(record: dict[str, Any]) -> RunView:

@@ -1,4 +1,4 @@
-"""Runs: health, start (idempotent), list, view, cancel, delete."""
+"""Runs: health, start (idempotent), list, view, cancel, resume, delete."""
 
 from __future__ import annotations
 
@@ -102,6 +102,8 @@ async def list_runs(request: web.Request) -> web.Response:
     store = request.app[STORE]
     queued = [RunView(id=i, status=RunStatus.QUEUED) for i in request.app[RUNS].queued]
     stored = [record_view(record) for record in reversed(await store.list_runs())]
+    for view in stored:
+        view.status = request.app[RUNS].status(view.id, view.status)
     seen = {view.id for view in stored}
     views = [v for v in queued if v.id not in seen] + stored
     views = [v for v in views if query.status is None or v.status == query.status]
@@ -129,6 +131,27 @@ async def cancel_run(request: web.Request) -> web.Response:
     else:
         return error_response(409, f"run {run_id!r} is {view.status.value}, not live")
     return json_response(await run_view(request, run_id))
+
+
+@routes.post(
+    "/v1/runs/{run}/resume",
+    responses={202: RunCreated, 404: ErrorBody, 409: ErrorBody, 429: ErrorBody},
+)
+async def resume(request: web.Request) -> web.Response:
+    """Continue an interrupted or cancelled run from its last completed steps; 409 when it is
+    live or ended otherwise."""
+    run_id = request.match_info["run"]
+    runs = request.app[RUNS]
+    view = await run_view(request, run_id)
+    holder = await live_holder(request.app[STORE].redis, run_id)
+    if run_id in runs.tasks or holder is not None:
+        return error_response(409, f"run {run_id!r} is live")
+    if not view.status.resumable:
+        return error_response(
+            409, f"run {run_id!r} is {view.status.value}; only interrupted or cancelled runs resume"
+        )
+    runs.resume(run_id, caller(request))
+    return _created(run_id, RunStatus.QUEUED)
 
 
 @routes.delete(
