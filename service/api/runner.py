@@ -8,15 +8,18 @@ import contextlib
 from service.api.settings import ApiSettings
 from service.experiment.experiment import Experiment
 from service.provenance.store import ProvenanceStore
-from service.runs import run_spec
+from service.runs import RunHooks, run_spec
 
 
 class RunTasks:
     """Starts each run as a task; beyond `max_concurrent_runs` a run waits (`queued`)."""
 
-    def __init__(self, store: ProvenanceStore, settings: ApiSettings) -> None:
+    def __init__(
+        self, store: ProvenanceStore, settings: ApiSettings, hooks: RunHooks | None = None
+    ) -> None:
         self.store = store
         self.settings = settings
+        self.hooks = hooks
         self.slots = asyncio.Semaphore(settings.max_concurrent_runs)
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.queued: set[str] = set()
@@ -36,6 +39,7 @@ class RunTasks:
                 run_id=run_id,
                 out_dir=self.settings.runs_dir / run_id,
                 lease_s=self.settings.lease_s,
+                hooks=self.hooks,
             )
 
     def _forget(self, run_id: str) -> None:

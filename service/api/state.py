@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from service.api.metrics import ApiMetrics
 from service.api.models import RunView
 from service.api.runner import RunTasks
 from service.api.settings import ApiSettings
@@ -17,6 +18,7 @@ from service.status import RunStatus
 SETTINGS = web.AppKey("settings", ApiSettings)
 STORE = web.AppKey("store", ProvenanceStore)
 RUNS = web.AppKey("runs", RunTasks)
+METRICS = web.AppKey("metrics", ApiMetrics)
 MAX_PAGE = 1000
 
 
