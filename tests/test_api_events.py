@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from agents.openai_faults import FaultPlan
 from agents.openai_stub import REQUESTS, create_stub_app
 from service.api import create_app
+from service.experiment.settings import Settings
 from service.provenance.store import ProvenanceStore
 from tests.conftest import spec_dict
 from tests.test_api import TOKEN, api, api_settings, finished, start
@@ -238,3 +239,15 @@ async def test_cancelled_run_makes_no_more_llm_calls(aiohttp_client, redis, tmp_
     assert 8 <= made < 20 * 12
     record = await ProvenanceStore(redis).get_run(run_id)
     assert record["status"] == "cancelled" and record["counts"]["llm_calls"] <= made
+
+
+async def test_event_stream_cap_keeps_the_newest_and_resumes_past_trimmed_ids(redis, monkeypatch):
+    """A store capped by DRIFTLAB_EVENTS_MAXLEN keeps about that many events, the newest; a
+    resume point that was trimmed away gets every event still held."""
+    monkeypatch.setenv("DRIFTLAB_EVENTS_MAXLEN", "10")
+    store = ProvenanceStore(redis, events_maxlen=Settings().events_maxlen)
+    ids = [await store.add_event("capped", {"type": "round", "round": i}) for i in range(1000)]
+    held = await store.events("capped")
+    assert 10 <= len(held) < 1000
+    assert [i for i, _ in held] == ids[-len(held) :]
+    assert await store.read_events("capped", ids[0], count=2000) == held

@@ -74,6 +74,7 @@ class ApiMetrics:
             self.llm_latency.observe(latency_ms / 1000)
 
     def count_runs(self, statuses: Iterable[RunStatus]) -> None:
+        """Set the runs gauge: how many runs have each status (zero for the others)."""
         tally = Tally(statuses)
         for status in RunStatus:
             self.runs.labels(status.value).set(tally[status])
