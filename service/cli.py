@@ -365,7 +365,8 @@ async def _with_store(
 ) -> int:
     connection: RedisConnection = await open_redis(settings, announce=_notice)
     try:
-        return await action(ProvenanceStore(connection.client))
+        store = ProvenanceStore(connection.client, events_maxlen=settings.events_maxlen)
+        return await action(store)
     finally:
         await connection.aclose()
 

@@ -12,7 +12,7 @@ from service.api.settings import ApiSettings
 from service.errors import describe_failure
 from service.experiment.experiment import Experiment
 from service.provenance.store import ProvenanceStore
-from service.runs import resume_run, run_spec
+from service.runs import RunHooks, resume_run, run_spec
 from service.status import RunStatus
 
 ANONYMOUS = "anonymous"
@@ -36,9 +36,12 @@ class RunTasks:
     `owners` maps each run of this server still queued or running (a study's too) to its
     caller."""
 
-    def __init__(self, store: ProvenanceStore, settings: ApiSettings) -> None:
+    def __init__(
+        self, store: ProvenanceStore, settings: ApiSettings, hooks: RunHooks | None = None
+    ) -> None:
         self.store = store
         self.settings = settings
+        self.hooks = hooks
         self.slots = asyncio.Semaphore(settings.max_concurrent_runs)
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.queued: set[str] = set()
@@ -69,6 +72,7 @@ class RunTasks:
                 run_id=run_id,
                 out_dir=self.settings.runs_dir / run_id,
                 lease_s=self.settings.lease_s,
+                hooks=self.hooks,
             ),
         )
 
@@ -78,7 +82,11 @@ class RunTasks:
             run_id,
             caller,
             lambda: resume_run(
-                self.store, run_id, self.settings, out_dir=self.settings.runs_dir / run_id
+                self.store,
+                run_id,
+                self.settings,
+                out_dir=self.settings.runs_dir / run_id,
+                hooks=self.hooks,
             ),
         )
 

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from service.api.metrics import ApiMetrics
 from service.api.models import RunView
 from service.api.runner import ANONYMOUS, RunTasks
 from service.api.settings import ApiSettings
@@ -20,6 +21,7 @@ SETTINGS = web.AppKey("settings", ApiSettings)
 STORE = web.AppKey("store", ProvenanceStore)
 RUNS = web.AppKey("runs", RunTasks)
 STUDIES = web.AppKey("studies", StudyTasks)
+METRICS = web.AppKey("metrics", ApiMetrics)
 MAX_PAGE = 1000
 
 

@@ -76,6 +76,7 @@ class Settled:
     drift: TextMetrics
     attempts: int
     faults: tuple[str, ...]  # the kind of each error survived, and "truncated" if cut
+    latency_ms: float
 
     @classmethod
     def of(cls, emitted: Emitted) -> Settled:
@@ -89,6 +90,7 @@ class Settled:
             message.drift,
             message.attempts,
             (*faults, "truncated") if message.truncated else faults,
+            message.latency_ms,
         )
 
 

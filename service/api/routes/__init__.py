@@ -1,6 +1,16 @@
 """The API's route groups, one module each; `ROUTE_GROUPS` is what the app serves."""
 
-from service.api.routes import catalog, drift, export, lineage, messages, runs, studies
+from service.api.routes import (
+    catalog,
+    drift,
+    events,
+    export,
+    lineage,
+    messages,
+    metrics,
+    runs,
+    studies,
+)
 from service.api.routing import Routes
 
 ROUTE_GROUPS: tuple[Routes, ...] = (
@@ -11,4 +21,6 @@ ROUTE_GROUPS: tuple[Routes, ...] = (
     export.routes,
     studies.routes,
     catalog.routes,
+    events.routes,
+    metrics.routes,
 )
