@@ -61,9 +61,8 @@ from service.run.engine import RoundReport, RunResult, new_run_id
 from service.run.lease import live_holder, request_cancel
 from service.runs import RunHooks, RunOutcome, resume_run, run_spec
 from service.status import RunStatus
-from service.study.outputs import write_outputs
-from service.study.results import collect
-from service.study.runner import Prepared, StudyHooks, prepare_runs, run_all
+from service.study.run_study import run_study
+from service.study.runner import Prepared, StudyHooks, prepare_runs
 from service.study.spec import Planned, plan, read_study
 from service.worker import WorkerOptions, run_worker
 
@@ -366,7 +365,8 @@ async def _with_store(
 ) -> int:
     connection: RedisConnection = await open_redis(settings, announce=_notice)
     try:
-        return await action(ProvenanceStore(connection.client))
+        store = ProvenanceStore(connection.client, events_maxlen=settings.events_maxlen)
+        return await action(store)
     finally:
         await connection.aclose()
 
@@ -690,16 +690,17 @@ async def _study(args: argparse.Namespace) -> int:
 
     async def go(store: ProvenanceStore) -> int:
         with _StudyProgress(prepared) as hooks:
-            runs = await run_all(prepared, store, out_dir, parallel=study.parallel, hooks=hooks)
-        data = await collect(store, prepared, study.metrics)
-        written = write_outputs(study, data, out_dir)
+            outcome = await run_study(
+                study, prepared, store, out_dir, hooks=hooks, lease_s=settings.lease_s
+            )
+        runs = outcome.runs
         out.print(
             f"study {study.name}: {len(runs.ran)} runs done now, {len(runs.kept)} kept from "
             f"before -> {out_dir}/",
             markup=False,
             soft_wrap=True,
         )
-        for path in written:
+        for path in outcome.written:
             out.print(f"  {path}", markup=False)
         return EXIT_OK
 

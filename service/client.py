@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
@@ -27,6 +27,8 @@ from service.api.models import (
     RunEvent,
     RunPage,
     RunView,
+    StudyCreated,
+    StudyView,
 )
 from service.experiment.spec import ExperimentSpec
 from service.measure.export import flatten
@@ -34,6 +36,7 @@ from service.provenance.message import Message
 from service.status import RunStatus
 
 Item = TypeVar("Item")
+Viewed = TypeVar("Viewed", RunView, StudyView)
 Params = Mapping[str, str | int | bool | None]
 
 
@@ -106,10 +109,7 @@ class Client:
     ) -> RunView:
         """The run once its status is final (succeeded, failed, cancelled, ...); TimeoutError
         after `timeout_s` seconds, if given."""
-        async with asyncio.timeout(timeout_s):
-            while not (view := await self.run(run_id)).status.finished:
-                await asyncio.sleep(poll_s)
-        return view
+        return await _until_finished(lambda: self.run(run_id), poll_s, timeout_s)
 
     async def cancel(self, run_id: str) -> RunView:
         return RunView.model_validate(await self._json("POST", _path("runs", run_id, "cancel")))
@@ -163,12 +163,19 @@ class Client:
     async def drift(self, run_id: str) -> Drift:
         return Drift.model_validate(await self._json("GET", _path("runs", run_id, "drift")))
 
-    async def start_study(self, spec: Mapping[str, Any]) -> dict[str, Any]:
-        """Start a study; its `id`, `status` and `location`."""
-        return dict(await self._json("POST", "/v1/studies", body=dict(spec)))
+    async def start_study(self, spec: Mapping[str, Any]) -> StudyCreated:
+        """Start a study (its base spec inline); posting the same study again resumes it."""
+        body = await self._json("POST", "/v1/studies", body=dict(spec))
+        return StudyCreated.model_validate(body)
 
-    async def study(self, study_id: str) -> dict[str, Any]:
-        return dict(await self._json("GET", _path("studies", study_id)))
+    async def study(self, study_id: str) -> StudyView:
+        return StudyView.model_validate(await self._json("GET", _path("studies", study_id)))
+
+    async def wait_study(
+        self, study_id: str, poll_s: float = 1.0, timeout_s: float | None = None
+    ) -> StudyView:
+        """The study once its status is final; TimeoutError after `timeout_s`, if given."""
+        return await _until_finished(lambda: self.study(study_id), poll_s, timeout_s)
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -207,6 +214,15 @@ class Client:
             if current.next_cursor is None:
                 return
             cursor = current.next_cursor
+
+
+async def _until_finished(
+    fetch: Callable[[], Awaitable[Viewed]], poll_s: float, timeout_s: float | None
+) -> Viewed:
+    async with asyncio.timeout(timeout_s):
+        while not (view := await fetch()).status.finished:
+            await asyncio.sleep(poll_s)
+    return view
 
 
 async def _check(response: aiohttp.ClientResponse) -> None:

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from service.provenance import keys
+from service.provenance.store import ProvenanceStore
 from tests.conftest import spec_dict, test_redis_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,7 +80,8 @@ async def start_run(tmp_path: Path, workers: int) -> asyncio.subprocess.Process:
 
 async def in_second_round(redis) -> None:
     async def first_round_done() -> bool:
-        return bool(await redis.xlen(keys.events("stopped")))
+        events = await ProvenanceStore(redis).events("stopped")
+        return any(event["type"] == "round" for _, event in events)
 
     await wait_for(first_round_done)
     await asyncio.sleep(0.6)  # round 1: about 30 steps of 0.2 s, 4 at a time

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 
 import pytest
@@ -181,24 +180,48 @@ async def test_events_parse_server_sent_events(aiohttp_server):
     ]
 
 
+async def test_study_starts_and_is_waited_for(client):
+    """A study posted through the client runs its conditions to the end."""
+    study = {
+        "name": "client-study",
+        "base": spec_dict(rounds=2),
+        "grid": {"provenance.tag_loss": [0, 0.5]},
+        "replicates": 1,
+    }
+    created = await client.start_study(study)
+    assert created.location == f"/v1/studies/{created.id}"
+    view = await client.wait_study(created.id, poll_s=0.1, timeout_s=120)
+    assert view.status is RunStatus.SUCCEEDED and view.id == created.id
+    assert len(view.runs) == 2 and {r.status for r in view.runs} == {RunStatus.SUCCEEDED}
+    assert (await client.study(created.id)) == view
+    with pytest.raises(ApiError) as missing:
+        await client.study("no-such-study")
+    assert missing.value.status == 404
+
+
 @pytest.mark.skipif(EVENTS not in DECLARED, reason="the events route is not on this branch")
 async def test_events_of_a_run_end_with_its_final_status(client):
-    """The events of a finished run end with its final status; resuming from an id skips
-    what came before it."""
+    """The events of a finished run end with its final status; resuming from an id gives
+    what came after it, and nothing after the last."""
     created = await client.start_run(spec_dict(rounds=2))
     view = await client.wait(created.id, poll_s=0.05)
     events = [e async for e in client.events(created.id)]
-    assert events and json.dumps(events[-1].data).find(view.status.value) >= 0
+    assert events[-1].type == "status"
+    assert events[-1].data["status"] == view.status.value == "succeeded"
+    assert {"round_started", "round"} <= {e.type for e in events}
     later = [e async for e in client.events(created.id, last_event_id=events[0].id)]
-    assert [e.id for e in later] == [e.id for e in events[1:]]
+    assert later == events[1:]
+    assert [e async for e in client.events(created.id, last_event_id=events[-1].id)] == []
 
 
 @pytest.mark.skipif(LINEAGE not in DECLARED, reason="the lineage route is not on this branch")
 async def test_lineage_reaches_the_human_root(client):
-    """The lineage of a last-round message holds its ancestors down to the human source."""
+    """The lineage of the furthest retold message holds its ancestors down to the human
+    source, with an edge from each of its parents."""
     created = await client.start_run(spec_dict(rounds=3))
     await client.wait(created.id, poll_s=0.05)
-    last = [m async for m in client.messages(created.id, round=3)].pop()
+    last = max([m async for m in client.messages(created.id)], key=lambda m: m.generation)
+    assert last.generation >= 2
     lineage = await client.lineage(created.id, last.id)
     assert isinstance(lineage, Lineage) and lineage.message == last.id
     assert {node.origin for node in lineage.nodes} == {"human", "model"}

@@ -99,7 +99,7 @@ async def test_parameters_bodies_and_answers(document):
     start = operation(document, "post", "/v1/runs")
     body = start["requestBody"]["content"]["application/json"]["schema"]
     assert body == {"$ref": "#/components/schemas/ExperimentSpec"}
-    assert set(start["responses"]) == {"202", "401", "413", "422"}
+    assert {"202", "401", "413", "422"} <= set(start["responses"])
     deleted = operation(document, "delete", "/v1/runs/{run}")
     assert set(deleted["responses"]) == {"204", "401", "404", "409", "422"}
     assert "content" not in deleted["responses"]["204"]
@@ -153,7 +153,7 @@ def test_a_new_route_group_is_documented_from_its_declarations():
         "/v1/things/{thing}/parts/{part:\\d+}",
         body=ExtraBody,
         query=ExtraQuery,
-        responses={200: RunView, 404: ErrorBody, 201: "text/csv"},
+        responses={200: (RunView, "text/csv"), 404: ErrorBody, 201: "text/csv"},
     )
     async def make_part(request: web.Request) -> web.Response:
         """Make a part.
@@ -175,6 +175,10 @@ def test_a_new_route_group_is_documented_from_its_declarations():
         "$ref": "#/components/schemas/ExtraBody"
     }
     assert item["responses"]["201"]["content"] == {"text/csv": {}}
+    assert item["responses"]["200"]["content"] == {
+        "application/json": {"schema": {"$ref": "#/components/schemas/RunView"}},
+        "text/csv": {},
+    }
     assert "RunStatus" in document["components"]["schemas"]
 
 

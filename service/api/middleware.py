@@ -10,6 +10,8 @@ from aiohttp.typedefs import Handler, Middleware
 from pydantic import ValidationError
 
 from service.api.models import ErrorBody, FieldError
+from service.api.runner import RETRY_AFTER_S, TooManyRuns
+from service.api.study_tasks import StudyActive, StudyNotFound
 from service.errors import MessageNotFound, RunActive, RunExists, RunNotFound, SpecError
 
 OPEN_PATHS = ("/v1/health", "/v1/openapi.json", "/docs", "/docs/{asset}")
@@ -31,8 +33,8 @@ def error_response(
 
 @web.middleware
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Validation errors to 422 naming each field; unknown runs or messages to 404; runs
-    still going or ids taken to 409."""
+    """Validation errors to 422 naming each field; unknown runs, messages or studies to
+    404; runs or studies still going, or ids taken, to 409; a caller over its run limit to 429."""
     try:
         return await handler(request)
     except SpecError as exc:
@@ -45,10 +47,14 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return error_response(422, "invalid request", problems)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         return error_response(422, f"the body is not UTF-8 JSON: {exc}")
-    except (RunNotFound, MessageNotFound) as exc:
+    except (RunNotFound, MessageNotFound, StudyNotFound) as exc:
         return error_response(404, str(exc))
-    except (RunActive, RunExists) as exc:
+    except (RunActive, RunExists, StudyActive) as exc:
         return error_response(409, str(exc))
+    except TooManyRuns as exc:
+        response = error_response(429, str(exc))
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response
     except web.HTTPRequestEntityTooLarge:
         return error_response(413, "the request body is too large")
 

@@ -6,6 +6,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from agents.persona import Persona
 from service.provenance.message import Message
 from service.status import RunStatus
 
@@ -85,3 +86,90 @@ class RunEvent(BaseModel):
     id: str
     type: str
     data: dict[str, Any]
+
+
+class StudyCreated(BaseModel):
+    id: str
+    status: RunStatus
+    location: str
+
+
+class StudyCondition(BaseModel):
+    """One cell of the study's grid: its name and a label per axis."""
+
+    name: str
+    labels: dict[str, str]
+
+
+class StudyRun(BaseModel):
+    id: str
+    condition: str
+    replicate: int
+    status: RunStatus
+
+
+class StudyProgress(BaseModel):
+    """Runs of the study by where they are; `fraction` is finished / total."""
+
+    total: int
+    finished: int
+    succeeded: int
+    fraction: float
+
+
+class StudyView(BaseModel):
+    """A study started over HTTP: its status, conditions, runs and the files it wrote."""
+
+    id: str
+    name: str
+    outcome: str
+    status: RunStatus
+    error: str | None = None
+    conditions: list[StudyCondition]
+    runs: list[StudyRun]
+    progress: StudyProgress
+    outputs: list[str] = []
+    started_at: str | None = None
+    finished_at: str | None = None
+
+
+class MetricSummary(BaseModel):
+    n: int
+    mean: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
+class ConditionFinal(BaseModel):
+    """A condition's metrics over the model messages of its last round (from study.csv)."""
+
+    condition: str
+    round: int
+    metrics: dict[str, MetricSummary]
+
+
+class StudySummary(BaseModel):
+    id: str
+    outcome: str
+    conditions: list[ConditionFinal]
+
+
+class TopologyNode(BaseModel):
+    """A node of the graph: `role` is `human_source` or `agent`; an agent has a persona."""
+
+    id: str
+    role: str
+    persona: str | None = None
+
+
+class TopologyPreview(BaseModel):
+    """The graph a spec builds (`source` of an edge speaks to `target`), nothing run."""
+
+    nodes: list[TopologyNode]
+    edges: list[LineageEdge]
+    agents: int
+    human_sources: int
+
+
+class PersonaPage(Page[Persona]):
+    pass

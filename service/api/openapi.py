@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from service.api.models import ErrorBody
-from service.api.routing import Operation, Routes
+from service.api.routing import Answer, Answers, Operation, Routes
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 PATH_PARAMETER = re.compile(r"\{(\w+)(?::[^{}]*(?:\{[^{}]*\}[^{}]*)*)?\}")
@@ -64,9 +64,10 @@ def _schemas(
             keys[operation.body, "validation"] = None
         if operation.query is not None:
             keys[operation.query, "validation"] = None
-        for answer in operation.responses.values():
-            if not isinstance(answer, str):
-                keys[answer, "serialization"] = None
+        for answers in operation.responses.values():
+            for answer in _alternatives(answers):
+                if not isinstance(answer, str):
+                    keys[answer, "serialization"] = None
     refs, top = models_json_schema(list(keys), ref_template=REF_TEMPLATE)
     return {key: refs[key] for key in keys}, top.get("$defs", {})
 
@@ -155,15 +156,23 @@ def _absent_is_none(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _response(
-    status: int, answer: type[BaseModel] | str, refs: dict[ModelKey, dict[str, Any]]
+    status: int, answers: Answers, refs: dict[ModelKey, dict[str, Any]]
 ) -> dict[str, Any]:
+    """An answer's description and its body per media type (a model's as JSON)."""
+    content: dict[str, Any] = {}
+    for answer in _alternatives(answers):
+        if not isinstance(answer, str):
+            content["application/json"] = {"schema": refs[answer, "serialization"]}
+        elif answer:
+            content[answer] = {}
     response: dict[str, Any] = {"description": HTTPStatus(status).phrase}
-    if isinstance(answer, str):
-        if answer:
-            response["content"] = {answer: {}}
-    else:
-        response["content"] = {"application/json": {"schema": refs[answer, "serialization"]}}
+    if content:
+        response["content"] = content
     return response
+
+
+def _alternatives(answers: Answers) -> tuple[Answer, ...]:
+    return answers if isinstance(answers, tuple) else (answers,)
 
 
 def _name(ref: dict[str, Any]) -> str:

@@ -12,13 +12,18 @@ from aiohttp.typedefs import Handler
 from pydantic import BaseModel
 
 Query = TypeVar("Query", bound=BaseModel)
+Answer = type[BaseModel] | str
+"""A JSON body of a model, or a media type (`""`: no body)."""
+Answers = Answer | tuple[Answer, ...]
+"""One answer, or the alternatives a request chooses between (by `Accept` or a query)."""
 
 
 @dataclass(frozen=True)
 class Operation:
     """One method on one path, with what it takes and answers.
 
-    `responses` maps a status to a pydantic model (JSON) or to a media type (other bodies)."""
+    `responses` maps a status to a pydantic model (JSON) or to a media type (other bodies),
+    or to a tuple of these when the request picks one (`?format=`, `Accept`)."""
 
     method: str
     path: str
@@ -26,14 +31,14 @@ class Operation:
     summary: str
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
-    responses: dict[int, type[BaseModel] | str] = field(default_factory=dict)
+    responses: dict[int, Answers] = field(default_factory=dict)
     tag: str = ""
 
 
 class RouteOptions(TypedDict, total=False):
     body: type[BaseModel] | None
     query: type[BaseModel] | None
-    responses: dict[int, type[BaseModel] | str] | None
+    responses: dict[int, Answers] | None
 
 
 class Routes:

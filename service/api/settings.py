@@ -34,3 +34,12 @@ class ApiSettings(Settings):
         frozenset(get_args(EmbedderKind)), description="embedders a spec started over HTTP may use"
     )
     max_workers: int = Field(64, ge=1, description="step processes a spec over HTTP may ask for")
+    max_runs_per_token: int | None = Field(
+        None,
+        ge=1,
+        description="runs one caller (bearer token, or anonymous) may have queued or running; "
+        "beyond it a start answers 429",
+    )
+    log_content: bool = Field(
+        False, description="let prompts and message texts reach the server's logs"
+    )

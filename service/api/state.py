@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from service.api.metrics import ApiMetrics
 from service.api.models import RunView
-from service.api.runner import RunTasks
+from service.api.runner import ANONYMOUS, RunTasks
 from service.api.settings import ApiSettings
+from service.api.study_tasks import StudyTasks
 from service.errors import RunNotFound
 from service.provenance.store import ProvenanceStore
 from service.status import RunStatus
@@ -17,6 +20,8 @@ from service.status import RunStatus
 SETTINGS = web.AppKey("settings", ApiSettings)
 STORE = web.AppKey("store", ProvenanceStore)
 RUNS = web.AppKey("runs", RunTasks)
+STUDIES = web.AppKey("studies", StudyTasks)
+METRICS = web.AppKey("metrics", ApiMetrics)
 MAX_PAGE = 1000
 
 
@@ -25,6 +30,15 @@ class PageQuery(BaseModel):
 
     cursor: int = Field(0, ge=0, description="a `next_cursor` this server returned")
     limit: int = Field(100, ge=1, le=MAX_PAGE, description="items per page")
+
+
+def caller(request: web.Request) -> str:
+    """Who starts a run, for the per-caller run limit: a digest of the bearer token when the
+    server has one, else anonymous."""
+    if request.app[SETTINGS].api_token is None:
+        return ANONYMOUS
+    given = request.headers.get("Authorization", "").encode()
+    return f"token-{hashlib.sha256(given).hexdigest()[:16]}"
 
 
 def json_response(model: BaseModel, status: int = 200, **kwargs: Any) -> web.Response:
@@ -36,14 +50,18 @@ def next_cursor(position: int, total: int) -> str | None:
 
 
 async def run_view(request: web.Request, run_id: str) -> RunView:
-    """The stored record, or `queued` for a run waiting in this server (RunNotFound: 404)."""
+    """The stored record, or `queued` for a run (or resume) waiting in this server
+    (RunNotFound: 404)."""
+    runs = request.app[RUNS]
     try:
         record = await request.app[STORE].get_run(run_id)
     except RunNotFound:
-        if run_id in request.app[RUNS].tasks:
+        if run_id in runs.tasks:
             return RunView(id=run_id, status=RunStatus.QUEUED)
         raise
-    return record_view(record)
+    view = record_view(record)
+    view.status = runs.status(run_id, view.status)
+    return view
 
 
 def record_view(record: dict[str, Any]) -> RunView:

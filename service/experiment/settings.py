@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+EVENTS_MAXLEN = 10_000
+
 
 class Settings(BaseSettings):
     """Where Redis is, what to use when a spec names no backend or embedder, and the limits
@@ -41,6 +43,12 @@ class Settings(BaseSettings):
         description="seconds a run's lease lasts without a heartbeat (renewed every third)",
     )
     max_run_id_length: int = Field(100, ge=30, description="characters of a run id")
+    events_maxlen: int = Field(
+        EVENTS_MAXLEN,
+        ge=1,
+        description="progress events kept per run (about: the Redis stream is trimmed "
+        "approximately); a client resuming an event stream gets every event still kept",
+    )
 
 
 def limit_hint(field: str) -> str:

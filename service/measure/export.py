@@ -9,7 +9,7 @@ import json
 from collections import deque
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Literal, get_args
 
 from service.measure.drift_table import CORE_METRICS, JUDGED, METRICS, TAIL_METRICS, DriftTable
 from service.measure.manifest import build_manifest
@@ -24,7 +24,8 @@ from service.measure.views import (
 from service.provenance.store import ProvenanceStore
 from topologies.roles import natural_key
 
-FORMATS = ("jsonl", "csv", "parquet")
+ExportFormat = Literal["jsonl", "csv", "parquet"]
+FORMATS: tuple[str, ...] = get_args(ExportFormat)
 DRIFT_COLUMNS = (
     "generation",
     "n",
@@ -68,6 +69,11 @@ async def iter_records(
             record["drift"].update(distances.get(message_id, {}))
             record["drift"].update(verdicts.get(message_id, {}))
             yield record
+
+
+def jsonl_line(record: dict[str, Any]) -> str:
+    """One exported record as a messages.jsonl line."""
+    return json.dumps(record, ensure_ascii=False) + "\n"
 
 
 def add_record(table: DriftTable, record: dict[str, Any]) -> None:
@@ -131,7 +137,7 @@ async def export_run_views(
                 first.append(record)
             last.append(record)
             if jsonl is not None:
-                jsonl.write(json.dumps(record, ensure_ascii=False) + "\n")
+                jsonl.write(jsonl_line(record))
             if "csv" in formats or "parquet" in formats:
                 kept.append(record)
     rows = table.rows()
@@ -167,10 +173,15 @@ def write_drift_csv(
     rows: list[dict[str, Any]], path: Path, columns: Iterable[str] = DRIFT_COLUMNS
 ) -> Path:
     with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.DictWriter(out, fieldnames=list(columns))
-        writer.writeheader()
-        writer.writerows(rows)
+        dump_csv(rows, out, columns)
     return path
+
+
+def dump_csv(rows: Iterable[dict[str, Any]], out: IO[str], columns: Iterable[str]) -> None:
+    """`rows` as CSV with a header of `columns`, in that order."""
+    writer = csv.DictWriter(out, fieldnames=list(columns))
+    writer.writeheader()
+    writer.writerows(rows)
 
 
 MAPS = frozenset({"observed"})
@@ -201,19 +212,28 @@ def _flat_rows(records: list[dict[str, Any]]) -> tuple[list[str], list[dict[str,
 
 
 def write_flat_csv(records: list[dict[str, Any]], path: Path) -> Path:
-    columns, rows = _flat_rows(records)
     with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.DictWriter(out, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
+        dump_flat_csv(records, out)
     return path
 
 
+def dump_flat_csv(records: list[dict[str, Any]], out: IO[str]) -> None:
+    """`records` flattened, as CSV with one column per flattened field."""
+    columns, rows = _flat_rows(records)
+    dump_csv(rows, out, columns)
+
+
 def write_parquet(records: list[dict[str, Any]], path: Path) -> Path:
+    with path.open("wb") as out:
+        dump_parquet(records, out)
+    return path
+
+
+def dump_parquet(records: list[dict[str, Any]], out: IO[bytes]) -> None:
+    """`records` flattened, as a Parquet file with one column per flattened field."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     columns, rows = _flat_rows(records)
     table = pa.table({name: [row.get(name) for row in rows] for name in columns})
-    pq.write_table(table, path)
-    return path
+    pq.write_table(table, out)

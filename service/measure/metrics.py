@@ -64,6 +64,25 @@ def text_metrics(text: str, facts: Sequence[Fact], original: str | None = None) 
     )
 
 
+class TextMeter:
+    """`text_metrics` against one source, remembered for texts seen again (a human version
+    sent anew, a model repeating its fixed point); at most `size` texts are kept."""
+
+    def __init__(self, facts: Sequence[Fact], original: str | None, size: int = 4096) -> None:
+        self.facts = facts
+        self.original = original
+        self.size = size
+        self._seen: dict[str, TextMetrics] = {}
+
+    def __call__(self, text: str) -> TextMetrics:
+        found = self._seen.get(text)
+        if found is None:
+            if len(self._seen) >= self.size:
+                del self._seen[next(iter(self._seen))]
+            found = self._seen[text] = text_metrics(text, self.facts, self.original)
+        return found
+
+
 def euclidean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise Euclidean distance between `a` (n, d) and `b` (d,) or (n, d)."""
     return np.linalg.norm(

@@ -1,7 +1,8 @@
-"""Drift curves against generation, as PNG (matplotlib, Agg backend)."""
+"""Drift curves against generation, as PNG or SVG (matplotlib, Agg backend)."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +15,22 @@ PANELS = (
 
 
 def plot_drift(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
-    """Four panels of per-generation means; a metric never measured shows as 'not measured'."""
-    import matplotlib
+    """The drift plot written to `path` as PNG."""
+    path.write_bytes(render_drift(rows, title, "png"))
+    return path
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+
+def render_drift(rows: list[dict[str, Any]], title: str, image_format: str) -> bytes:
+    """Four panels of per-generation means, as `image_format` (png, svg) bytes; a metric never
+    measured shows as 'not measured'. Blocking, but safe in a worker thread: the figure is
+    drawn on its own Agg canvas, never through pyplot's shared state."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    figure, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
+    figure = Figure(figsize=(10, 7))
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(2, 2, sharex=True)
     for axis, (metric, label) in zip(axes.flat, PANELS, strict=True):
         points = [(r["generation"], r[metric]) for r in rows if r.get(metric) is not None]
         if points:
@@ -44,6 +53,6 @@ def plot_drift(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     figure.suptitle(title)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    image = io.BytesIO()
+    figure.savefig(image, format=image_format, dpi=110)
+    return image.getvalue()

@@ -88,6 +88,16 @@ def events(run_id: str) -> str:
     return f"{PREFIX}:run:{{{run_id}}}:events"
 
 
+def study(study_id: str) -> str:
+    """Hash: a study started over HTTP (status, spec, conditions, run ids, output dir)."""
+    return f"{PREFIX}:study:{{{study_id}}}"
+
+
+def study_lease(study_id: str) -> str:
+    """String with an expiry: the server running the study now (renewed while it runs)."""
+    return f"{PREFIX}:study:{{{study_id}}}:lease"
+
+
 def all_for_run(run_id: str) -> list[str]:
     """Every key that belongs to one run."""
     return [

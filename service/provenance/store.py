@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
 from service.errors import MessageNotFound, RunActive, RunExists, RunNotFound
+from service.experiment.settings import EVENTS_MAXLEN
 from service.provenance import keys
 from service.provenance.message import FailedStep, Message
 from service.status import RunStatus
@@ -29,7 +30,7 @@ for i = 2, #ARGV do
     end
 end
 """
-EVENTS_MAXLEN = 10_000
+EVENTS_PAGE = 500  # events one XREAD returns at most
 JSON_FIELDS = (
     "spec",
     "counts",
@@ -47,8 +48,9 @@ JSON_FIELDS = (
 class ProvenanceStore:
     """Every write is idempotent: ids are deterministic, so a retried step rewrites its record."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, *, events_maxlen: int = EVENTS_MAXLEN) -> None:
         self.redis = redis
+        self.events_maxlen = events_maxlen
 
     # runs -----------------------------------------------------------------
     async def create_run(self, run_id: str, spec: dict[str, Any], **fields: Any) -> None:
@@ -102,6 +104,24 @@ class ProvenanceStore:
             except RunNotFound:
                 continue
         return runs
+
+    async def run_statuses(self) -> list[RunStatus]:
+        """Every run's status as `get_run` reports it, without reading the records."""
+        ids = cast(list[bytes], await self.redis.zrange(keys.RUNS, 0, -1))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for run_id in map(_text, ids):
+                pipe.hget(keys.run(run_id), "status")
+                pipe.exists(keys.lease(run_id))
+            answers = await pipe.execute()
+        statuses = []
+        for raw, leased in zip(answers[::2], answers[1::2], strict=True):
+            if raw is None:
+                continue
+            status = RunStatus(_text(raw))
+            if status is RunStatus.RUNNING and not leased:
+                status = RunStatus.INTERRUPTED
+            statuses.append(status)
+        return statuses
 
     async def run_exists(self, run_id: str) -> bool:
         return bool(await self.redis.exists(keys.run(run_id)))
@@ -225,7 +245,7 @@ class ProvenanceStore:
         entry = await self.redis.xadd(
             keys.events(run_id),
             {"data": json.dumps(event)},
-            maxlen=EVENTS_MAXLEN,
+            maxlen=self.events_maxlen,
             approximate=True,
         )
         return _text(entry)
@@ -236,6 +256,19 @@ class ProvenanceStore:
             await self.redis.xrange(keys.events(run_id), min=after),
         )
         return [(_text(i), json.loads(f[b"data"])) for i, f in entries]
+
+    async def read_events(
+        self, run_id: str, after: str, *, block_ms: int | None = None, count: int = EVENTS_PAGE
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Up to `count` events with stream ids after `after` ("0": from the first held);
+        with `block_ms`, waits that long for one when there is none yet (XREAD BLOCK)."""
+        answer = cast(
+            list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]] | None,
+            await self.redis.xread({keys.events(run_id): after}, count=count, block=block_ms),
+        )
+        return [
+            (_text(i), json.loads(f[b"data"])) for _, entries in answer or [] for i, f in entries
+        ]
 
     # lineage --------------------------------------------------------------
     async def ancestors(self, run_id: str, message_id: str) -> dict[str, Message]:

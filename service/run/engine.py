@@ -59,7 +59,9 @@ MESSAGE_COUNTS = (
 
 @dataclass(frozen=True, slots=True)
 class RoundReport:
-    """What one round did, for progress displays and the event stream."""
+    """What one round did, for progress displays, metrics and the event stream: the ids of
+    the messages it stored, the nodes whose step failed, the round's own counts and faults,
+    and how long each model call it stored took to answer."""
 
     round: int
     rounds: int
@@ -68,6 +70,17 @@ class RoundReport:
     skips: int
     failed: int
     seconds: float
+    message_ids: tuple[str, ...]
+    failed_nodes: tuple[str, ...]
+    counts: dict[str, int]
+    faults: dict[str, int]
+    latencies_ms: tuple[float, ...]
+
+    def event(self) -> dict[str, Any]:
+        """The `round` event: all but the call latencies."""
+        fields = dataclasses.asdict(self)
+        del fields["latencies_ms"]
+        return {"type": "round", **fields}
 
 
 @dataclass
@@ -208,10 +221,12 @@ class Engine:
         if self._replay is None:
             self._started = now
             await self.store.update_run(self.run_id, RunStatus.RUNNING, started_at=now)
-            return
-        await clear_error(self.store, self.run_id)
-        await self.store.update_run(self.run_id, RunStatus.RUNNING, resumed_at=now)
-        self._started = (await self.store.get_run(self.run_id)).get("started_at", now)
+        else:
+            await clear_error(self.store, self.run_id)
+            await self.store.update_run(self.run_id, RunStatus.RUNNING, resumed_at=now)
+            self._started = (await self.store.get_run(self.run_id)).get("started_at", now)
+        event = {"type": "status", "status": RunStatus.RUNNING.value}
+        await self.store.add_event(self.run_id, event | {"resumed": self._replay is not None})
 
     async def _finish(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
@@ -259,6 +274,10 @@ class Engine:
             self.counts["llm_calls"] += message.attempts
 
     async def _round(self, ctx: RunContext, runner: StepRunner, round_: int) -> float:
+        if self._announces(round_):
+            event = {"type": "round_started", "round": round_, "rounds": self.spec.rounds}
+            await self.store.add_event(self.run_id, event)
+        counts, faults = dict(self.counts), dict(self.faults)
         started = time.perf_counter()
         writer = RecordWriter(self.store, self.run_id)
         sources = [await writer.add(e) for e in self._human_emissions(ctx, round_)]
@@ -295,16 +314,25 @@ class Engine:
             len(skipped),
             len(failed),
             seconds,
+            message_ids=tuple(item.carried.id for item in (*sources, *settled)),
+            failed_nodes=tuple(item.node for item in failed),
+            counts={k: v - counts[k] for k, v in self.counts.items()},
+            faults={k: v - faults.get(k, 0) for k, v in self.faults.items() if v != faults.get(k)},
+            latencies_ms=tuple(item.latency_ms for item in settled if item.attempts),
         )
-        if self._replay is None or round_ > self._replay.last_event_round:
-            event = {"type": "round", **dataclasses.asdict(report)}
-            await self.store.add_event(self.run_id, event)
+        if self._announces(round_):
+            await self.store.add_event(self.run_id, report.event())
         if self.on_round:
             self.on_round(report)
         if unfunded:
             raise BudgetExceeded(f"round {round_ + 1}: {unfunded[0].record.reason}")
         self._apply_on_error(round_, failed, called=len(settled) + len(failed))
         return seconds
+
+    def _announces(self, round_: int) -> bool:
+        """Whether the round's events are sent: not when a resumed run replays a round whose
+        events its earlier process sent."""
+        return self._replay is None or round_ > self._replay.last_event_round
 
     async def _record_failures(self, failed: list[Failed]) -> None:
         await self.store.record_failed_steps(self.run_id, [f.record for f in failed])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from agents.agent import Agent, Reply
@@ -17,7 +18,7 @@ from agents.retrying import CallFailed
 from agents.tasks import InputText
 from service.experiment.experiment import Experiment
 from service.experiment.rng import Purpose, backend_seed, rng_for
-from service.measure.metrics import text_metrics
+from service.measure.metrics import TextMeter
 from service.pickling import by_slots
 from service.provenance.message import (
     MAX_ROOTS_LISTED,
@@ -25,6 +26,7 @@ from service.provenance.message import (
     Message,
     Observed,
     TextMetrics,
+    complete_message,
     message_id,
 )
 from service.provenance.observation import label, observe, observed_tags
@@ -46,6 +48,11 @@ class RunContext:
     backend_of: dict[str, str]
     successors: dict[str, list[str]]
     human_ids: list[str]
+
+    @cached_property
+    def meter(self) -> TextMeter:
+        source = self.experiment.spec.source
+        return TextMeter(source.facts, source.text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +76,7 @@ class Settled:
     drift: TextMetrics
     attempts: int
     faults: tuple[str, ...]  # the kind of each error survived, and "truncated" if cut
+    latency_ms: float
 
     @classmethod
     def of(cls, emitted: Emitted) -> Settled:
@@ -82,6 +90,7 @@ class Settled:
             message.drift,
             message.attempts,
             (*faults, "truncated") if message.truncated else faults,
+            message.latency_ms,
         )
 
 
@@ -162,20 +171,26 @@ async def agent_step(
 def _human_message(
     ctx: RunContext, round_: int, node: str, mid: str, tags: Tags, text: str
 ) -> Message:
-    return Message.model_construct(  # every field built here: no need to re-validate
-        **_shared_fields(ctx, round_, node, mid, tags, text),
-        agent=None,
-        persona=None,
-        backend="human",
-        model=None,
-        temperature=None,
-        seed=None,
-        system=None,
-        prompt=None,
-        usage=Usage(),
-        latency_ms=0.0,
-        finish_reason=None,
-        system_fingerprint=None,
+    return complete_message(
+        _shared_fields(ctx, round_, node, mid, tags, text)
+        | dict(
+            agent=None,
+            persona=None,
+            backend="human",
+            model=None,
+            temperature=None,
+            seed=None,
+            system=None,
+            prompt=None,
+            usage=Usage(),
+            latency_ms=0.0,
+            finish_reason=None,
+            system_fingerprint=None,
+            attempts=0,
+            errors=[],
+            truncated=False,
+            cached=False,
+        )
     )
 
 
@@ -191,24 +206,26 @@ def _model_message(
 ) -> Message:
     completion = reply.completion
     keep_prompt = ctx.experiment.spec.store_prompts
-    return Message.model_construct(  # every field built here: no need to re-validate
-        **_shared_fields(ctx, round_, node, mid, tags, completion.text),
-        agent=f"{agent.persona.name}-{node}",
-        persona=agent.persona.name,
-        backend=ctx.backend_of[node],
-        model=completion.model,
-        temperature=agent.persona.temperature,
-        seed=seed,
-        system=reply.system if keep_prompt else None,
-        prompt=reply.prompt if keep_prompt else None,
-        usage=completion.usage,
-        latency_ms=completion.latency_ms,
-        finish_reason=completion.finish_reason,
-        system_fingerprint=completion.system_fingerprint,
-        attempts=completion.attempts,
-        errors=list(completion.errors),
-        truncated=completion.truncated,
-        cached=completion.cached,
+    return complete_message(
+        _shared_fields(ctx, round_, node, mid, tags, completion.text)
+        | dict(
+            agent=f"{agent.persona.name}-{node}",
+            persona=agent.persona.name,
+            backend=ctx.backend_of[node],
+            model=completion.model,
+            temperature=agent.persona.temperature,
+            seed=seed,
+            system=reply.system if keep_prompt else None,
+            prompt=reply.prompt if keep_prompt else None,
+            usage=completion.usage,
+            latency_ms=completion.latency_ms,
+            finish_reason=completion.finish_reason,
+            system_fingerprint=completion.system_fingerprint,
+            attempts=completion.attempts,
+            errors=list(completion.errors),
+            truncated=completion.truncated,
+            cached=completion.cached,
+        )
     )
 
 
@@ -233,9 +250,7 @@ def _shared_fields(
         "observed": _observations(ctx, round_, node, tags),
         "text": text,
         "created_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-        "drift": text_metrics(
-            text, ctx.experiment.spec.source.facts, ctx.experiment.spec.source.text
-        ),
+        "drift": ctx.meter(text),
     }
 
 

@@ -4,6 +4,7 @@ previous attempt completed (their ids are deterministic), so an interrupted stud
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,13 +74,17 @@ async def run_all(
     *,
     parallel: int,
     hooks: StudyHooks | None = None,
+    slots: asyncio.Semaphore | None = None,
+    lease_s: float = 30.0,
 ) -> StudyRuns:
-    """Run what is not yet completed, at most `parallel` runs at once; a run left behind
-    unfinished (failed, cancelled, interrupted) is deleted and run again. A run that fails
-    does not stop the others; StudyIncomplete names every failed run at the end."""
+    """Run what is not yet completed, at most `parallel` runs at once (and each holding one of
+    `slots`, a limit shared with other runs, when given); a run left behind unfinished
+    (failed, cancelled, interrupted) is deleted and run again. A run that fails does not stop
+    the others; StudyIncomplete names every failed run at the end."""
     hooks = hooks or StudyHooks()
     runs = StudyRuns(prepared)
     gate = asyncio.Semaphore(parallel)
+    shared = slots or contextlib.nullcontext()
 
     async def one(item: Prepared) -> None:
         planned = item.planned
@@ -90,7 +95,7 @@ async def run_all(
                 hooks.finished(planned, "kept")
                 return
             await store.delete_run(planned.run_id)
-        async with gate:
+        async with gate, shared:
             try:
                 outcome = await run_spec(
                     item.experiment,
@@ -98,6 +103,7 @@ async def run_all(
                     run_id=planned.run_id,
                     replicate=planned.replicate,
                     out_dir=out_dir / "runs" / planned.run_id,
+                    lease_s=lease_s,
                     hooks=RunHooks(
                         notice=lambda text: hooks.notice(planned, text),
                         round=lambda report: hooks.round(planned, report),

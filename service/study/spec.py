@@ -106,13 +106,20 @@ class Planned:
 
 def read_study(path: Path, settings: Settings | None = None) -> tuple[StudySpec, dict[str, Any]]:
     """Validate a study file; returns the study and its base spec (read relative to it)."""
-    raw = read_spec_file(path, settings)
+    return parse_study(read_spec_file(path, settings), path.parent, settings)
+
+
+def parse_study(
+    raw: Any, base_dir: Path, settings: Settings | None = None
+) -> tuple[StudySpec, dict[str, Any]]:
+    """Validate a raw study; returns the study and its base spec (a file read relative to
+    `base_dir`, or the inline spec)."""
     try:
         study = StudySpec.model_validate(raw)
     except ValidationError as exc:
         raise SpecError([_problem(error) for error in exc.errors()]) from None
     if isinstance(study.base, str):
-        base_path = (path.parent / study.base).resolve()
+        base_path = (base_dir / study.base).resolve()
         if not base_path.is_file():
             raise SpecError([Problem("base", f"no spec file {study.base!r} next to the study")])
         base = read_spec_file(base_path, settings)

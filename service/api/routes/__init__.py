@@ -1,6 +1,28 @@
 """The API's route groups, one module each; `ROUTE_GROUPS` is what the app serves."""
 
-from service.api.routes import docs, drift, messages, runs
+from service.api.routes import (
+    catalog,
+    docs,
+    drift,
+    events,
+    export,
+    lineage,
+    messages,
+    metrics,
+    runs,
+    studies,
+)
 from service.api.routing import Routes
 
-ROUTE_GROUPS: tuple[Routes, ...] = (runs.routes, messages.routes, drift.routes, docs.routes)
+ROUTE_GROUPS: tuple[Routes, ...] = (
+    runs.routes,
+    messages.routes,
+    lineage.routes,
+    drift.routes,
+    export.routes,
+    studies.routes,
+    catalog.routes,
+    events.routes,
+    metrics.routes,
+    docs.routes,
+)

@@ -1,4 +1,4 @@
-"""Runs: health, start (idempotent), list, view, cancel, delete."""
+"""Runs: health, start (idempotent), list, view, cancel, resume, delete."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from service.api.guards import server_field_problems, usage_problems
 from service.api.middleware import error_response
 from service.api.models import ErrorBody, Health, RunCreated, RunPage, RunView
 from service.api.routing import Routes, parse_query
+from service.api.runner import TooManyRuns
 from service.api.state import (
     RUNS,
     SETTINGS,
     STORE,
     PageQuery,
+    caller,
     json_response,
     next_cursor,
     record_view,
@@ -54,7 +56,9 @@ async def health(request: web.Request) -> web.Response:
 
 
 @routes.post(
-    "/v1/runs", body=ExperimentSpec, responses={202: RunCreated, 422: ErrorBody, 413: ErrorBody}
+    "/v1/runs",
+    body=ExperimentSpec,
+    responses={202: RunCreated, 422: ErrorBody, 413: ErrorBody, 429: ErrorBody},
 )
 async def start_run(request: web.Request) -> web.Response:
     """Start a run of an experiment spec; an `Idempotency-Key` makes a retry return it again."""
@@ -78,7 +82,12 @@ async def start_run(request: web.Request) -> web.Response:
             earlier = await store.redis.get(f"driftlab:api:idempotency:{key}")
             run_id = earlier.decode() if isinstance(earlier, bytes) else str(earlier)
             return _created(run_id, (await run_view(request, run_id)).status)
-    request.app[RUNS].start(run_id, experiment)
+    try:
+        request.app[RUNS].start(run_id, experiment, caller(request))
+    except TooManyRuns:
+        if key is not None:
+            await store.redis.delete(f"driftlab:api:idempotency:{key}")
+        raise
     return _created(run_id, RunStatus.QUEUED)
 
 
@@ -95,6 +104,8 @@ async def list_runs(request: web.Request) -> web.Response:
     store = request.app[STORE]
     queued = [RunView(id=i, status=RunStatus.QUEUED) for i in request.app[RUNS].queued]
     stored = [record_view(record) for record in reversed(await store.list_runs())]
+    for view in stored:
+        view.status = request.app[RUNS].status(view.id, view.status)
     seen = {view.id for view in stored}
     views = [v for v in queued if v.id not in seen] + stored
     views = [v for v in views if query.status is None or v.status == query.status]
@@ -123,6 +134,27 @@ async def cancel_run(request: web.Request) -> web.Response:
     else:
         return error_response(409, f"run {run_id!r} is {view.status.value}, not live")
     return json_response(await run_view(request, run_id))
+
+
+@routes.post(
+    "/v1/runs/{run}/resume",
+    responses={202: RunCreated, 404: ErrorBody, 409: ErrorBody, 429: ErrorBody},
+)
+async def resume(request: web.Request) -> web.Response:
+    """Continue an interrupted or cancelled run from its last completed steps; 409 when it is
+    live or ended otherwise."""
+    run_id = request.match_info["run"]
+    runs = request.app[RUNS]
+    view = await run_view(request, run_id)
+    holder = await live_holder(request.app[STORE].redis, run_id)
+    if run_id in runs.tasks or holder is not None:
+        return error_response(409, f"run {run_id!r} is live")
+    if not view.status.resumable:
+        return error_response(
+            409, f"run {run_id!r} is {view.status.value}; only interrupted or cancelled runs resume"
+        )
+    runs.resume(run_id, caller(request))
+    return _created(run_id, RunStatus.QUEUED)
 
 
 @routes.delete(

@@ -1,0 +1,225 @@
+"""Studies started over HTTP: each a background task running `run_study` (as `driftlab study`
+does), its state in a Redis hash so it can be read while it runs and after a restart, and a
+lease (a key with an expiry, renewed while it runs) telling a live study from a lost one."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from agents.completion import run_to_completion
+from service.api.models import StudyCondition, StudyProgress, StudyRun, StudyView
+from service.api.runner import RunTasks
+from service.api.settings import ApiSettings
+from service.errors import RunNotFound, StudyIncomplete
+from service.provenance import keys
+from service.provenance.store import Fields, ProvenanceStore
+from service.run.lease import holder_name
+from service.status import RunStatus
+from service.study.run_study import run_study
+from service.study.runner import Prepared, StudyHooks
+from service.study.spec import MAX_NAME_IN_RUN_ID, StudySpec
+
+OUTPUT_FILES = ("summary.md", "study.csv", "study.png", "phase.png", "messages.parquet")
+log = logging.getLogger("driftlab.api")
+
+
+class StudyNotFound(KeyError):
+    """No study started over HTTP has this id."""
+
+    def __str__(self) -> str:
+        return f"no study {self.args[0]!r}"
+
+
+class StudyActive(RuntimeError):
+    """The study is running now (in this server or another one sharing the Redis)."""
+
+    def __str__(self) -> str:
+        return f"study {self.args[0]!r} is running; wait for it to end"
+
+
+def study_id(study: StudySpec, prepared: list[Prepared]) -> str:
+    """The study's name and a digest of its run ids: the same study posted again (after it
+    ended or was lost) gets the same id and resumes, keeping the runs that succeeded."""
+    run_ids = json.dumps([item.planned.run_id for item in prepared])
+    digest = hashlib.blake2b(run_ids.encode(), digest_size=4).hexdigest()
+    return f"{study.name[:MAX_NAME_IN_RUN_ID]}-{digest}"
+
+
+class StudyTasks:
+    """Runs each study as a task; its runs share the server's run slots (RunTasks.slots) and
+    count against the caller's run limit until each has finished."""
+
+    def __init__(self, store: ProvenanceStore, settings: ApiSettings, runs: RunTasks) -> None:
+        self.store = store
+        self.settings = settings
+        self.runs = runs
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+
+    def out_dir(self, study_id: str) -> Path:
+        return self.settings.runs_dir / "studies" / study_id
+
+    async def start(
+        self, study_id: str, study: StudySpec, prepared: list[Prepared], caller: str
+    ) -> None:
+        """Record the study and start it; TooManyRuns when the caller is at its run limit,
+        StudyActive when the study is running already."""
+        self.runs.admit(caller)
+        redis = self.store.redis
+        holder = holder_name()
+        if study_id in self.tasks or not await redis.set(
+            keys.study_lease(study_id), holder, nx=True, px=self._lease_ms
+        ):
+            raise StudyActive(study_id)
+        seen: dict[str, StudyCondition] = {}
+        for item in prepared:
+            condition = item.planned.condition
+            seen.setdefault(
+                condition.name, StudyCondition(name=condition.name, labels=condition.labels)
+            )
+        record: Fields = {
+            "name": study.name,
+            "status": RunStatus.RUNNING.value,
+            "outcome": study.outcome,
+            "started_at": _now(),
+            "conditions": json.dumps([c.model_dump() for c in seen.values()]),
+            "runs": json.dumps(
+                [
+                    [p.planned.run_id, p.planned.condition.name, p.planned.replicate]
+                    for p in prepared
+                ]
+            ),
+        }
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.delete(keys.study(study_id))
+            pipe.hset(keys.study(study_id), mapping=record)
+            await pipe.execute()
+        self.runs.hold(caller, [item.planned.run_id for item in prepared])
+        task = asyncio.create_task(
+            self._run(study_id, study, prepared, holder), name=f"study {study_id}"
+        )
+        self.tasks[study_id] = task
+        task.add_done_callback(lambda _: self.tasks.pop(study_id, None))
+
+    @property
+    def _lease_ms(self) -> int:
+        return max(1, round(self.settings.lease_s * 1000))
+
+    async def _run(
+        self, study_id: str, study: StudySpec, prepared: list[Prepared], holder: str
+    ) -> None:
+        heartbeat = asyncio.create_task(self._beat(study_id, holder))
+        hooks = StudyHooks(finished=lambda planned, status: self.runs.release(planned.run_id))
+        status, error = RunStatus.FAILED, ""
+        try:
+            await run_study(
+                study,
+                prepared,
+                self.store,
+                self.out_dir(study_id),
+                hooks=hooks,
+                slots=self.runs.slots,
+                lease_s=self.settings.lease_s,
+            )
+            status = RunStatus.SUCCEEDED
+        except asyncio.CancelledError:
+            status = RunStatus.CANCELLED
+            raise
+        except StudyIncomplete as exc:
+            error = str(exc)
+        except Exception as exc:  # the study's state must say it failed, whatever the cause
+            error = self.runs.describe(exc)
+            log.warning("study %s ended with %s", study_id, error)
+        finally:
+            heartbeat.cancel()
+            for item in prepared:
+                self.runs.release(item.planned.run_id)
+            await run_to_completion(self._finish(study_id, holder, status, error))
+
+    async def _finish(self, study_id: str, holder: str, status: RunStatus, error: str) -> None:
+        fields: Fields = {"status": status.value, "error": error, "finished_at": _now()}
+        await self.store.redis.hset(keys.study(study_id), mapping=fields)
+        lease = await self.store.redis.get(keys.study_lease(study_id))
+        if lease is not None and _text(lease) == holder:
+            await self.store.redis.delete(keys.study_lease(study_id))
+
+    async def _beat(self, study_id: str, holder: str) -> None:
+        while True:
+            await asyncio.sleep(self.settings.lease_s / 3)
+            with contextlib.suppress(RedisError):
+                await self.store.redis.set(keys.study_lease(study_id), holder, px=self._lease_ms)
+
+    async def view(self, study_id: str) -> StudyView:
+        """The study as stored; `running` without a live lease is `interrupted` (its server
+        is gone; posting the study again resumes it)."""
+        redis = self.store.redis
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.hgetall(keys.study(study_id))
+            pipe.exists(keys.study_lease(study_id))
+            raw, leased = await pipe.execute()
+        if not raw:
+            raise StudyNotFound(study_id)
+        record: dict[str, str] = {_text(k): _text(v) for k, v in raw.items()}
+        status = RunStatus(record["status"])
+        if status is RunStatus.RUNNING and not leased:
+            status = RunStatus.INTERRUPTED
+        runs = [
+            StudyRun(
+                id=run_id,
+                condition=condition,
+                replicate=replicate,
+                status=await self._status(run_id),
+            )
+            for run_id, condition, replicate in json.loads(record["runs"])
+        ]
+        finished = [run for run in runs if run.status.finished]
+        out_dir = self.out_dir(study_id)
+        return StudyView(
+            id=study_id,
+            name=record["name"],
+            outcome=record["outcome"],
+            status=status,
+            error=record.get("error") or None,
+            conditions=[StudyCondition(**c) for c in json.loads(record["conditions"])],
+            runs=runs,
+            progress=StudyProgress(
+                total=len(runs),
+                finished=len(finished),
+                succeeded=sum(run.status is RunStatus.SUCCEEDED for run in runs),
+                fraction=len(finished) / len(runs) if runs else 1.0,
+            ),
+            outputs=[name for name in OUTPUT_FILES if (out_dir / name).is_file()]
+            if status is RunStatus.SUCCEEDED
+            else [],
+            started_at=record.get("started_at"),
+            finished_at=record.get("finished_at"),
+        )
+
+    async def _status(self, run_id: str) -> RunStatus:
+        try:
+            record: dict[str, Any] = await self.store.get_run(run_id)
+        except RunNotFound:
+            return RunStatus.QUEUED
+        return RunStatus(record.get("status", RunStatus.QUEUED))
+
+    async def aclose(self) -> None:
+        tasks = list(self.tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
