@@ -101,7 +101,8 @@ async def test_server_settings_limit_backends_embedders_and_workers(
     aiohttp_server, redis, tmp_path
 ):
     """A server allowing only the synthetic backend, no embedder and one step process
-    refuses other choices with 422 naming each field, and runs what it allows."""
+    refuses other choices, in runs and studies, with 422 naming each field, and runs what it
+    allows."""
     settings = api_settings(
         tmp_path,
         allowed_backends=frozenset({"synthetic"}),
@@ -125,6 +126,12 @@ async def test_server_settings_limit_backends_embedders_and_workers(
         with pytest.raises(ApiError) as local:
             await api.start_run(spec_dict(backend="local"))
         assert [p["field"] for p in local.value.problems] == ["backend"]
+        with pytest.raises(ApiError) as study:
+            await api.start_study(
+                {"name": "s", "base": spec_dict(), "grid": {"workers": [1, 2]}, "replicates": 1}
+            )
+        assert study.value.status == 422
+        assert [p["field"] for p in study.value.problems] == ["condition [workers=2] workers"]
         created = await api.start_run(spec_dict(rounds=1))
         assert (await api.wait(created.id, poll_s=0.05)).status is RunStatus.SUCCEEDED
 
