@@ -64,7 +64,7 @@ from service.status import RunStatus
 from service.study.run_study import run_study
 from service.study.runner import Prepared, StudyHooks, prepare_runs
 from service.study.spec import Planned, plan, read_study
-from service.worker import WorkerOptions, run_worker
+from service.worker import WorkerOptions, preload_backends, run_worker
 
 DRIFT_HEADERS = dict(
     zip(
@@ -651,6 +651,7 @@ async def _worker(args: argparse.Namespace) -> int:
     )
 
     async def go(store: ProvenanceStore) -> int:
+        preload_backends()
         err.print(
             f"worker: up to {options.concurrency} steps at once; Ctrl-C or SIGTERM stops it "
             "after the steps in hand",

@@ -266,6 +266,12 @@ class Worker:
             ctx.human_ids[:] = await self.store.human_ids(ctx.run_id)
 
 
+def preload_backends() -> None:
+    """Import the OpenAI client now (about a second of CPU), so a worker's first steps do not
+    wait for it; the other backends import in milliseconds."""
+    import agents.openai_chat  # noqa: F401
+
+
 async def run_worker(redis: Redis, settings: Settings, options: WorkerOptions) -> Worker:
     """Serve until SIGTERM or SIGINT; returns the worker (for its counts)."""
     worker = Worker(redis, settings, options)
