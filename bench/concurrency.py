@@ -9,7 +9,7 @@ Beside each: driftlab's CPU seconds per call (its process and step workers). The
 the rounds' own; half the agents have a human source, so every round keeps the limit busy,
 and each round holds several batches of `limit` calls.
 
-    python -m bench.concurrency [--workers 1] [--batches 4] [--rounds 2]
+    python -m bench.concurrency [--workers 1] [--batches 16] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from bench.common import fresh_redis, mixing_spec
 from service.experiment.experiment import load
 from service.provenance.store import ProvenanceStore
 from service.run.engine import Engine
+from service.worker import preload_backends
 
 CEILING_CASE = (0.05, (16, 64))  # latency, limits: compared with a bare client
 IDEAL_CASE = (1.0, (16, 64, 256))  # latency, limits: compared with limit / latency
@@ -65,6 +66,7 @@ async def measure(limit: int, agents: int, rounds: int, workers: int) -> tuple[f
         agents, rounds, backend="openai", model="stub", concurrency=limit, workers=workers
     )
     spec["topology"]["human_sources"] = agents // 2
+    preload_backends()  # the SDK's import is a one-off of the process, not a cost per call
     redis = await fresh_redis()
     engine = Engine(load(spec), ProvenanceStore(redis), run_id=f"c{limit}")
     cpu_started = cpu_seconds()
@@ -116,7 +118,7 @@ def start_stub(latency: float) -> tuple[subprocess.Popen[bytes], str]:
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--workers", type=int, default=1, help="step worker processes")
-    parser.add_argument("--batches", type=int, default=4, help="calls per round / limit")
+    parser.add_argument("--batches", type=int, default=16, help="calls per round / limit")
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     for (latency, limits), against_bare in ((CEILING_CASE, True), (IDEAL_CASE, False)):
