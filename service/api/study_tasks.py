@@ -160,17 +160,10 @@ class StudyTasks:
     async def view(self, study_id: str) -> StudyView:
         """The study as stored; `running` without a live lease is `interrupted` (its server
         is gone; posting the study again resumes it)."""
-        redis = self.store.redis
-        async with redis.pipeline(transaction=True) as pipe:
-            pipe.hgetall(keys.study(study_id))
-            pipe.exists(keys.study_lease(study_id))
-            raw, leased = await pipe.execute()
-        if not raw:
+        record = await self.store.leased_record(keys.study(study_id), keys.study_lease(study_id))
+        if record is None:
             raise StudyNotFound(study_id)
-        record: dict[str, str] = {_text(k): _text(v) for k, v in raw.items()}
         status = RunStatus(record["status"])
-        if status is RunStatus.RUNNING and not leased:
-            status = RunStatus.INTERRUPTED
         runs = [
             StudyRun(
                 id=run_id,

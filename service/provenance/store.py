@@ -81,18 +81,28 @@ class ProvenanceStore:
     async def get_run(self, run_id: str) -> dict[str, Any]:
         """The run record; a `running` run whose lease expired (its process is gone) is
         reported `interrupted`."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hgetall(keys.run(run_id))
-            pipe.exists(keys.lease(run_id))
-            raw, leased = await pipe.execute()
-        if not raw:
+        found = await self.leased_record(keys.run(run_id), keys.lease(run_id))
+        if found is None:
             raise RunNotFound(run_id)
-        record: dict[str, Any] = {_text(k): _text(v) for k, v in raw.items()}
-        if record.get("status") == RunStatus.RUNNING.value and not leased:
-            record["status"] = RunStatus.INTERRUPTED.value
+        record: dict[str, Any] = found
         for name in JSON_FIELDS:
             if name in record:
                 record[name] = json.loads(record[name])
+        return record
+
+    async def leased_record(self, key: str, lease_key: str) -> dict[str, str] | None:
+        """The hash at `key` (None when absent), read with its lease at `lease_key` in one
+        transaction; its `running` status becomes `interrupted` when the lease has expired
+        (the process that held it is gone)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hgetall(key)
+            pipe.exists(lease_key)
+            raw, leased = await pipe.execute()
+        if not raw:
+            return None
+        record = {_text(k): _text(v) for k, v in raw.items()}
+        if record.get("status") == RunStatus.RUNNING.value and not leased:
+            record["status"] = RunStatus.INTERRUPTED.value
         return record
 
     async def list_runs(self) -> list[dict[str, Any]]:
