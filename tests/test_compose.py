@@ -7,6 +7,7 @@ import asyncio
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -143,6 +144,50 @@ def test_env_example_defines_every_interpolated_variable():
     for secret in SECRETS:
         assert example[secret] == ""
     assert ".env" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def compose_cli() -> list[str] | None:
+    """`docker compose` or `docker-compose`, whichever is installed (neither needs a daemon
+    for `config`)."""
+    if shutil.which("docker"):
+        probe = subprocess.run(["docker", "compose", "version"], capture_output=True, timeout=60)
+        if probe.returncode == 0:
+            return ["docker", "compose"]
+    found = shutil.which("docker-compose")
+    return [found] if found else None
+
+
+def test_compose_cli_refuses_empty_secrets_and_accepts_the_file(tmp_path):
+    """Where a compose CLI is installed: with .env.example as it is, compose refuses the file
+    (its secrets are empty); with them set, the file validates and the password reaches every
+    Redis URL."""
+    cli = compose_cli()
+    if cli is None:
+        pytest.skip("neither docker compose nor docker-compose is installed")
+    base = [*cli, "-f", str(ROOT / "compose.yaml"), "--project-directory", str(ROOT)]
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+
+    def config(env_file: Path) -> subprocess.CompletedProcess[str]:
+        command = [*base, "--env-file", str(env_file), "config"]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+    refused = config(ROOT / ".env.example")
+    assert refused.returncode != 0
+    assert re.search(r"set (REDIS_PASSWORD|DRIFTLAB_API_TOKEN) in \.env", refused.stderr)
+    filled = tmp_path / ".env"
+    example = (ROOT / ".env.example").read_text()
+    filled.write_text(
+        example.replace("REDIS_PASSWORD=\n", "REDIS_PASSWORD=pw123\n").replace(
+            "DRIFTLAB_API_TOKEN=\n", "DRIFTLAB_API_TOKEN=tok456\n"
+        )
+    )
+    accepted = config(filled)
+    assert accepted.returncode == 0, accepted.stderr
+    services = yaml.safe_load(accepted.stdout)["services"]
+    for name in ("api", "worker"):
+        assert services[name]["environment"]["DRIFTLAB_REDIS_URL"] == "redis://:pw123@redis:6379/0"
+    assert services["api"]["environment"]["DRIFTLAB_API_TOKEN"] == "tok456"
+    assert "ports" not in services["redis"]
 
 
 def test_environment_names_are_driftlab_settings():
@@ -371,7 +416,8 @@ async def test_stack_runs_without_docker(tmp_path):
 
 
 def redis_healthcheck(cli: Path, port: int, password: str) -> None:
-    """Redis's healthcheck passes with REDISCLI_AUTH (as compose sets it) and fails without."""
+    """Redis's healthcheck passes with the password in REDISCLI_AUTH (as compose sets it) and
+    fails with a wrong one."""
     kind, command = SERVICES["redis"]["healthcheck"]["test"]
     assert kind == "CMD-SHELL" and SERVICES["redis"]["environment"]["REDISCLI_AUTH"]
     command = command.replace("redis-cli", f"{cli} -p {port}", 1)
