@@ -155,9 +155,11 @@ async def finished_record(
 async def poll(
     session: aiohttp.ClientSession, server: Server, run_id: str, load: Load, done: asyncio.Event
 ) -> None:
-    """One client: GET the run again as soon as the last answer arrived, until it finished."""
+    """One client: GET the run again as soon as the last answer arrived, until it finished
+    (or RUN_TIMEOUT_S passed: the load is bounded in time whatever the run does)."""
     url = f"{server.url}/v1/runs/{run_id}"
-    while not done.is_set():
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while not done.is_set() and time.monotonic() < deadline:
         started = time.perf_counter()
         try:
             async with session.get(url, headers=server.headers) as answer:
