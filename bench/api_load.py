@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import re
 import secrets
 import signal
 import statistics
@@ -38,6 +39,8 @@ from service.status import RunStatus
 
 START_TIMEOUT_S = 60.0
 RUN_TIMEOUT_S = 1800.0
+LOADED_LIMIT = (60.0, 20.0)  # a run under load may take max(60 s, 20 x its time alone)
+ERROR_LINE = re.compile(r"^[\w.]+(?:Error|Exception): .*$", re.MULTILINE)
 STREAM_GRACE_S = 5.0  # after the run ends, how long watchers may take to see their stream end
 # Half the agents have a human source, so most act every round: about agents x rounds messages.
 SIZES = {
@@ -57,6 +60,11 @@ class Server:
 
     def log_tail(self) -> str:
         return self.log.read_text(errors="replace")[-500:]
+
+    def last_error(self) -> str:
+        """The last exception line of the server's log, or "none"."""
+        found = ERROR_LINE.findall(self.log.read_text(errors="replace"))
+        return found[-1] if found else "none"
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
@@ -146,19 +154,27 @@ async def finished_record(
             view = await answer.json()
         if RunStatus(view["status"]).finished:
             if view["status"] != RunStatus.SUCCEEDED:
-                raise RuntimeError(f"the run ended {view['status']}: {view['record']}")
+                error = view["record"].get("error", "no error recorded")
+                raise RuntimeError(
+                    f"the run ended {view['status']}: {error}; the server's last error: "
+                    f"{server.last_error()}"
+                )
             return dict(view["record"])
         await asyncio.sleep(every_s)
     raise RuntimeError(f"the run did not finish within {RUN_TIMEOUT_S:.0f} s")
 
 
 async def poll(
-    session: aiohttp.ClientSession, server: Server, run_id: str, load: Load, done: asyncio.Event
+    session: aiohttp.ClientSession,
+    server: Server,
+    run_id: str,
+    load: Load,
+    done: asyncio.Event,
+    deadline: float,
 ) -> None:
     """One client: GET the run again as soon as the last answer arrived, until it finished
-    (or RUN_TIMEOUT_S passed: the load is bounded in time whatever the run does)."""
+    or the `deadline` (monotonic) passed: the load is bounded in time whatever the run does."""
     url = f"{server.url}/v1/runs/{run_id}"
-    deadline = time.monotonic() + RUN_TIMEOUT_S
     while not done.is_set() and time.monotonic() < deadline:
         started = time.perf_counter()
         try:
@@ -229,9 +245,10 @@ async def run_alone(spec: dict[str, Any], directory: Path) -> tuple[float, int]:
 
 
 async def run_loaded(
-    spec: dict[str, Any], directory: Path, pollers: int, watchers: int
+    spec: dict[str, Any], directory: Path, pollers: int, watchers: int, limit_s: float
 ) -> tuple[float, Load]:
-    """(seconds of the rounds, what the clients saw) of the run under load, fresh server."""
+    """(seconds of the rounds, what the clients saw) of the run under load, fresh server; a
+    RuntimeError naming the server's last error when the run has not finished in `limit_s`."""
     await flush_redis()
     server = await start_server(directory)
     load = Load()
@@ -242,14 +259,21 @@ async def run_loaded(
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
             run_id = await start_run(session, server, spec)
             started = time.perf_counter()
+            deadline = time.monotonic() + limit_s
             streams = [
                 asyncio.create_task(watch(session, server, run_id, load)) for _ in range(watchers)
             ]
             await asyncio.gather(
-                *(poll(session, server, run_id, load, done) for _ in range(pollers))
+                *(poll(session, server, run_id, load, done, deadline) for _ in range(pollers))
             )
             load.seconds = time.perf_counter() - started
             await end_streams(streams)
+            if not done.is_set():
+                raise RuntimeError(
+                    f"the run did not finish within {limit_s:.0f} s under load; "
+                    f"{load.errors} requests failed; the server's last error: "
+                    f"{server.last_error()}"
+                )
             record = await finished_record(session, server, run_id)
     finally:
         server.stop()
@@ -260,7 +284,9 @@ async def measure(size: argparse.Namespace, directory: Path) -> Measured:
     spec = mixing_spec(size.agents, size.rounds)
     spec["topology"]["human_sources"] = size.agents // 2
     alone_s, messages = await run_alone(spec, directory)
-    loaded_s, load = await run_loaded(spec, directory, size.pollers, size.watchers)
+    minimum, factor = LOADED_LIMIT
+    limit_s = max(minimum, factor * alone_s)
+    loaded_s, load = await run_loaded(spec, directory, size.pollers, size.watchers, limit_s)
     return Measured(messages, alone_s, loaded_s, load)
 
 
@@ -281,6 +307,10 @@ def report(index: int, measured: Measured) -> str:
 
 
 async def main() -> None:
+    """Parse the sizes, measure, print; SIGTERM stops it as Ctrl-C does (servers stopped)."""
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke-test size (seconds)")
     parser.add_argument("--agents", type=int)
