@@ -19,7 +19,7 @@ llama: $(BIN)/activate
 
 # torch comes as the CPU build pinned in constraints.txt.
 $(VENV)/.installed: pyproject.toml constraints.txt | llama
-	$(BIN)/pip install -c constraints.txt -e '.[local,dev]'
+	$(BIN)/pip install -c constraints.txt -e '.[local,local-server,dev]'
 	touch $@
 
 setup: llama $(VENV)/.installed

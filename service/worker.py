@@ -115,15 +115,17 @@ class Worker:
         return [(_text(i), f) for _, entries in reply for i, f in entries if f]
 
     async def _claim_idle(self, count: int) -> list[tuple[str, dict[bytes, bytes]]]:
-        """Entries another worker took and left idle past the redelivery time."""
-        _, claimed, _ = await self.redis.xautoclaim(
+        """Entries another worker took and left idle past the redelivery time. The reply is
+        (next id, entries) from Redis 6.2, such as the embedded one, and Redis 7 adds the ids
+        of deleted entries."""
+        reply = await self.redis.xautoclaim(
             keys.STEPS,
             keys.STEP_WORKERS,
             self.name,
             min_idle_time=round(self.options.redelivery_s * 1000),
             count=count,
         )
-        return [(_text(i), f) for i, f in claimed if f]
+        return [(_text(i), f) for i, f in reply[1] if f]
 
     async def _keep_claimed(self) -> None:
         """Reset the idle time of the steps in hand, so no one else claims them."""

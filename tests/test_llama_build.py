@@ -91,7 +91,7 @@ def test_every_setup_path_installs_the_portable_build_first():
     assert "scripts/install-llama.sh" in makefile
     assert re.search(r"\$\(VENV\)/\.installed:.*\|\s*llama", makefile)
     dockerfile = (ROOT / "Dockerfile").read_text()
-    assert dockerfile.index("install-llama.sh") < dockerfile.index("'.[local]'")
+    assert dockerfile.index("install-llama.sh") < dockerfile.index("'.[local")
     script = (ROOT / "scripts" / "install-llama.sh").read_text()
     assert "--no-cache-dir" in script and "--no-index" in script
     assert "llama_build.py" in script
@@ -160,7 +160,8 @@ async def test_run_refused_cleanly_when_llama_cpp_dies(tmp_path, redis: Redis):
 
 @pytest.mark.local
 def test_doctor_reports_every_check():
-    """`driftlab doctor --json` reports Redis, the model, the build and the backends."""
+    """`driftlab doctor --json` reports Redis, the model, the build, the backends and the
+    local model server."""
     env = {**os.environ, "DRIFTLAB_REDIS_URL": test_redis_url()}
     done = subprocess.run(
         [sys.executable, "-m", "service.cli", "doctor", "--json"],
@@ -177,3 +178,4 @@ def test_doctor_reports_every_check():
     assert "AVX2" in findings["llama.cpp build"]["detail"]
     assert findings["backend local"]["verdict"] == "ok"
     assert findings["backend synthetic"]["verdict"] == "ok"
+    assert findings["local model server"]["verdict"] == "ok"
