@@ -12,6 +12,7 @@ from service.api.settings import ApiSettings
 from service.errors import describe_failure
 from service.experiment.experiment import Experiment
 from service.provenance.store import ProvenanceStore
+from service.run.engine import RoundReport
 from service.runs import RunHooks, resume_run, run_spec
 from service.status import RunStatus
 
@@ -89,6 +90,11 @@ class RunTasks:
                 hooks=self.hooks,
             ),
         )
+
+    def observe_round(self, report: RoundReport) -> None:
+        """Pass a round of a run started elsewhere in this server (a study's) to the hooks."""
+        if self.hooks is not None and self.hooks.round is not None:
+            self.hooks.round(report)
 
     def status(self, run_id: str, stored: RunStatus) -> RunStatus:
         """The status to show for a run stored as `stored`. While this server's task for it

@@ -117,7 +117,10 @@ class StudyTasks:
         self, study_id: str, study: StudySpec, prepared: list[Prepared], holder: str
     ) -> None:
         heartbeat = asyncio.create_task(self._beat(study_id, holder))
-        hooks = StudyHooks(finished=lambda planned, status: self.runs.release(planned.run_id))
+        hooks = StudyHooks(
+            round=lambda planned, report: self.runs.observe_round(report),
+            finished=lambda planned, status: self.runs.release(planned.run_id),
+        )
         status, error = RunStatus.FAILED, ""
         try:
             await run_study(

@@ -19,6 +19,15 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         None, description="Redis to use; when unset, 127.0.0.1:6379 or an embedded server"
     )
+    redis_max_connections: int = Field(
+        1000,
+        ge=1,
+        description="connections a process opens to Redis at most (an API server's event "
+        "streams each hold one while they wait)",
+    )
+    redis_pool_timeout_s: float = Field(
+        20.0, gt=0, description="seconds a command waits for a free connection when all are busy"
+    )
     backend: str | None = Field(None, description="backend when neither spec nor CLI names one")
     embedder: str | None = Field(None, description="embedder when neither spec nor CLI names one")
     data_dir: Path = Field(

@@ -8,10 +8,10 @@ import importlib.resources
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import EqualJitterBackoff
 from redis.connection import parse_url
@@ -66,15 +66,28 @@ async def open_redis(
             raise RedisUnavailable(
                 f"cannot reach Redis at DRIFTLAB_REDIS_URL={masked(url)}: {reason}"
             )
-        client = Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S, retry=reconnecting())
+        client = _pooled(url, settings, socket_connect_timeout=CONNECT_TIMEOUT_S)
         return RedisConnection(client, url)
     client = Redis.from_url(DEFAULT_URL, socket_connect_timeout=0.5)
     alive = await _alive(client)
     await client.aclose()
     if alive:
-        client = Redis.from_url(DEFAULT_URL, socket_connect_timeout=0.5, retry=reconnecting())
+        client = _pooled(DEFAULT_URL, settings, socket_connect_timeout=0.5)
         return RedisConnection(client, DEFAULT_URL)
-    return await _embedded(settings.data_dir / "redis", announce)
+    return await _embedded(settings, announce)
+
+
+def _pooled(url: str, settings: Settings, **options: Any) -> Redis:
+    """A reconnecting client of at most `redis_max_connections` connections; when all are
+    busy a command waits for one (up to `redis_pool_timeout_s`) instead of failing."""
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=settings.redis_max_connections,
+        timeout=settings.redis_pool_timeout_s,
+        retry=reconnecting(),
+        **options,
+    )
+    return Redis.from_pool(pool)
 
 
 def masked(url: str) -> str:
@@ -127,14 +140,16 @@ async def _unanswered(client: Redis) -> str | None:
     return None
 
 
-async def _embedded(directory: Path, announce: Callable[[str], None]) -> RedisConnection:
+async def _embedded(settings: Settings, announce: Callable[[str], None]) -> RedisConnection:
+    directory = settings.data_dir / "redis"
     directory.mkdir(parents=True, exist_ok=True)
     socket = directory / "redis.sock"
     url = f"unix://{socket}"
-    client = Redis.from_url(url)
-    if socket.exists() and await _alive(client):
+    probe = Redis.from_url(url)
+    if socket.exists() and await _alive(probe):
+        await probe.aclose()
         announce(f"using the embedded Redis already running at {socket}")
-        return RedisConnection(client, url)
+        return RedisConnection(_pooled(url, settings), url)
     binary = server_binary()
     announce(
         f"no Redis reachable at 127.0.0.1:6379: starting an embedded one ({binary}), "
@@ -171,8 +186,9 @@ async def _embedded(directory: Path, announce: Callable[[str], None]) -> RedisCo
         if server.returncode is not None:
             tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
             raise RedisUnavailable(f"the embedded Redis exited: {' '.join(tail)}")
-        if socket.exists() and await _alive(client):
-            return RedisConnection(client, url, server)
+        if socket.exists() and await _alive(probe):
+            await probe.aclose()
+            return RedisConnection(_pooled(url, settings), url, server)
         await asyncio.sleep(0.05)
     server.kill()
     raise RedisUnavailable(f"the embedded Redis did not start within {START_TIMEOUT_S:.0f} s")
