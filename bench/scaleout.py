@@ -5,7 +5,7 @@ source, so each round offers more steps than the calls allowed in flight. The ti
 rounds' own (worker start-up excluded).
 
     python -m bench.scaleout [--workers 1 2 4] [--worker-concurrency 64] [--concurrency 256]
-                             [--agents 2048] [--rounds 4]
+                             [--agents 8192] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -89,8 +89,8 @@ async def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--worker-concurrency", type=int, default=64)
     parser.add_argument("--concurrency", type=int, default=256)
-    parser.add_argument("--agents", type=int, default=2048)
-    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--agents", type=int, default=8192)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     os.environ.setdefault("OPENAI_API_KEY", "bench")  # the stub takes any key
     port = free_port()
