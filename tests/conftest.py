@@ -7,11 +7,15 @@ loopback port and stops it at the end.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,6 +43,33 @@ def test_redis_url() -> str:
 
 
 test_redis_url.__test__ = False  # type: ignore[attr-defined]
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def cli_process(*args: str, cwd: Path, **env: str) -> asyncio.subprocess.Process:
+    """`driftlab ARGS` in a subprocess running this checkout, on the tests' Redis unless `env`
+    sets DRIFTLAB_REDIS_URL, with its output piped. Ctrl-C is given back to it (a child of a
+    background job inherits SIGINT ignored)."""
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DRIFTLAB_REDIS_URL": test_redis_url(),
+        "COLUMNS": "200",
+        **env,
+    }
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "service.cli", *args, cwd=cwd, env=environment,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+
+
+async def cli_result(process: asyncio.subprocess.Process, timeout_s: float) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of a `cli_process` once it ends, within `timeout_s`."""
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout_s)
+    assert process.returncode is not None
+    return process.returncode, stdout.decode(), stderr.decode()
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from pathlib import Path
@@ -14,9 +13,7 @@ import yaml
 
 from service.provenance import keys
 from service.provenance.store import ProvenanceStore
-from tests.conftest import spec_dict, test_redis_url
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import cli_process, spec_dict
 
 
 def children_of(pid: int) -> list[int]:
@@ -60,22 +57,7 @@ async def start_run(tmp_path: Path, workers: int) -> asyncio.subprocess.Process:
         workers=workers,
     )
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(spec))
-    env = {**os.environ, "DRIFTLAB_REDIS_URL": test_redis_url(), "PYTHONPATH": str(ROOT)}
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "service.cli",
-        "run",
-        "s.yaml",
-        "--run-id",
-        "stopped",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        # a run started from a background job inherits SIGINT ignored: give Ctrl-C back
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
+    return await cli_process("run", "s.yaml", "--run-id", "stopped", cwd=tmp_path)
 
 
 async def in_second_round(redis) -> None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,30 +17,18 @@ from service.experiment.settings import Settings
 from service.provenance import keys
 from service.run.engine import Engine
 from service.worker import Worker, WorkerOptions
-from tests.conftest import spec_dict, test_redis_url
+from tests.conftest import cli_process, cli_result, spec_dict
 from tests.test_durability import comparable
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.timeout(240)
 
 
 async def cli(*args: str, cwd: Path) -> asyncio.subprocess.Process:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "DRIFTLAB_REDIS_URL": test_redis_url(),
-        "COLUMNS": "200",
-    }
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "service.cli", *args, cwd=cwd, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    return await cli_process(*args, cwd=cwd)
 
 
 async def finished(process: asyncio.subprocess.Process) -> tuple[int, str, str]:
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 200)
-    assert process.returncode is not None
-    return process.returncode, stdout.decode(), stderr.decode()
+    return await cli_result(process, 200)
 
 
 async def pending_of(redis, consumer: bytes) -> int:

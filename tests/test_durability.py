@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,10 +16,9 @@ from service.provenance import keys
 from service.provenance.redis_conn import reconnecting
 from service.provenance.store import ProvenanceStore
 from service.status import RunStatus
-from tests.conftest import SOURCE_TEXT, free_port, test_redis_url
+from tests.conftest import SOURCE_TEXT, cli_process, cli_result, free_port, test_redis_url
 from tests.redis_process import RedisServer
 
-ROOT = Path(__file__).resolve().parent.parent
 LEASE_S = 2.0
 pytestmark = pytest.mark.timeout(180)
 
@@ -48,24 +45,17 @@ def spec(url: str, **overrides) -> dict:
 
 
 async def cli(*args: str, cwd: Path, redis_url: str | None = None) -> asyncio.subprocess.Process:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "OPENAI_API_KEY": "test-key",
-        "DRIFTLAB_REDIS_URL": redis_url or test_redis_url(),
-        "DRIFTLAB_LEASE_S": str(LEASE_S),
-        "COLUMNS": "200",
-    }
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "service.cli", *args, cwd=cwd, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    return await cli_process(
+        *args,
+        cwd=cwd,
+        OPENAI_API_KEY="test-key",
+        DRIFTLAB_REDIS_URL=redis_url or test_redis_url(),
+        DRIFTLAB_LEASE_S=str(LEASE_S),
+    )
 
 
 async def finished(process: asyncio.subprocess.Process) -> tuple[int, str, str]:
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
-    assert process.returncode is not None
-    return process.returncode, stdout.decode(), stderr.decode()
+    return await cli_result(process, 120)
 
 
 async def wait_for_messages(store: ProvenanceStore, run_id: str, at_least: int) -> None:
