@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -198,7 +198,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--format",
         default="jsonl",
-        type=_formats,
+        type=_comma_list("formats", FORMATS),
         help=f"message export formats, comma-separated from {', '.join(FORMATS)}",
     )
     run.add_argument(
@@ -217,7 +217,7 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", parents=[common], help="write a stored run's files")
     export.add_argument("run")
     export.add_argument("--out", type=Path)
-    export.add_argument("--format", default="jsonl", type=_formats)
+    export.add_argument("--format", default="jsonl", type=_comma_list("formats", FORMATS))
     export.set_defaults(handler=_export)
 
     delete = commands.add_parser("delete", parents=[common], help="delete a stored run")
@@ -232,7 +232,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     resume.add_argument("run")
     resume.add_argument("--out", type=Path, help="output directory (default runs/RUN_ID)")
-    resume.add_argument("--format", default="jsonl", type=_formats)
+    resume.add_argument("--format", default="jsonl", type=_comma_list("formats", FORMATS))
     resume.set_defaults(handler=_resume)
 
     worker = commands.add_parser(
@@ -290,7 +290,7 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument(
         "--metrics",
         default="text",
-        type=_analyses,
+        type=_comma_list("metrics", ANALYSES),
         help=f"comma-separated from {', '.join(ANALYSES)} (default: text)",
     )
     analyze.add_argument("--out", type=Path, help="output directory (default: .../analysis)")
@@ -340,24 +340,19 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _formats(text: str) -> list[str]:
-    chosen = [f.strip() for f in text.split(",") if f.strip()]
-    unknown = [f for f in chosen if f not in FORMATS]
-    if unknown or not chosen:
-        raise argparse.ArgumentTypeError(
-            f"formats must come from {', '.join(FORMATS)}; got {text!r}"
-        )
-    return chosen
+def _comma_list(what: str, allowed: Sequence[str]) -> Callable[[str], list[str]]:
+    """An argument type: a non-empty comma-separated list of names from `allowed`."""
 
+    def parse(text: str) -> list[str]:
+        chosen = [f.strip() for f in text.split(",") if f.strip()]
+        unknown = [f for f in chosen if f not in allowed]
+        if unknown or not chosen:
+            raise argparse.ArgumentTypeError(
+                f"{what} must come from {', '.join(allowed)}; got {text!r}"
+            )
+        return chosen
 
-def _analyses(text: str) -> list[str]:
-    chosen = [f.strip() for f in text.split(",") if f.strip()]
-    unknown = [f for f in chosen if f not in ANALYSES]
-    if unknown or not chosen:
-        raise argparse.ArgumentTypeError(
-            f"metrics must come from {', '.join(ANALYSES)}; got {text!r}"
-        )
-    return chosen
+    return parse
 
 
 async def _with_store(

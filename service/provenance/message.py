@@ -87,6 +87,7 @@ class Message(BaseModel):
 
 MAX_ROOTS_LISTED = 100
 MESSAGE_FIELDS = tuple(Message.model_fields)
+_MESSAGE_FIELD_SET = frozenset(MESSAGE_FIELDS)
 
 
 def complete_message(fields: dict[str, Any]) -> Message:
@@ -94,11 +95,11 @@ def complete_message(fields: dict[str, Any]) -> Message:
     them): what `model_construct` does, without its per-field default handling, which costs
     more than the rest of a step's bookkeeping. Fields keep the model's order (the stored
     JSON does too). A missing or unknown field is a bug."""
-    if fields.keys() != set(MESSAGE_FIELDS):
-        raise ValueError(f"message fields differ: {sorted(fields.keys() ^ set(MESSAGE_FIELDS))}")
+    if fields.keys() != _MESSAGE_FIELD_SET:
+        raise ValueError(f"message fields differ: {sorted(fields.keys() ^ _MESSAGE_FIELD_SET)}")
     message = Message.__new__(Message)
     object.__setattr__(message, "__dict__", {name: fields[name] for name in MESSAGE_FIELDS})
-    object.__setattr__(message, "__pydantic_fields_set__", set(MESSAGE_FIELDS))
+    object.__setattr__(message, "__pydantic_fields_set__", set(_MESSAGE_FIELD_SET))
     object.__setattr__(message, "__pydantic_extra__", None)
     object.__setattr__(message, "__pydantic_private__", None)
     return message
