@@ -5,7 +5,7 @@ PYTHON ?= python3
 ROUNDS ?= 10
 BIN := $(VENV)/bin
 
-.PHONY: demo test setup llama lint bench clean
+.PHONY: demo look test setup llama lint bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ $(VENV)/.installed: pyproject.toml constraints.txt | llama
 	touch $@
 
 setup: llama $(VENV)/.installed
+
+# make look: the synthetic channel only, no compile: a first look in seconds
+look: $(BIN)/activate
+	$(BIN)/pip install -q -c constraints.txt -e .
+	$(BIN)/driftlab run examples/mixing-injection.yaml --out runs/look
 
 demo: setup
 	$(BIN)/driftlab run examples/telephone-chain.yaml --rounds $(ROUNDS) --out runs/demo
