@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from service.experiment.fact_context import sentences
+from service.experiment.fact_context import in_one_sentence, sentences, starts_a_word
 from service.experiment.spec import Fact, Source
 from service.measure.drift_table import JUDGED, METRICS, DriftTable
 from service.measure.metrics import (
@@ -186,6 +188,32 @@ def test_context_must_start_a_word_and_sentences_split_on_their_ends() -> None:
     assert sentences("一。二！三 four. Five") == ["一。", "二！", "三 four.", "Five"]
 
 
+@dataclass(frozen=True)
+class SpanOnly:
+    start: int
+
+
+@dataclass(frozen=True)
+class SearchOnly:
+    """A compiled pattern of another engine: `search` only, its match's start a number."""
+
+    pattern: re.Pattern[str]
+
+    def search(self, text: str) -> SpanOnly | None:
+        found = self.pattern.search(text)
+        return SpanOnly(found.start()) if found else None
+
+
+def test_context_needs_only_search_and_looks_past_matches_inside_words() -> None:
+    """Context matching works with any engine's `search` (a match's start a method or a
+    number), and finds a word-start match after matches inside words."""
+    for engine in (re.compile("automat", re.I), SearchOnly(re.compile("automat", re.I))):
+        assert starts_a_word(engine, "semiautomatic, xautomat, then automated")
+        assert not starts_a_word(engine, "semiautomatic and xautomat")
+        assert in_one_sentence("Automated in 1989.", [re.compile("1989")], [engine])
+        assert not in_one_sentence("Automated. In 1989.", [re.compile("1989")], [engine])
+
+
 def test_context_without_whole_words_matches_inside_words() -> None:
     """With whole_words false (as scripts without spaces need) context matches anywhere."""
     fact = Fact(name="自动化", patterns=["1989"], context=["自动"], whole_words=False)
@@ -196,7 +224,7 @@ def test_context_without_whole_words_matches_inside_words() -> None:
 def test_bad_context_is_a_spec_error() -> None:
     """A context that is no regex, or that the source never puts beside the pattern, is
     refused at validation, naming it."""
-    with pytest.raises(ValidationError, match="context '\\(' is not a valid regex"):
+    with pytest.raises(ValidationError, match="'\\('"):
         Fact(name="x", patterns=["1989"], context=["("])
     with pytest.raises(ValidationError, match="does not match the source text itself"):
         Source(text="Automated. In 1989 a museum opened.", facts=[AUTOMATED])

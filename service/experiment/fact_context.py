@@ -1,13 +1,13 @@
 """Facts bound to their context: a pattern counts only in a sentence that also has one of the
 fact's context words, so a number moved to another event is not credited.
 
-Only a compiled pattern's `search` and `finditer` are used, whatever engine compiled it."""
+Only a compiled pattern's `search` is used, whatever engine compiled it."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 # A sentence ends at . ! ? or an ellipsis followed by white space (after any closing quotes
 # or brackets), at a CJK full stop, question or exclamation mark, or at a line break. "5.9"
@@ -16,16 +16,11 @@ from typing import Protocol
 SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+|(?<=[。！？])|\n+")
 
 
-class Match(Protocol):
-    def start(self) -> int: ...
-
-
 class Searchable(Protocol):
-    """A compiled pattern (the standard `re` engine's or another's)."""
+    """A compiled pattern of any engine: `search(text)` gives the leftmost match or None; a
+    match has a `start` (a method as in `re.Match`, or a number)."""
 
-    def search(self, text: str) -> object | None: ...
-
-    def finditer(self, text: str) -> Iterable[Match]: ...
+    def search(self, text: str) -> Any: ...
 
 
 def sentences(text: str) -> list[str]:
@@ -35,12 +30,20 @@ def sentences(text: str) -> list[str]:
 
 def starts_a_word(pattern: Searchable, sentence: str) -> bool:
     """Whether `pattern` matches `sentence` at the start of a word (`automat` finds
-    "automated" and "automation", not "semiautomatic")."""
-    for found in pattern.finditer(sentence):
-        at = found.start()
-        if at == 0 or not _word_character(sentence[at - 1]):
+    "automated" and "automation", not "semiautomatic"). Searches again after each match
+    inside a word, so the cost grows with the number of such matches."""
+    at = 0
+    while (found := pattern.search(sentence[at:])) is not None:
+        start = at + _start(found)
+        if start == 0 or not _word_character(sentence[start - 1]):
             return True
+        at = start + 1
     return False
+
+
+def _start(found: Any) -> int:
+    start = found.start
+    return int(start() if callable(start) else start)
 
 
 def _word_character(char: str) -> bool:
