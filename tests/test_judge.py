@@ -18,8 +18,13 @@ from agents.judge import (
 )
 from agents.openai_stub import REQUESTS
 from service.experiment.experiment import load
+from service.experiment.settings import Settings
 from service.measure.judging import fact_quotes
 from service.runs import run_spec
+from service.study.outputs import write_outputs
+from service.study.results import collect
+from service.study.runner import prepare_runs, run_all
+from service.study.spec import StudySpec, plan
 from tests.conftest import FACTS, SOURCE_TEXT, spec_dict
 
 QUOTES = [FactQuote("launch", "1962"), FactQuote("designer", "Maria Keller")]
@@ -111,3 +116,26 @@ async def test_the_judge_is_off_by_default_and_a_missing_key_is_a_notice(
     )
     assert done.result.status == "succeeded"
     assert any("fact judge skipped" in n and "NO_SUCH_KEY" in n for n in notices)
+
+
+async def test_a_study_reports_judged_retention_beside_regex_retention(
+    store, tmp_path, openai_endpoint
+):
+    """With a judge in the base spec, study.csv has a `judged_fact_retention` row beside each
+    `fact_retention` row of model messages, over the same messages (sample `all`), and a
+    judged share never exceeds the regex share (a fact judged correct is one the regex keeps)."""
+    await openai_endpoint()
+    judge = {"backend": "openai", "model": "judge-model", "sample": "all"}
+    base = spec_dict(rounds=3, judge=judge)
+    study = StudySpec(name="judged", base=base, grid={"injection.rate": [0]})
+    prepared = prepare_runs(plan(study, base), Settings(), {})
+    await run_all(prepared, store, tmp_path, parallel=1)
+    write_outputs(study, await collect(store, prepared), tmp_path)
+    with (tmp_path / "study.csv").open() as table:
+        rows = [r for r in csv.DictReader(table) if r["by"] == "round"]
+    regex = {r["step"]: r for r in rows if r["metric"] == "fact_retention"}
+    judged = {r["step"]: r for r in rows if r["metric"] == "judged_fact_retention"}
+    assert set(judged) == set(regex) == {"0", "1", "2"}
+    for step, row in judged.items():
+        assert row["n"] == regex[step]["n"]
+        assert float(row["mean"]) <= float(regex[step]["mean"]) + 1e-9

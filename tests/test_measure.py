@@ -16,9 +16,11 @@ from service.measure.diversity import (
     rms_pairwise_euclidean,
 )
 from service.measure.metrics import cosine_distance, distance_to_parents, text_metrics, words
-from service.measure.overlap import chrf, rouge_l
+from service.measure.overlap import chrf, rouge_l, unicode_tokens
 from service.measure.stats import bootstrap_difference, summarize
 from service.measure.tail import entropy_ratio, rare_word_retention, rare_words, token_entropy
+from service.study.attractor_section import attractor_section
+from service.study.tables import AttractorRow
 
 # --- tail loss -----------------------------------------------------------------------------
 
@@ -80,6 +82,53 @@ def test_chrf_identical_and_disjoint_and_ordering() -> None:
     near = chrf("The lighthouse was automated in 1979.", original)
     loose = chrf("A beacon became automatic.", original)
     assert 0 < loose < near < 1
+
+
+IDENTICAL = {
+    "cyrillic": "Маяк построили в 1872 году, а в 1989 году его автоматизировали.",
+    "greek": "Ο φάρος χτίστηκε το 1872 και αυτοματοποιήθηκε το 1989.",
+    "chinese": "灯塔建于1872年，1989年实现自动化。",
+    "japanese": "灯台は1872年に建てられ、1989年に自動化された。",
+    "hindi": "प्रकाशस्तंभ 1872 में बना और 1989 में स्वचालित हुआ।",
+}
+
+
+@pytest.mark.parametrize("text", IDENTICAL.values(), ids=IDENTICAL.keys())
+def test_identical_non_latin_texts_score_one(text: str) -> None:
+    """ROUGE-L and chrF are 1 for a text against itself in any script, and below 1 for a
+    retelling that drops a part."""
+    assert rouge_l(text, text) == pytest.approx(1.0)
+    assert chrf(text, text) == pytest.approx(1.0)
+    shorter = text[: len(text) // 2]
+    assert 0 < rouge_l(shorter, text) < 1
+    assert 0 < chrf(shorter, text) < 1
+
+
+def test_unicode_tokens_keep_words_and_split_unspaced_scripts() -> None:
+    """Words of any script stay whole (combining marks included), lower-cased; Chinese and
+    Japanese characters are one token each; punctuation separates."""
+    assert unicode_tokens("Маяк, ΦΆΡΟΣ: café_1989!") == ["маяк", "φάρος", "café", "1989"]
+    assert unicode_tokens("灯塔1989年") == ["灯", "塔", "1989", "年"]
+    assert unicode_tokens("हिन्दी भाषा") == ["हिन्दी", "भाषा"]
+    assert rouge_l("灯塔建于", "灯塔建于1872年") == pytest.approx(2 * 1.0 * (4 / 6) / (1 + 4 / 6))
+
+
+ENGLISH = [
+    ("The lighthouse was automated in 1989.", "The lighthouse was built in 1872."),
+    ("Keepers left; the light's lens_array was kept (5.9 m).", "The keepers' lens array: 5.9m"),
+    ("It's a well-known story—told twice.", "A story, well known, it is told TWICE!"),
+    ("", "Nothing shared"),
+]
+
+
+@pytest.mark.parametrize(("text", "original"), ENGLISH)
+def test_rouge_l_on_ascii_text_equals_rouge_scores_own_tokenizer(text: str, original: str) -> None:
+    """On ASCII text the Unicode tokenizer gives rouge-score's default tokens, so English
+    scores are what they were."""
+    from rouge_score import rouge_scorer
+
+    default = rouge_scorer.RougeScorer(["rougeL"]).score(original, text)["rougeL"].fmeasure
+    assert rouge_l(text, original) == pytest.approx(default)
 
 
 # --- distance to parents -------------------------------------------------------------------
@@ -147,7 +196,7 @@ def test_attractor_on_an_exact_linear_map() -> None:
 
 
 def test_attractor_extremes() -> None:
-    """Every chain ends at 50: strength 1 at 50; final = initial: strength 0, no fixed point;
+    """Every chain ends at 50: strength 1 at 50; final = initial: no attractor (slope 1);
     a single starting value cannot be fitted."""
     full = attractor([10.0, 40.0, 90.0], [50.0, 50.0, 50.0])
     assert full is not None
@@ -155,9 +204,74 @@ def test_attractor_extremes() -> None:
     assert full.position == pytest.approx(50.0)
     none = attractor([10.0, 40.0, 90.0], [10.0, 40.0, 90.0])
     assert none is not None
-    assert none.strength == pytest.approx(0.0, abs=1e-9)
-    assert none.position is None
+    assert none.slope == pytest.approx(1.0)
+    assert none.strength is None and none.position is None and not none.attracting
     assert attractor([5.0, 5.0], [1.0, 2.0]) is None
+
+
+@pytest.mark.parametrize("slope", [1.0, 1.5, -1.0, -2.0])
+def test_no_attractor_where_the_slope_is_at_least_one_in_size(slope: float) -> None:
+    """|slope| >= 1: the fitted map does not contract, so no strength and no position are
+    reported (the old fit gave slope -2 a "position" of 10 / 3)."""
+    initial = [10.0, 20.0, 40.0, 80.0, 120.0]
+    fit = attractor(initial, [10 + slope * x for x in initial])
+    assert fit is not None
+    assert fit.slope == pytest.approx(slope)
+    assert fit.strength is None and fit.position is None and not fit.attracting
+    assert fit.attracting_share == pytest.approx(0.0)
+    assert fit.position_ci is None
+
+
+def test_attractor_bootstrap_intervals_over_chains() -> None:
+    """Over 30 noisy chains of final = 60 + 0.4 * initial the 95% intervals hold the
+    estimates and the true values, every resample attracts, and the same seed gives the
+    same intervals; with 2 chains there is a fit but no interval."""
+    rng = np.random.default_rng(3)
+    initial = rng.uniform(20, 300, size=30)
+    final = 60 + 0.4 * initial + rng.normal(0, 5, size=30)
+    fit = attractor(initial, final)
+    assert fit is not None and fit.attracting
+    assert fit.slope_ci is not None and fit.strength_ci is not None
+    assert fit.position_ci is not None and fit.strength is not None and fit.position is not None
+    assert fit.slope_ci.low < 0.4 < fit.slope_ci.high
+    assert fit.slope_ci.low < fit.slope < fit.slope_ci.high
+    assert fit.strength_ci.low < fit.strength < fit.strength_ci.high
+    assert fit.position_ci.low < 100 < fit.position_ci.high
+    assert fit.slope_ci.high - fit.slope_ci.low < 0.1
+    assert fit.attracting_share == 1.0
+    assert attractor(initial, final) == fit
+    two = attractor([1.0, 2.0], [1.0, 1.5])
+    assert two is not None and two.slope_ci is None and two.attracting_share is None
+
+
+def test_an_uncertain_attractor_has_no_position_interval() -> None:
+    """Four chains whose slope could be below or above 1: an estimate and a slope interval
+    that reaches past 1, a share of attracting resamples below 95%, no position interval."""
+    fit = attractor([10.0, 20.0, 30.0, 40.0], [30.0, 20.0, 60.0, 45.0])
+    assert fit is not None and fit.slope_ci is not None
+    assert fit.slope_ci.high > 1
+    assert fit.attracting_share is not None and fit.attracting_share < 0.95
+    assert fit.position_ci is None
+
+
+def test_attractor_section_reports_none_beyond_slope_one() -> None:
+    """summary.md's attractor table shows the interval of each number, and `none` with no
+    position where |slope| >= 1."""
+    initial = [10.0, 20.0, 40.0, 80.0]
+    rows = [
+        AttractorRow("all", "length_words", attractor(initial, [50 + 0.5 * x for x in initial])),
+        AttractorRow("all", "type_token_ratio", attractor(initial, [2 * x for x in initial])),
+        AttractorRow("all", "length_chars", None),
+    ]
+    lines = attractor_section(rows)
+    table = [line for line in lines if line.startswith("| all")]
+    assert len(table) == 2
+    assert table[0].startswith("| all | length_words | 4 | 0.500 [0.500, 0.500] | 0.500 [")
+    assert "| 100.000 [100.000, 100.000] | 100% |" in table[0]
+    assert "| none (\\|slope\\| >= 1) | - | 0% |" in table[1]
+    assert attractor_section([AttractorRow("all", "length_words", None)])[-1].startswith(
+        "No attractor fit"
+    )
 
 
 # --- statistics ----------------------------------------------------------------------------

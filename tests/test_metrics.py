@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
-from service.experiment.spec import Fact
+from service.experiment.fact_context import in_one_sentence, sentences, starts_a_word
+from service.experiment.spec import Fact, Source
 from service.measure.drift_table import JUDGED, METRICS, DriftTable
 from service.measure.metrics import (
     cosine_distance,
@@ -146,6 +150,84 @@ def test_facts_retained_none_and_all() -> None:
 def test_facts_retained_without_facts_is_empty() -> None:
     """With no facts to check nothing is retained."""
     assert facts_retained("V12 in 1962", []) == []
+
+
+# --- facts bound to their context -----------------------------------------------------------
+
+AUTOMATED = Fact(name="automated", patterns=["1989"], context=["automat"])
+LIGHTHOUSE = (
+    "The lighthouse was built in 1872. Its keepers left when it was automated in 1989. "
+    "A museum opened in 1995."
+)
+
+
+def test_a_context_bound_fact_is_credited_beside_its_context() -> None:
+    """`1989` counts for `automated` in a sentence that also speaks of automation (a context
+    word matches at the start of a word: automated, automation)."""
+    assert AUTOMATED.matches(LIGHTHOUSE)
+    assert AUTOMATED.matches("Automation came in 1989, and the keepers left.")
+
+
+def test_a_number_moved_to_another_event_is_not_credited() -> None:
+    """A retelling that ties 1989 to the museum and the automation to no date keeps the
+    number but not the fact; the same fact without context would credit it."""
+    moved = "The lighthouse was automated long ago. A museum opened in 1989."
+    assert not AUTOMATED.matches(moved)
+    assert Fact(name="automated", patterns=["1989"]).matches(moved)
+    assert facts_retained(moved, [AUTOMATED]) == []
+
+
+def test_context_must_start_a_word_and_sentences_split_on_their_ends() -> None:
+    """`automat` inside "semiautomatic" is no context; a decimal point does not end a
+    sentence, a full stop, a line break or a CJK full stop does."""
+    assert not AUTOMATED.matches("A semiautomatic gun from 1989.")
+    engine = Fact(name="engine", patterns=[r"5\.9"], context=["litre"])
+    assert engine.matches("It had a 5.9 litre engine.")
+    assert not engine.matches("It had 5.9 of them. The litre was gone.")
+    assert not engine.matches("It had 5.9 of them\nlitre")
+    assert sentences("一。二！三 four. Five") == ["一。", "二！", "三 four.", "Five"]
+
+
+@dataclass(frozen=True)
+class SpanOnly:
+    start: int
+
+
+@dataclass(frozen=True)
+class SearchOnly:
+    """A compiled pattern of another engine: `search` only, its match's start a number."""
+
+    pattern: re.Pattern[str]
+
+    def search(self, text: str) -> SpanOnly | None:
+        found = self.pattern.search(text)
+        return SpanOnly(found.start()) if found else None
+
+
+def test_context_needs_only_search_and_looks_past_matches_inside_words() -> None:
+    """Context matching works with any engine's `search` (a match's start a method or a
+    number), and finds a word-start match after matches inside words."""
+    for engine in (re.compile("automat", re.I), SearchOnly(re.compile("automat", re.I))):
+        assert starts_a_word(engine, "semiautomatic, xautomat, then automated")
+        assert not starts_a_word(engine, "semiautomatic and xautomat")
+        assert in_one_sentence("Automated in 1989.", [re.compile("1989")], [engine])
+        assert not in_one_sentence("Automated. In 1989.", [re.compile("1989")], [engine])
+
+
+def test_context_without_whole_words_matches_inside_words() -> None:
+    """With whole_words false (as scripts without spaces need) context matches anywhere."""
+    fact = Fact(name="自动化", patterns=["1989"], context=["自动"], whole_words=False)
+    assert fact.matches("灯塔于1989年实现自动化。")
+    assert not fact.matches("灯塔实现自动化。博物馆于1989年开放。")
+
+
+def test_bad_context_is_a_spec_error() -> None:
+    """A context that is no regex, or that the source never puts beside the pattern, is
+    refused at validation, naming it."""
+    with pytest.raises(ValidationError, match="'\\('"):
+        Fact(name="x", patterns=["1989"], context=["("])
+    with pytest.raises(ValidationError, match="does not match the source text itself"):
+        Source(text="Automated. In 1989 a museum opened.", facts=[AUTOMATED])
 
 
 # --- text_metrics --------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from agents.kinds import BackendKind, EmbedderKind
 from agents.persona import Persona
 from agents.personas import BUILTIN_PERSONAS
 from agents.tasks import TaskName
+from service.experiment.fact_context import in_one_sentence
 from service.experiment.limits import (
     check_at_most,
     check_size,
@@ -62,15 +63,22 @@ class Fact(Strict):
     With `whole_words` (the default) a match may not start or end inside a word, so `78`
     does not match `1978` and `LED` does not match `dovetailed`; a match that starts or ends
     with a non-word character (`-`, `.`, space) is free on that side.
+
+    With `context`, a pattern counts only in a sentence that also has a context pattern at
+    the start of a word (anywhere without whole_words): `1989` with context `automat`.
     """
 
     name: str = Field(min_length=1)
     patterns: list[str] = Field(min_length=1)
     whole_words: bool = True
+    context: list[str] = Field(
+        default_factory=list,
+        description="case-insensitive regexes; one must match in the same sentence",
+    )
 
     @model_validator(mode="after")
     def _compiles(self) -> Fact:
-        for pattern in self.patterns:
+        for pattern in (*self.patterns, *self.context):
             try:
                 fact_regexes((pattern,), self.whole_words)
             except re.error as exc:
@@ -78,8 +86,13 @@ class Fact(Strict):
         return self
 
     def matches(self, text: str) -> bool:
-        """Whether any pattern still matches `text`."""
-        return any(p.search(text) for p in fact_regexes(tuple(self.patterns), self.whole_words))
+        """Whether any pattern still matches `text` (in a sentence with a context word, when
+        the fact has context)."""
+        patterns = fact_regexes(tuple(self.patterns), self.whole_words)
+        if not self.context:
+            return any(p.search(text) for p in patterns)
+        context = fact_regexes(tuple(self.context), False)
+        return in_one_sentence(text, patterns, context, word_start=self.whole_words)
 
 
 @lru_cache(maxsize=1024)
@@ -116,7 +129,8 @@ class Source(Strict):
             raise ValueError(
                 f"fact {', '.join(map(repr, missing))} does not match the source text itself "
                 "(a fact the original lacks would count as lost from generation 0); fix its "
-                "patterns (they match on word edges unless whole_words is false)"
+                "patterns (they match on word edges unless whole_words is false) or its "
+                "context (a context word must start a word in the same sentence)"
             )
         return self
 

@@ -26,6 +26,7 @@ METRICS = (
     "cosine",
     "rouge_l",
     "chrf",
+    "judged_fact_retention",
 )
 EXTRA = {"rouge_l": rouge_l, "chrf": chrf}
 LEFT_OUT = ("observed", "system", "prompt")

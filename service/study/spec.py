@@ -22,6 +22,8 @@ ExtraMetric = Literal["rouge_l", "chrf"]
 Outcome = Literal[
     "fact_retention", "rare_word_retention", "length_words", "type_token_ratio", "euclidean"
 ]
+AttractorMetric = Literal["length_words", "unique_words", "type_token_ratio", "length_chars"]
+DEFAULT_ATTRACTOR_METRICS: tuple[AttractorMetric, ...] = ("length_words", "type_token_ratio")
 SOURCE_AXIS = "source"
 MAX_NAME_IN_RUN_ID = 60
 
@@ -53,8 +55,8 @@ class StudySpec(BaseModel):
     baseline: str | None = None
     metrics: list[ExtraMetric] = Field(default_factory=list)
     outcome: Outcome = "fact_retention"
-    attractor_metrics: list[str] = Field(
-        default_factory=lambda: ["length_words", "type_token_ratio"]
+    attractor_metrics: list[AttractorMetric] = Field(
+        default_factory=lambda: list(DEFAULT_ATTRACTOR_METRICS)
     )
 
     @field_validator("set")
@@ -133,6 +135,8 @@ def _problem(error: Any) -> Problem:
     message = error["msg"]
     if error["type"] == "extra_forbidden":
         message = "unknown study field"
+    if error["type"] == "literal_error":
+        message = f"unknown name {error['input']!r}; expected {error['ctx']['expected']}"
     return Problem(field, message.removeprefix("Value error, "))
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from service.measure.report import format_value
 from service.measure.stats import Summary, bootstrap_difference, summarize
+from service.study.attractor_section import attractor_section
 from service.study.tables import AttractorRow, Final
 
 NOTE = (
@@ -82,32 +82,7 @@ def write_summary(
         "",
         NOTE,
         "",
-        "## Attractors",
-        "",
+        *attractor_section(attractors),
     ]
-    fitted = [row for row in attractors if row.fit is not None]
-    if not fitted:
-        lines.append(
-            "No attractor fit: it needs chains that start from different texts "
-            "(`source_variants` in the study)."
-        )
-    else:
-        lines += [
-            "| group | metric | chains | slope | strength | position |",
-            "|---|---|---|---|---|---|",
-        ]
-        for row in fitted:
-            fit = row.fit
-            assert fit is not None
-            lines.append(
-                f"| {row.group} | {row.metric} | {fit.n} | {fit.slope:.3f} "
-                f"| {fit.strength:.3f} | {format_value(fit.position)} |"
-            )
-        lines += [
-            "",
-            "Final value regressed on the source text's value across chains (Perez et al. "
-            "2024): strength = 1 - |slope| (1: every chain ends at the same value), position "
-            "= intercept / (1 - slope).",
-        ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

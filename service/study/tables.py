@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,7 +133,7 @@ class AttractorRow:
     fit: Attractor | None
 
 
-def attractors(data: StudyData, metrics: list[str]) -> list[AttractorRow]:
+def attractors(data: StudyData, metrics: Sequence[str]) -> list[AttractorRow]:
     """Per condition without its source axis, per metric: final value of each chain (mean of
     its final round's messages) regressed on the value of its source text."""
     initial: dict[tuple[str, str], float] = {}
