@@ -1,5 +1,5 @@
-"""study.png (curves per condition with 95% CI bands) and phase.png (final outcome over two
-numeric axes), matplotlib with the Agg backend."""
+"""study.png (curves per condition with 95% CI bands over runs) and phase.png (final outcome
+over two numeric axes), matplotlib with the Agg backend."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ PANELS = (
     ("euclidean", "embedding distance to the original"),
 )
 FALLBACK = ("type_token_ratio", "type-token ratio")
-MIN_BAND_N = 3  # a t interval over 2 values is too wide to draw
+MIN_BAND_N = 3  # a t interval over 2 runs is too wide to draw
 
 
 def plot_study(rows: list[dict[str, Any]], conditions: list[str], path: Path, title: str) -> Path:
-    """Per-round means of model messages, one line per condition, with their 95% CI bands
-    where a round has at least MIN_BAND_N messages."""
+    """Per-round means over runs (each run's mean over its model messages of the round), one
+    line per condition, with their 95% CI bands where a round has at least MIN_BAND_N runs."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -96,7 +96,7 @@ def plot_phase(
     for (row, col), value in np.ndenumerate(grid):
         if not np.isnan(value):
             axis.text(col, row, f"{value:.3f}", ha="center", va="center", fontsize=7, color="w")
-    figure.colorbar(image, label=f"final {outcome}, whole population")
+    figure.colorbar(image, label=f"final {outcome}, whole population, mean over runs")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -104,16 +104,17 @@ def plot_phase(
 
 
 def phase_cells(
-    population: dict[str, list[float]],
+    population: dict[str, float],
     labels: dict[str, dict[str, str]],
     values: dict[str, dict[str, Any]],
     x_axis: str,
     y_axis: str,
 ) -> dict[tuple[float, float], float]:
-    """Mean of the population outcome per (x, y), pooled over the other axes."""
+    """Mean of the conditions' population outcomes (each a mean over runs) per (x, y),
+    averaged over the other axes."""
     pooled: dict[tuple[float, float], list[float]] = defaultdict(list)
     for condition, outcome in population.items():
         x = float(values[x_axis][labels[condition][x_axis]])
         y = float(values[y_axis][labels[condition][y_axis]])
-        pooled[x, y] += outcome
+        pooled[x, y].append(outcome)
     return {key: sum(v) / len(v) for key, v in pooled.items() if v}
