@@ -25,7 +25,6 @@ Outcome = Literal[
 SOURCE_AXIS = "source"
 MAX_NAME_IN_RUN_ID = 60
 AUTO_START = 5  # replicates a `replicates: auto` study starts with
-AA_AXIS = "aa"
 AA_SEED_OFFSET = 1_000_003  # the A/A copy's seed: far from seeds a user picks by hand
 
 

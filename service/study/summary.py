@@ -46,6 +46,10 @@ def _mean(m: Mean, share: bool = False) -> str:
     return f"{value} [{m.ci_low:.3f}, {m.ci_high:.3f}]"
 
 
+def _share(m: Mean) -> str:
+    return "-" if m.mean is None else f"{m.mean:.0%}"
+
+
 def _p(p: float | None) -> str:
     if p is None:
         return "-"
@@ -128,7 +132,7 @@ def write_summary(
         ]
         shares = {s.condition: s.means["spoke_share"] for s in stats.conditions}
         for c in stats.comparisons:
-            spoke = f"{_mean(shares[c.condition], True)} vs {_mean(shares[c.baseline], True)}"
+            spoke = f"{_share(shares[c.condition])} vs {_share(shares[c.baseline])}"
             lines.append(_comparison(c, spoke))
         lines += [
             "",
