@@ -6,6 +6,8 @@
 # resumes. Usage:
 #   scripts/findings.sh                                  # the studies findings.md reports
 #   scripts/findings.sh human-injection chain-vs-network # a selection
+#   scripts/findings.sh 'provenance-mitigation@policy=all,human_only,label'
+#                                    # a study with only these labels of one grid axis
 # Environment: PYTHON (default python), PARALLEL (runs at once, default 2), and the Redis of
 # DRIFTLAB_REDIS_URL as for any driftlab command.
 set -eu
@@ -14,16 +16,26 @@ PYTHON=${PYTHON:-python}
 PARALLEL=${PARALLEL:-2}
 [ "$#" -gt 0 ] || set -- human-injection provenance-mitigation
 mkdir -p studies/findings
-for name in "$@"; do
+for selection in "$@"; do
+    name=${selection%%@*}
     derived="studies/findings/$name.yaml"
-    "$PYTHON" - "examples/studies/$name.yaml" examples/texts/tide-mill.yaml "$derived" <<'PY'
+    "$PYTHON" - "examples/studies/$name.yaml" examples/texts/tide-mill.yaml "$derived" \
+        "$selection" <<'PY'
 import sys
 from pathlib import Path
 
 import yaml
 
-study_path, text_path, out_path = (Path(p) for p in sys.argv[1:])
+study_path, text_path, out_path = (Path(p) for p in sys.argv[1:4])
 study = yaml.safe_load(study_path.read_text())
+if "@" in sys.argv[4]:
+    axis, labels = sys.argv[4].split("@", 1)[1].split("=", 1)
+    keep = labels.split(",")
+    values = study["grid"][axis]
+    if isinstance(values, dict):
+        study["grid"][axis] = {k: v for k, v in values.items() if k in keep}
+    else:
+        study["grid"][axis] = [v for v in values if str(v) in keep]
 if isinstance(study["base"], str):
     base_path = (study_path.parent / study["base"]).resolve()
     study["base"] = str(base_path)
