@@ -28,6 +28,7 @@ from service.study.inference import (
 )
 from service.study.outcomes import RunOutcome, read_runs_csv, run_outcomes
 from service.study.results import RunInfo, StudyData, collect
+from service.study.run_study import run_study
 from service.study.runner import Prepared, prepare_runs
 from service.study.spec import StudySpec, aa_study, plan
 from tests.conftest import spec_dict
@@ -242,3 +243,29 @@ async def test_aa_comparisons_are_supported_at_most_at_the_nominal_rate(store) -
     assert tested == {"final": 40, "population": 40}
     assert supported["final"] <= 4 and supported["population"] <= 4, supported
     assert time.perf_counter() - started < 120
+
+
+async def test_replicates_auto_adds_replicates_up_to_the_cap(tmp_path, store) -> None:
+    """`replicates: auto` with a width the first 5 replicates reach stops there; started
+    again with an unreachable width, it keeps those runs and adds replicates up to the cap."""
+    base = spec_dict(human_corpus=["A fresh human retelling of the source."])
+    for width, expected, ran in ((10.0, 5, 10), (1e-9, 6, 2)):
+        study = StudySpec(
+            name="auto",
+            base=base,
+            grid={"injection.rate": [0, 0.5]},
+            replicates="auto",
+            replicates_cap=6,
+            target_ci_width=width,
+        )
+
+        def replan(replicates: int | None = None, study: StudySpec = study) -> list[Prepared]:
+            return prepare_runs(plan(study, base, replicates), Settings(), {})
+
+        out = tmp_path / f"w{width}"
+        outcome = await run_study(study, replan(), store, out, replan=replan)
+        runs = read_runs_csv(out / "runs.csv")
+        assert sorted({r.replicate for r in runs}) == list(range(expected))
+        assert len(outcome.runs.ran) == ran
+        manifest = json.loads((out / "manifest.json").read_text())
+        assert manifest["replicates"] == "auto" and manifest["replicates_run"] == expected
