@@ -1,5 +1,5 @@
 """A finished study's files: runs.csv, summary.md, summary.json, manifest.json, study.csv,
-messages.parquet, study.png and phase.png."""
+messages.parquet, study.png, effects.png and phase.png."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from service.study.comparisons import StudyStats, study_stats
 from service.study.outcomes import RunOutcome, run_outcomes, write_runs_csv
-from service.study.plots import numeric_axes, phase_cells, plot_phase, plot_study
+from service.study.plots import numeric_axes, phase_cells, plot_effects, plot_phase, plot_study
 from service.study.results import StudyData, write_messages_parquet
 from service.study.spec import StudySpec
 from service.study.summary import write_summary, write_summary_json
@@ -50,6 +50,8 @@ def write_outputs(study: StudySpec, data: StudyData, out_dir: Path) -> list[Path
         write_messages_parquet(data, out_dir / "messages.parquet"),
         plot_study(rows, data.conditions, out_dir / "study.png", title=f"study {study.name}"),
     ]
+    if stats.comparisons:
+        written.append(plot_effects(stats, out_dir / "effects.png"))
     numeric = numeric_axes(data.axes)
     if len(numeric) >= 2:
         x_axis, y_axis = numeric[:2]

@@ -1,11 +1,16 @@
-"""study.png (curves per condition with 95% CI bands over runs) and phase.png (final outcome
-over two numeric axes), matplotlib with the Agg backend."""
+"""study.png (curves per condition with 95% CI bands over runs), effects.png (paired
+differences with the baseline) and phase.png (final outcome over two numeric axes),
+matplotlib with the Agg backend."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+
+from service.study.comparisons import StudyStats
 
 PANELS = (
     ("fact_retention", "share of facts retained"),
@@ -80,7 +85,6 @@ def plot_phase(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
     xs = sorted({x for x, _ in cells})
     ys = sorted({y for _, y in cells})
@@ -118,3 +122,41 @@ def phase_cells(
         y = float(values[y_axis][labels[condition][y_axis]])
         pooled[x, y].append(outcome)
     return {key: sum(v) / len(v) for key, v in pooled.items() if v}
+
+
+def plot_effects(stats: StudyStats, path: Path) -> Path:
+    """effects.png: each paired difference with the baseline and its 95% interval, one panel
+    per compared measure; supported effects (Holm) filled, the others hollow."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    measures = list(dict.fromkeys(c.measure for c in stats.comparisons))
+    rows = max(1, len({c.condition for c in stats.comparisons}))
+    figure, axes = plt.subplots(
+        1, max(1, len(measures)), figsize=(5 * max(1, len(measures)), 1.2 + 0.35 * rows)
+    )
+    for axis, measure in zip(np.atleast_1d(axes), measures, strict=False):
+        shown = [c for c in stats.comparisons if c.measure == measure and c.test is not None]
+        for y, comparison in enumerate(shown):
+            test = comparison.test
+            assert test is not None
+            axis.plot([test.ci_low, test.ci_high], [y, y], color="C0", linewidth=1.4)
+            axis.plot(
+                [test.difference],
+                [y],
+                "o",
+                color="C0",
+                markerfacecolor="C0" if comparison.supported else "white",
+            )
+        axis.axvline(0, color="grey", linewidth=0.8)
+        axis.set_yticks(range(len(shown)), [c.condition for c in shown], fontsize=7)
+        axis.invert_yaxis()
+        axis.set_title(f"{measure}: difference to baseline (n = runs)", fontsize=9)
+        axis.grid(alpha=0.3, axis="x")
+    figure.suptitle("paired differences, 95% CI; filled: supported after Holm", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
