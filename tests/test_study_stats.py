@@ -5,6 +5,7 @@ summary is recomputable from runs.csv, and A/A comparisons are rarely supported.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import math
 import random
@@ -78,6 +79,11 @@ def test_replicates_needed_reaches_80_percent_power_and_no_fewer() -> None:
     assert n is not None
     assert paired_power(0.3, n, 0.05 / 3) >= 0.8 > paired_power(0.3, n - 1, 0.05 / 3)
     assert replicates_needed(0.01) is None
+    assert replicates_needed(2.47, alpha=0.005) == 6  # where scipy's nct gives nan above
+    for d_z in (1.0, 2.47, 4.75, 8.0):
+        powers = [paired_power(d_z, n, 0.005) for n in range(2, 80)]
+        assert all(0 <= p <= 1 for p in powers)
+        assert all(b >= a - 1e-6 for a, b in itertools.pairwise(powers))
     assert replicates_needed(0.0) is None
 
 

@@ -114,7 +114,15 @@ def paired_power(d_z: float, n: int, alpha: float) -> float:
     df = n - 1
     critical = float(stats.t.ppf(1 - alpha / 2, df))
     ncp = abs(d_z) * math.sqrt(n)
-    return float(stats.nct.sf(critical, df, ncp) + stats.nct.cdf(-critical, df, ncp))
+    power = float(stats.nct.sf(critical, df, ncp) + stats.nct.cdf(-critical, df, ncp))
+    if math.isfinite(power):
+        return power
+    # scipy's noncentral t can return nan far in its tail; there the normal approximation
+    # P(T > c) = Phi((ncp - c) / sqrt(1 + c^2 / (2 df))) is accurate to well below 0.01
+    spread = math.sqrt(1 + critical**2 / (2 * df))
+    upper = float(stats.norm.cdf((ncp - critical) / spread))
+    lower = float(stats.norm.cdf((-critical - ncp) / spread))
+    return upper + lower
 
 
 def replicates_needed(
