@@ -61,9 +61,10 @@ from service.run.engine import RoundReport, RunResult, new_run_id
 from service.run.lease import live_holder, request_cancel
 from service.runs import RunHooks, RunOutcome, resume_run, run_spec
 from service.status import RunStatus
+from service.study.comparisons import MIN_RELIABLE_REPLICATES
 from service.study.run_study import run_study
 from service.study.runner import Prepared, StudyHooks, prepare_runs
-from service.study.spec import Planned, plan, read_study
+from service.study.spec import Planned, aa_study, plan, read_study
 from service.worker import WorkerOptions, preload_backends, run_worker
 
 DRIFT_HEADERS = dict(
@@ -272,6 +273,11 @@ def _parser() -> argparse.ArgumentParser:
     study.add_argument("--backend", choices=BACKEND_KINDS, help="for every condition")
     study.add_argument("--parallel", type=_positive_int, help="runs at once (default: the study's)")
     study.add_argument("--out", type=Path, help="output directory (default studies/NAME)")
+    study.add_argument(
+        "--aa",
+        action="store_true",
+        help="A/A check: the baseline against itself under two names with independent seeds",
+    )
     study.set_defaults(handler=_study)
 
     analyze = commands.add_parser(
@@ -676,18 +682,36 @@ async def _study(args: argparse.Namespace) -> int:
     study, base = read_study(args.spec, settings)
     updates = {"replicates": args.replicates, "parallel": args.parallel}
     study = study.model_copy(update={k: v for k, v in updates.items() if v is not None})
-    prepared = prepare_runs(plan(study, base), settings, {"backend": args.backend})
+    if args.aa:
+        study = aa_study(study, base)
+
+    def replan(replicates: int | None = None) -> list[Prepared]:
+        return prepare_runs(plan(study, base, replicates), settings, {"backend": args.backend})
+
+    prepared = replan()
     out_dir = _writable_dir(args.out or Path("studies") / study.name)
     conditions = len({item.planned.condition.index for item in prepared})
     err.print(
         f"study [bold]{study.name}[/]: {conditions} conditions x {study.replicates} "
         f"replicates = {len(prepared)} runs, {study.parallel} at a time"
     )
+    if study.replicates != "auto" and study.replicates < MIN_RELIABLE_REPLICATES:
+        err.print(
+            f"warning: {study.replicates} replicates per condition; intervals and p values "
+            f"are unreliable below {MIN_RELIABLE_REPLICATES}",
+            markup=False,
+        )
 
     async def go(store: ProvenanceStore) -> int:
         with _StudyProgress(prepared) as hooks:
             outcome = await run_study(
-                study, prepared, store, out_dir, hooks=hooks, lease_s=settings.lease_s
+                study,
+                prepared,
+                store,
+                out_dir,
+                hooks=hooks,
+                lease_s=settings.lease_s,
+                replan=replan,
             )
         runs = outcome.runs
         out.print(
@@ -729,14 +753,17 @@ class _StudyProgress:
         return StudyHooks(round=self._round, finished=self._finished, notice=self._notice)
 
     def _round(self, planned: Planned, report: RoundReport) -> None:
-        self.done[planned.run_id] += 1
+        self.done[planned.run_id] = self.done.get(planned.run_id, 0) + 1
         if self.bar is not None:
             self.bar.update(self.task, advance=1)
 
     def _finished(self, planned: Planned, status: str) -> None:
         self.finished += 1
-        left = self.rounds[planned.run_id] - self.done[planned.run_id]
-        self.done[planned.run_id] = self.rounds[planned.run_id]
+        self.total = max(self.total, self.finished)  # `replicates: auto` adds runs
+        done = self.done.get(planned.run_id, 0)
+        rounds = self.rounds.setdefault(planned.run_id, done)
+        left = rounds - done
+        self.done[planned.run_id] = rounds
         info = f"{self.finished}/{self.total} runs"
         if self.bar is not None:
             self.bar.update(self.task, advance=left, info=info)

@@ -141,7 +141,8 @@ class MetricSummary(BaseModel):
 
 
 class ConditionFinal(BaseModel):
-    """A condition's metrics over the model messages of its last round (from study.csv)."""
+    """A condition's metrics at its last round: n runs, the mean and 95% interval over runs
+    of each run's mean over its model messages of that round (from study.csv)."""
 
     condition: str
     round: int
@@ -152,6 +153,7 @@ class StudySummary(BaseModel):
     id: str
     outcome: str
     conditions: list[ConditionFinal]
+    statistics: dict[str, Any] | None = None  # summary.json: per-run means, paired tests
 
 
 class TopologyNode(BaseModel):

@@ -28,7 +28,10 @@ from service.study.run_study import run_study
 from service.study.runner import Prepared, StudyHooks
 from service.study.spec import MAX_NAME_IN_RUN_ID, StudySpec
 
-OUTPUT_FILES = ("summary.md", "study.csv", "study.png", "phase.png", "messages.parquet")
+OUTPUT_FILES = (
+    "summary.md", "study.csv", "study.png", "phase.png", "messages.parquet",
+    "summary.json", "runs.csv", "manifest.json",
+)  # fmt: skip
 log = logging.getLogger("driftlab.api")
 
 

@@ -1,11 +1,16 @@
-"""study.png (curves per condition with 95% CI bands) and phase.png (final outcome over two
-numeric axes), matplotlib with the Agg backend."""
+"""study.png (curves per condition with 95% CI bands over runs), effects.png (paired
+differences with the baseline) and phase.png (final outcome over two numeric axes),
+matplotlib with the Agg backend."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+
+from service.study.comparisons import StudyStats
 
 PANELS = (
     ("fact_retention", "share of facts retained"),
@@ -14,12 +19,12 @@ PANELS = (
     ("euclidean", "embedding distance to the original"),
 )
 FALLBACK = ("type_token_ratio", "type-token ratio")
-MIN_BAND_N = 3  # a t interval over 2 values is too wide to draw
+MIN_BAND_N = 3  # a t interval over 2 runs is too wide to draw
 
 
 def plot_study(rows: list[dict[str, Any]], conditions: list[str], path: Path, title: str) -> Path:
-    """Per-round means of model messages, one line per condition, with their 95% CI bands
-    where a round has at least MIN_BAND_N messages."""
+    """Per-round means over runs (each run's mean over its model messages of the round), one
+    line per condition, with their 95% CI bands where a round has at least MIN_BAND_N runs."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -80,7 +85,6 @@ def plot_phase(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
     xs = sorted({x for x, _ in cells})
     ys = sorted({y for _, y in cells})
@@ -96,7 +100,7 @@ def plot_phase(
     for (row, col), value in np.ndenumerate(grid):
         if not np.isnan(value):
             axis.text(col, row, f"{value:.3f}", ha="center", va="center", fontsize=7, color="w")
-    figure.colorbar(image, label=f"final {outcome}, whole population")
+    figure.colorbar(image, label=f"final {outcome}, whole population, mean over runs")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -104,16 +108,55 @@ def plot_phase(
 
 
 def phase_cells(
-    population: dict[str, list[float]],
+    population: dict[str, float],
     labels: dict[str, dict[str, str]],
     values: dict[str, dict[str, Any]],
     x_axis: str,
     y_axis: str,
 ) -> dict[tuple[float, float], float]:
-    """Mean of the population outcome per (x, y), pooled over the other axes."""
+    """Mean of the conditions' population outcomes (each a mean over runs) per (x, y),
+    averaged over the other axes."""
     pooled: dict[tuple[float, float], list[float]] = defaultdict(list)
     for condition, outcome in population.items():
         x = float(values[x_axis][labels[condition][x_axis]])
         y = float(values[y_axis][labels[condition][y_axis]])
-        pooled[x, y] += outcome
+        pooled[x, y].append(outcome)
     return {key: sum(v) / len(v) for key, v in pooled.items() if v}
+
+
+def plot_effects(stats: StudyStats, path: Path) -> Path:
+    """effects.png: each paired difference with the baseline and its 95% interval, one panel
+    per compared measure; supported effects (Holm) filled, the others hollow."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    measures = list(dict.fromkeys(c.measure for c in stats.comparisons))
+    rows = max(1, len({c.condition for c in stats.comparisons}))
+    figure, axes = plt.subplots(
+        1, max(1, len(measures)), figsize=(5 * max(1, len(measures)), 1.2 + 0.35 * rows)
+    )
+    for axis, measure in zip(np.atleast_1d(axes), measures, strict=False):
+        shown = [c for c in stats.comparisons if c.measure == measure and c.test is not None]
+        for y, comparison in enumerate(shown):
+            test = comparison.test
+            assert test is not None
+            axis.plot([test.ci_low, test.ci_high], [y, y], color="C0", linewidth=1.4)
+            axis.plot(
+                [test.difference],
+                [y],
+                "o",
+                color="C0",
+                markerfacecolor="C0" if comparison.supported else "white",
+            )
+        axis.axvline(0, color="grey", linewidth=0.8)
+        axis.set_yticks(range(len(shown)), [c.condition for c in shown], fontsize=7)
+        axis.invert_yaxis()
+        axis.set_title(f"{measure}: difference to baseline (n = runs)", fontsize=9)
+        axis.grid(alpha=0.3, axis="x")
+    figure.suptitle("paired differences, 95% CI; filled: supported after Holm", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,8 @@ async def start_study(request: web.Request) -> web.Response:
     if not settings.allow_server_paths and (problems := _server_problems(raw)):
         raise SpecError(problems)
     study, base = parse_study(raw, Path.cwd(), settings)
+    if study.replicates == "auto":
+        raise SpecError([Problem("replicates", "auto is for `driftlab study`; give a number")])
     prepared = prepare_runs(plan(study, base), settings, {})
     if problems := [
         Problem(f"condition [{run.planned.condition.name}] {problem.field}", problem.message)
@@ -86,10 +89,14 @@ async def get_study(request: web.Request) -> web.Response:
 @routes.get("/v1/studies/{study}/summary", responses={200: StudySummary, 404: ErrorBody})
 async def get_summary(request: web.Request) -> web.StreamResponse:
     """summary.md (text/markdown), or with `Accept: application/json` each condition's
-    metrics over its last round's model messages (from study.csv)."""
+    metrics at its last round, means over runs (from study.csv), and the replicate-level
+    statistics of summary.json."""
     if "application/json" in request.headers.get("Accept", ""):
         view, path = await _output(request, "study.csv")
-        return json_response(_summary(view, path))
+        summary = _summary(view, path)
+        if (statistics := path.with_name("summary.json")).is_file():
+            summary.statistics = json.loads(statistics.read_text(encoding="utf-8"))
+        return json_response(summary)
     _, path = await _output(request, "summary.md")
     return web.Response(text=path.read_text(encoding="utf-8"), content_type=MARKDOWN)
 
