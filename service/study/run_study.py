@@ -12,6 +12,7 @@ from service.study.outputs import write_outputs
 from service.study.results import collect
 from service.study.runner import Prepared, StudyHooks, StudyRuns, run_all
 from service.study.spec import StudySpec
+from service.study.transmission import run_transmission, write_transmission
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,8 @@ async def run_study(
     lease_s: float = 30.0,
 ) -> StudyOutcome:
     """Run the study's runs not yet completed (see `run_all`), then write its outputs
-    (study.csv, messages.parquet, study.png, summary.md, phase.png) to `out_dir`."""
+    (study.csv, messages.parquet, study.png, summary.md, phase.png,
+    transmission.csv, transmission.md) to `out_dir`."""
     runs = await run_all(
         prepared,
         store,
@@ -42,4 +44,6 @@ async def run_study(
         lease_s=lease_s,
     )
     data = await collect(store, prepared, study.metrics)
-    return StudyOutcome(runs, write_outputs(study, data, out_dir))
+    written = write_outputs(study, data, out_dir)
+    written += write_transmission(await run_transmission(store, prepared), out_dir)
+    return StudyOutcome(runs, written)
