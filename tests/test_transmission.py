@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from service.api.app import create_app
 from service.errors import SpecError
 from service.experiment.dry_run import estimate
 from service.experiment.experiment import load
@@ -20,6 +21,7 @@ from service.provenance.store import ProvenanceStore
 from service.run.engine import Engine
 from service.run.reach import ReachController
 from tests.conftest import spec_dict
+from tests.test_api import api_settings, finished, start
 from topologies import line, tree
 
 CORPUS = [
@@ -207,3 +209,16 @@ def test_the_controller_makes_up_a_shortfall_next_round() -> None:
 def test_a_target_reach_needs_a_corpus() -> None:
     with pytest.raises(SpecError, match=r"injection\.reach > 0 needs human_corpus"):
         load(spec_dict(injection={"reach": 0.2}))
+
+
+async def test_the_api_serves_the_transmission_view(aiohttp_client, redis, tmp_path) -> None:
+    """GET /v1/runs/{id}/drift holds the totals and the table; ?table=transmission is CSV."""
+    api = await aiohttp_client(create_app(api_settings(tmp_path)))
+    run_id = await start(api, spec_dict(topology=MATCHED_COST["small-world"], rounds=3))
+    await finished(api, run_id)
+    drift = await (await api.get(f"/v1/runs/{run_id}/drift")).json()
+    assert drift["transmission"]["model"] == sum(r["model"] for r in drift["transmission_by_round"])
+    response = await api.get(
+        f"/v1/runs/{run_id}/drift", params={"table": "transmission"}, headers={"Accept": "text/csv"}
+    )
+    assert (await response.text()).startswith("round,model,llm_calls,parents_mean")
