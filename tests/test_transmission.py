@@ -3,6 +3,7 @@ transmission view (merges, generations, reach, human-text reads) and a target re
 
 from __future__ import annotations
 
+import csv
 import json
 from collections import Counter
 from pathlib import Path
@@ -14,12 +15,16 @@ from service.errors import SpecError
 from service.experiment.dry_run import estimate
 from service.experiment.experiment import load
 from service.experiment.schedule import Pending
+from service.experiment.settings import Settings
 from service.measure.export import export_run
 from service.measure.transmission import Transmission
 from service.provenance.message import Message
 from service.provenance.store import ProvenanceStore
 from service.run.engine import Engine
 from service.run.reach import ReachController
+from service.study.run_study import run_study
+from service.study.runner import prepare_runs
+from service.study.spec import parse_study, plan
 from tests.conftest import spec_dict
 from tests.test_api import api_settings, finished, start
 from topologies import line, tree
@@ -29,6 +34,7 @@ CORPUS = [
     "Another human-written version, shorter, naming the same people and dates.",
     "A third human retelling with the facts in a different order.",
 ]
+STUDY_BASE = Path(__file__).parent / "data" / "study-base.yaml"
 AGENTS = 28
 TURNS = 4
 MATCHED_COST = {
@@ -222,3 +228,19 @@ async def test_the_api_serves_the_transmission_view(aiohttp_client, redis, tmp_p
         f"/v1/runs/{run_id}/drift", params={"table": "transmission"}, headers={"Accept": "text/csv"}
     )
     assert (await response.text()).startswith("round,model,llm_calls,parents_mean")
+
+
+async def test_a_study_reports_each_runs_reach_beside_its_condition(store, tmp_path: Path) -> None:
+    """Two target reaches, one replicate each: transmission.csv has one row per run with the
+    reach it achieved, transmission.md one row per condition."""
+    study, base = parse_study(
+        {"name": "r", "base": str(STUDY_BASE), "grid": {"injection.reach": [0, 0.4]}}, tmp_path
+    )
+    prepared = prepare_runs(plan(study, base), Settings(), {})
+    outcome = await run_study(study, prepared, store, tmp_path)
+    assert tmp_path / "transmission.csv" in outcome.written
+    with (tmp_path / "transmission.csv").open(newline="") as handle:
+        rows = {row["condition"]: row for row in csv.DictReader(handle)}
+    assert float(rows["injection.reach=0"]["reach_1"]) < 0.1
+    assert abs(float(rows["injection.reach=0.4"]["reach_1"]) - 0.4) <= 0.05
+    assert "| injection.reach=0.4 |" in (tmp_path / "transmission.md").read_text()
