@@ -63,6 +63,8 @@ class Drift(BaseModel):
     drift_by_round: list[dict[str, Any]] = []
     drift_by_min_generation: list[dict[str, Any]] = []
     drift_by_ancestry: list[dict[str, Any]] = []
+    transmission_by_round: list[dict[str, Any]] = []
+    transmission: dict[str, Any] | None = None
 
 
 class LineageEdge(BaseModel):

@@ -15,6 +15,7 @@ from service.study.outputs import write_outputs
 from service.study.results import StudyData, collect
 from service.study.runner import Prepared, StudyHooks, StudyRuns, run_all
 from service.study.spec import AUTO_START, StudySpec
+from service.study.transmission import run_transmission, write_transmission
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,10 @@ async def run_study(
 ) -> StudyOutcome:
     """Run the study's runs not yet completed (see `run_all`), then write its outputs
     (runs.csv, summary.md, summary.json, manifest.json, study.csv, messages.parquet,
-    study.png, phase.png) to `out_dir`. With `replicates: auto` and `replan` (the prepared
-    runs for a number of replicates), replicates are added until every comparison's 95%
-    interval is at most `target_ci_width` wide or `replicates_cap` is reached."""
+    study.png, phase.png, transmission.csv, transmission.md) to `out_dir`. With
+    `replicates: auto` and `replan` (the prepared runs for a number of replicates),
+    replicates are added until every comparison's 95% interval is at most `target_ci_width`
+    wide or `replicates_cap` is reached."""
 
     async def run(items: list[Prepared]) -> tuple[StudyRuns, StudyData]:
         done = await run_all(
@@ -62,7 +64,9 @@ async def run_study(
         more, data = await run(replan(count))
         runs.ran += more.ran
         runs.prepared = more.prepared
-    return StudyOutcome(runs, write_outputs(study, data, out_dir))
+    written = write_outputs(study, data, out_dir)
+    written += write_transmission(await run_transmission(store, runs.prepared), out_dir)
+    return StudyOutcome(runs, written)
 
 
 def _widest_interval(study: StudySpec, data: StudyData) -> float | None:
