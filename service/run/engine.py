@@ -33,6 +33,7 @@ from service.run.inbox import new_inbox
 from service.run.lease import Lease
 from service.run.record_writer import RecordWriter
 from service.run.replay import Replay, clear_error
+from service.run.round_drift import round_drift
 from service.run.runners import StepRunner, open_runner
 from service.run.step import (
     Emitted,
@@ -75,12 +76,14 @@ class RoundReport:
     counts: dict[str, int]
     faults: dict[str, int]
     latencies_ms: tuple[float, ...]
+    live_view: dict[str, Any] = field(default_factory=dict)  # round_drift: for live pages
 
     def event(self) -> dict[str, Any]:
-        """The `round` event: all but the call latencies."""
+        """The `round` event: all but the call latencies, with the drift fields."""
         fields = dataclasses.asdict(self)
         del fields["latencies_ms"]
-        return {"type": "round", **fields}
+        live_view = fields.pop("live_view")
+        return {"type": "round", **fields, **live_view}
 
 
 @dataclass
@@ -319,6 +322,7 @@ class Engine:
             counts={k: v - counts[k] for k, v in self.counts.items()},
             faults={k: v - faults.get(k, 0) for k, v in self.faults.items() if v != faults.get(k)},
             latencies_ms=tuple(item.latency_ms for item in settled if item.attempts),
+            live_view=round_drift(self.run_id, self.replicate, [*sources, *settled]),
         )
         if self._announces(round_):
             await self.store.add_event(self.run_id, report.event())
