@@ -15,13 +15,13 @@ export function lineChart(container, { title, x, y, series, width = 520, height 
       bands.push({ series: [at + 1, at], fill: `${line.colour}33` });
     }
   }
-  return new uPlot(
+  const chart = new uPlot(
     {
       title,
       width,
       height,
       scales: { x: { time: false } },
-      axes: [{ label: x }, { label: y, size: 60 }],
+      axes: [{ label: x, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] }, { label: y, size: 60 }],
       series: all,
       bands,
       legend: { live: false },
@@ -29,4 +29,7 @@ export function lineChart(container, { title, x, y, series, width = 520, height 
     [[], ...all.slice(1).map(() => [])],
     container,
   );
+  const rows = chart.root.querySelectorAll(".u-legend .u-series");
+  bands.forEach(({ series }) => series.forEach((index) => (rows[index].style.display = "none")));
+  return chart;
 }

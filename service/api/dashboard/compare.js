@@ -84,7 +84,7 @@ async function drawStudy(body, study) {
     const curves = conditions.map((name) => bandOver(runs.filter((run) => run.condition === name).map((run) => drifts.get(run.id).drift_by_round), metric.value));
     const steps = [...new Set(curves.flatMap((curve) => [...curve.keys()]))].sort((a, b) => a - b);
     const chart = lineChart(chartBox, {
-      title: `${metric.value} by round, mean over replicates with 95% t interval (n = runs)`,
+      title: `${metric.value} by round: mean of the runs' means, 95% t interval over replicates (n = runs per condition)`,
       x: "round", y: metric.value, width: 900, height: 360,
       series: conditions.map((name, i) => ({ label: name, colour: PALETTE[i % PALETTE.length], band: true })),
     });
@@ -134,8 +134,10 @@ export function summaryTable(summary) {
   return { columns, rows };
 }
 
-/** Per round: mean and 95% t interval of a metric over runs (one value per run). */
+/** Per round: mean and 95% t interval of a metric over runs (one value per run); a share's
+ * interval is cut to [0, 1]. */
 function bandOver(tables, metric) {
+  const bounded = /retention|share/.test(metric);
   const values = new Map();
   for (const table of tables) {
     for (const row of table) {
@@ -153,7 +155,8 @@ function bandOver(tables, metric) {
     }
     const sd = Math.sqrt(sample.reduce((sum, x) => sum + (x - mean) ** 2, 0) / (n - 1));
     const half = (T95[n - 2] ?? 1.96) * (sd / Math.sqrt(n));
-    band.set(round, { mean, low: mean - half, high: mean + half });
+    const [floor, ceiling] = bounded ? [0, 1] : [-Infinity, Infinity];
+    band.set(round, { mean, low: Math.max(floor, mean - half), high: Math.min(ceiling, mean + half) });
   }
   return band;
 }

@@ -88,6 +88,7 @@ export class LiveGraph {
       zIndex: true,
     });
     this.sigma.on("clickNode", ({ node }) => onNode(node));
+    this.sigma.once("afterRender", () => performance.mark("driftlab:graph-rendered"));
     this.nodes = new Map();
     this.lit = new Set();
     this.litBefore = new Set();

@@ -18,7 +18,7 @@ export async function renderLineage(container, runId, messageId, { compact = fal
   const path = pathBack(byId, messageId);
   const hops = h("ol", { class: "hops" }, ...path.map((message, i) => hop(message, path[i - 1], byId)));
   container.replaceChildren(
-    h("h2", {}, compact ? "Lineage" : "Lineage of ", h("code", {}, messageId)),
+    h("h2", {}, "Lineage of ", h("code", {}, messageId)),
     h("p", {}, `${path.length} hops back to the human source`, compact ? " · " : "",
       compact ? h("a", { href: `#/lineage/${encodeURIComponent(runId)}/${encodeURIComponent(messageId)}` }, "open full page") : ""),
     dag(lineage, messageId, path, (id) => {
