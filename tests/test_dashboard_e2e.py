@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.conftest import ROOT, free_port, spec_dict, test_redis_url
 from tests.test_api_studies import study_dict
@@ -258,3 +259,26 @@ def test_open_a_study_comparison(page, server):
     playwright.expect(image).to_be_visible()
     assert image.evaluate("(img) => img.naturalWidth") > 0
     shot(page, "study")
+
+
+def test_cancel_and_delete_a_run_from_the_list(page, server):
+    """The list shows a live run; Cancel (confirmed) stops it, Delete (confirmed) removes it;
+    the filter narrows the list to matching rows."""
+    spec = {**yaml.safe_load(RUN_YAML), "name": "to-cancel", "rounds": 60}
+    run_id = call(server, "POST", "/v1/runs", spec)["id"]
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.goto(f"{server}/#/")
+    row = page.locator(f"#runs tr[data-run='{run_id}']")
+    playwright.expect(row.locator(".badge")).to_have_text("running", timeout=30_000)
+    shot(page, "runs")
+    page.fill("#filter", run_id)
+    playwright.expect(page.locator("#runs tr[data-run]")).to_have_count(1)
+    row.locator("button:text('Cancel')").click()
+    playwright.expect(row.locator(".badge")).to_have_text("cancelled", timeout=30_000)
+    assert call(server, "GET", f"/v1/runs/{run_id}")["status"] == "cancelled"
+    row.locator("button:text('Delete')").click()
+    playwright.expect(row).to_have_count(0)
+    with pytest.raises(urllib.error.HTTPError) as gone:
+        call(server, "GET", f"/v1/runs/{run_id}")
+    gone.value.close()
+    assert gone.value.code == 404

@@ -30,6 +30,7 @@ export function lineChart(container, { title, x, y, series, width = 520, height 
     container,
   );
   const rows = chart.root.querySelectorAll(".u-legend .u-series");
-  bands.forEach(({ series }) => series.forEach((index) => (rows[index].style.display = "none")));
+  const offset = all.length - rows.length; // the x series has no row when the legend is not live
+  bands.forEach(({ series }) => series.forEach((index) => (rows[index - offset].style.display = "none")));
   return chart;
 }

@@ -94,7 +94,7 @@ async function drawStudy(body, study) {
   draw();
   try {
     const table = summaryTable(await api.get(`/v1/studies/${encodeURIComponent(study.id)}/summary`));
-    summary.replaceChildren(h("table", { class: "summary" },
+    summary.replaceChildren(table.note ? h("p", { class: "error" }, table.note) : "", h("table", { class: "summary" },
       h("tr", {}, ...table.columns.map((name) => h("th", {}, name))),
       ...table.rows.map((row) => h("tr", {}, ...row.map((cell) => h("td", { class: cell === "supported" ? "supported" : cell === "not supported" ? "unsupported" : "" }, cell))))));
   } catch (error) {
@@ -105,33 +105,36 @@ async function drawStudy(body, study) {
   }
 }
 
-/** The study summary as a table. The one place that knows the summary's field names: the
- * conditions' final-round metrics ({condition, round, metrics: {name: {n, mean, ci_low,
- * ci_high}}}) and, when the summary has them, comparisons with a baseline ({condition,
- * metric, difference, p / p_adjusted, supported}). */
+/** The study summary as a table. The one place that knows the summary's field names: each
+ * condition's final-round metrics (`conditions`: {condition, round, metrics: {name: {n, mean,
+ * ci_low, ci_high}}}) and, when the summary has them, the paired comparisons with the baseline
+ * (`statistics.comparisons`: {measure, condition, baseline, test: {difference, ci_low,
+ * ci_high, p}, p_holm, supported}). */
 export function summaryTable(summary) {
   const conditions = summary.conditions || [];
+  const statistics = summary.statistics || {};
+  const comparisons = statistics.comparisons || summary.comparisons || [];
   const names = [...new Set(conditions.flatMap((condition) => Object.keys(condition.metrics || {})))];
   const shown = names.filter((name) => ["fact_retention", "length_words", "cosine"].includes(name));
-  const comparisons = summary.comparisons || summary.effects || [];
   const columns = ["condition", "round", ...shown.map((name) => `${name} mean [95% CI] (n)`)];
-  if (comparisons.length) columns.push("effect vs baseline", "adjusted p", "verdict");
+  if (comparisons.length) columns.push("difference from the baseline [95% CI], Holm-adjusted p", "verdict");
+  const signed = (value) => (value > 0 ? `+${number(value)}` : number(value));
   const rows = conditions.map((condition) => {
     const cells = [condition.condition, String(condition.round ?? "–"), ...shown.map((name) => {
       const m = condition.metrics[name];
       return m ? `${number(m.mean)} [${number(m.ci_low)}, ${number(m.ci_high)}] (${m.n})` : "–";
     })];
     if (comparisons.length) {
-      const effect = comparisons.find((item) => item.condition === condition.condition);
+      const own = comparisons.filter((item) => item.condition === condition.condition);
       cells.push(
-        effect ? `${effect.metric ?? ""} ${number(effect.difference ?? effect.effect)}` : "baseline",
-        effect ? number(effect.p_adjusted ?? effect.p_holm ?? effect.p, 4) : "–",
-        effect ? (effect.supported ? "supported" : "not supported") : "–",
+        own.map((c) => `${c.measure}: ${signed(c.test?.difference)} [${number(c.test?.ci_low)}, ${number(c.test?.ci_high)}], p ${number(c.p_holm, 3)}`).join("; ") || "–",
+        condition.condition === statistics.baseline ? "baseline" : own.length ? (own.some((c) => c.supported) ? "supported" : "not supported") : "–",
       );
     }
     return cells;
   });
-  return { columns, rows };
+  const note = statistics.unreliable ? `fewer than 5 replicates in some condition (${statistics.fewest_replicates}): the intervals are unreliable` : "";
+  return { columns, rows, note };
 }
 
 /** Per round: mean and 95% t interval of a metric over runs (one value per run); a share's

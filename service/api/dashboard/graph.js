@@ -5,6 +5,7 @@ const SOURCE = "#2b6cb0";
 const SILENT = "#c9ced6";
 const EDGE = "#dde1e7";
 const LIT = "#f08c00";
+const MAX_EDGES = 10000; // beyond this, only the edges of shortest paths from the sources
 
 /** Red (0) through yellow to green (1). */
 export function colour(value) {
@@ -17,7 +18,8 @@ export function colour(value) {
 
 /** Rings by hops from the human sources; each ring ordered by where its parents sit, wide
  * enough for its nodes. O(nodes + edges): instant at 5,000 nodes, and distance from the human
- * text is what drift grows with. */
+ * text is what drift grows with. Also each node's first sender on a shortest path from a
+ * source. */
 export function radialLayout(topology) {
   const out = new Map(topology.nodes.map((node) => [node.id, []]));
   const into = new Map(topology.nodes.map((node) => [node.id, []]));
@@ -26,6 +28,7 @@ export function radialLayout(topology) {
     into.get(edge.target).push(edge.source);
   }
   const depth = new Map();
+  const firstSender = new Map();
   let frontier = topology.nodes.filter((node) => node.role === "human_source").map((node) => node.id);
   frontier.forEach((id) => depth.set(id, 0));
   const rings = [];
@@ -36,6 +39,7 @@ export function radialLayout(topology) {
       for (const target of out.get(id)) {
         if (!depth.has(target)) {
           depth.set(target, rings.length);
+          firstSender.set(target, id);
           next.push(target);
         }
       }
@@ -60,14 +64,15 @@ export function radialLayout(topology) {
       positions.set(id, { x: radius * Math.cos(a), y: radius * Math.sin(a) });
     });
   });
-  return positions;
+  return { positions, firstSender };
 }
 
 export class LiveGraph {
   constructor(container, topology, onNode) {
     const graph = new graphology.DirectedGraph();
-    const positions = radialLayout(topology);
+    const { positions, firstSender } = radialLayout(topology);
     const big = topology.nodes.length > 500;
+    this.edgesDrawn = topology.edges.length > MAX_EDGES ? "shortest paths from the sources" : "all";
     this.base = big ? 2 : 5;
     for (const node of topology.nodes) {
       const human = node.role === "human_source";
@@ -79,13 +84,13 @@ export class LiveGraph {
         human,
       });
     }
-    for (const edge of topology.edges) graph.mergeEdge(edge.source, edge.target, { color: EDGE, size: big ? 0.3 : 1 });
+    const drawn = this.edgesDrawn === "all" ? topology.edges : topology.edges.filter((e) => firstSender.get(e.target) === e.source);
+    for (const edge of drawn) graph.addEdge(edge.source, edge.target, { color: EDGE, size: big ? 0.3 : 1 });
     this.graph = graph;
     this.sigma = new Sigma(graph, container, {
       hideEdgesOnMove: big,
       labelRenderedSizeThreshold: big ? 8 : 4,
       defaultEdgeType: big ? "line" : "arrow",
-      zIndex: true,
     });
     this.sigma.on("clickNode", ({ node }) => onNode(node));
     this.sigma.once("afterRender", () => performance.mark("driftlab:graph-rendered"));
@@ -115,24 +120,27 @@ export class LiveGraph {
     this.frame ??= requestAnimationFrame(() => this.draw());
   }
 
+  /** Only colours change, unless a node's size does: sizes make sigma index the graph again. */
   draw() {
     this.frame = null;
     const changed = this.nodes;
     this.nodes = new Map();
-    this.graph.updateEachNodeAttributes(
+    const graph = this.graph;
+    const resized = [...changed].some(([node, { size }]) => graph.getNodeAttribute(node, "size") !== size);
+    graph.updateEachNodeAttributes(
       (node, attributes) => (changed.has(node) ? { ...attributes, ...changed.get(node) } : attributes),
-      { attributes: ["color", "size"] },
+      { attributes: resized ? ["color", "size"] : ["color"] },
     );
     const lit = this.lit;
     const unlit = this.litBefore;
     this.litBefore = new Set();
-    this.graph.updateEachEdgeAttributes(
+    graph.updateEachEdgeAttributes(
       (edge, attributes) => {
-        if (lit.has(edge)) return { ...attributes, color: LIT, zIndex: 1 };
-        if (unlit.has(edge)) return { ...attributes, color: EDGE, zIndex: 0 };
+        if (lit.has(edge)) return { ...attributes, color: LIT };
+        if (unlit.has(edge)) return { ...attributes, color: EDGE };
         return attributes;
       },
-      { attributes: ["color", "zIndex"] },
+      { attributes: ["color"] },
     );
   }
 

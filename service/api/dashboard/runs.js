@@ -30,6 +30,7 @@ export function renderRuns(view) {
   );
   let runs = [];
   let studies = [];
+  let shown = "";
   filter.addEventListener("input", draw);
   sort.addEventListener("change", draw);
   compare.addEventListener("click", () => {
@@ -39,9 +40,11 @@ export function renderRuns(view) {
   async function load() {
     try {
       const [runItems, studyItems] = await Promise.all([api.all("/v1/runs"), api.all("/v1/studies")]);
+      const seen = JSON.stringify([runItems, studyItems]);
+      if (seen === shown) return; // redraw only on a change: rows under the pointer stay put
+      shown = seen;
       runs = runItems.map(runRow);
       studies = studyItems.map(studyRow);
-      message.replaceChildren();
       draw();
     } catch (error) {
       message.replaceChildren(errorBox(error));
@@ -89,10 +92,10 @@ export function renderRuns(view) {
     if (!confirm(question)) return;
     try {
       await action();
+      load();
     } catch (error) {
       message.replaceChildren(errorBox(error));
     }
-    load();
   }
 
   load();
