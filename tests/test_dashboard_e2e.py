@@ -35,7 +35,7 @@ CHROMIUM_ARGS = ["--enable-unsafe-swiftshader", "--use-angle=swiftshader", "--ig
 OUTPUT = ROOT / "tests" / "output" / "dashboard"
 TOKEN = "e2e-token"
 SILENT = "#c9ced6"
-STUB_LATENCY_S = 0.25
+STUB_LATENCY_S = 0.4
 RUN_YAML = """\
 name: watched
 seed: 3
@@ -264,7 +264,7 @@ def test_open_a_study_comparison(page, server):
 def test_cancel_and_delete_a_run_from_the_list(page, server):
     """The list shows a live run; Cancel (confirmed) stops it, Delete (confirmed) removes it;
     the filter narrows the list to matching rows."""
-    spec = {**yaml.safe_load(RUN_YAML), "name": "to-cancel", "rounds": 60}
+    spec = {**yaml.safe_load(RUN_YAML), "name": "to-cancel", "rounds": 300}  # minutes: live
     run_id = call(server, "POST", "/v1/runs", spec)["id"]
     page.on("dialog", lambda dialog: dialog.accept())
     page.goto(f"{server}/#/")
