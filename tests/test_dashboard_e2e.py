@@ -242,7 +242,7 @@ def _parent_text(server: str, run_id: str, message: dict[str, Any]) -> str:
 
 def test_open_a_study_comparison(page, server):
     """A finished two-axis study shows a curve per condition, the summary table with a row per
-    condition and the phase diagram."""
+    condition and the phase diagram; two of its runs picked in the list are overlaid."""
     study = study_dict(name="e2e-study", replicates=2)
     study_id = call(server, "POST", "/v1/studies", study)["id"]
     until_finished(server, f"/v1/studies/{study_id}", timeout_s=180)
@@ -259,6 +259,16 @@ def test_open_a_study_comparison(page, server):
     playwright.expect(image).to_be_visible()
     assert image.evaluate("(img) => img.naturalWidth") > 0
     shot(page, "study")
+    picked = [run["id"] for run in call(server, "GET", f"/v1/studies/{study_id}")["runs"][:2]]
+    page.goto(f"{server}/#/")
+    for run_id in picked:
+        page.locator(f"#runs tr[data-run='{run_id}'] input[type=checkbox]").check()
+    page.click("#compare")
+    page.wait_for_url("**/#/compare/**")
+    playwright.expect(page.locator(".uplot")).to_have_count(2)
+    labels = page.locator(".uplot .u-legend .u-series th").all_inner_texts()
+    assert all(any(run_id in label for label in labels) for run_id in picked)
+    shot(page, "compare-runs")
 
 
 def test_cancel_and_delete_a_run_from_the_list(page, server):
