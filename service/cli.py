@@ -33,6 +33,7 @@ from service.cli_errors import (
     describe,
     settings_error,
 )
+from service.dashboard_open import open_dashboard
 from service.doctor import Verdict, diagnose
 from service.errors import BadInput
 from service.experiment.dry_run import estimate
@@ -306,6 +307,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
     serve.add_argument("--port", type=_positive_int, default=8080, help="port (8080)")
     serve.set_defaults(handler=_serve)
+
+    dashboard = commands.add_parser(
+        "dashboard", parents=[common], help="open the web dashboard (serving it if none runs)"
+    )
+    dashboard.add_argument("--port", type=_positive_int, default=8080, help="port (8080)")
+    dashboard.add_argument("--no-browser", action="store_true", help="only print its address")
+    dashboard.set_defaults(handler=_dashboard)
 
     doctor = commands.add_parser(
         "doctor",
@@ -845,6 +853,15 @@ async def _serve(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         raise settings_error(exc) from exc
     await serve(settings, args.host, args.port, announce=_notice)
+    return EXIT_OK
+
+
+async def _dashboard(args: argparse.Namespace) -> int:
+    try:
+        settings = ApiSettings()
+    except ValidationError as exc:
+        raise settings_error(exc) from exc
+    await open_dashboard(settings, args.port, browser=not args.no_browser, announce=_notice)
     return EXIT_OK
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
@@ -135,6 +135,10 @@ class StudyView(BaseModel):
     finished_at: str | None = None
 
 
+class StudyPage(Page[StudyView]):
+    pass
+
+
 class MetricSummary(BaseModel):
     n: int
     mean: float | None
@@ -176,4 +180,16 @@ class TopologyPreview(BaseModel):
 
 
 class PersonaPage(Page[Persona]):
+    pass
+
+
+class Example(BaseModel):
+    """A bundled example: a run spec or a study (its base inline), as YAML."""
+
+    name: str
+    kind: Literal["run", "study"]
+    yaml: str
+
+
+class ExamplePage(Page[Example]):
     pass

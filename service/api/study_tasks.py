@@ -202,6 +202,12 @@ class StudyTasks:
             finished_at=record.get("finished_at"),
         )
 
+    async def ids(self) -> list[str]:
+        """Every study started over HTTP with this Redis (its hash's key holds the id)."""
+        prefix, suffix = keys.study("\0").split("\0")
+        found = self.store.redis.scan_iter(match=keys.study("*"), count=1000)
+        return sorted({_text(key)[len(prefix) : -len(suffix)] async for key in found})
+
     async def _status(self, run_id: str) -> RunStatus:
         try:
             record: dict[str, Any] = await self.store.get_run(run_id)

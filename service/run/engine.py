@@ -34,6 +34,7 @@ from service.run.lease import Lease
 from service.run.reach import ReachController, fresh_rng
 from service.run.record_writer import RecordWriter
 from service.run.replay import Replay, clear_error
+from service.run.round_drift import round_drift
 from service.run.runners import StepRunner, open_runner
 from service.run.step import (
     Emitted,
@@ -76,12 +77,14 @@ class RoundReport:
     counts: dict[str, int]
     faults: dict[str, int]
     latencies_ms: tuple[float, ...]
+    live_view: dict[str, Any] = field(default_factory=dict)  # round_drift: for live pages
 
     def event(self) -> dict[str, Any]:
-        """The `round` event: all but the call latencies."""
+        """The `round` event: all but the call latencies, with the drift fields."""
         fields = dataclasses.asdict(self)
         del fields["latencies_ms"]
-        return {"type": "round", **fields}
+        live_view = fields.pop("live_view")
+        return {"type": "round", **fields, **live_view}
 
 
 @dataclass
@@ -329,6 +332,7 @@ class Engine:
             counts={k: v - counts[k] for k, v in self.counts.items()},
             faults={k: v - faults.get(k, 0) for k, v in self.faults.items() if v != faults.get(k)},
             latencies_ms=tuple(item.latency_ms for item in settled if item.attempts),
+            live_view=round_drift(self.run_id, self.replicate, [*sources, *settled]),
         )
         if self._announces(round_):
             await self.store.add_event(self.run_id, report.event())

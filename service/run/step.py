@@ -77,6 +77,7 @@ class Settled:
     attempts: int
     faults: tuple[str, ...]  # the kind of each error survived, and "truncated" if cut
     latency_ms: float
+    parents: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, emitted: Emitted) -> Settled:
@@ -91,6 +92,7 @@ class Settled:
             message.attempts,
             (*faults, "truncated") if message.truncated else faults,
             message.latency_ms,
+            tuple(message.parents),
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 from pathlib import Path
@@ -15,12 +16,13 @@ from service.api.models import (
     ErrorBody,
     MetricSummary,
     StudyCreated,
+    StudyPage,
     StudySummary,
     StudyView,
 )
-from service.api.routing import Routes
-from service.api.state import SETTINGS, STUDIES, caller, json_response
-from service.api.study_tasks import study_id
+from service.api.routing import Routes, parse_query
+from service.api.state import SETTINGS, STUDIES, PageQuery, caller, json_response, next_cursor
+from service.api.study_tasks import StudyNotFound, study_id
 from service.errors import Problem, SpecError
 from service.status import RunStatus
 from service.study.runner import prepare_runs
@@ -78,6 +80,21 @@ def _server_problems(raw: dict[str, Any]) -> list[Problem]:
     if isinstance(raw.get("base"), str):
         problems.append(Problem("base", "a spec file is not accepted over HTTP; give it inline"))
     return list(dict.fromkeys(problems))
+
+
+@routes.get("/v1/studies", query=PageQuery, responses={200: StudyPage, 422: ErrorBody})
+async def list_studies(request: web.Request) -> web.Response:
+    """Studies started over HTTP (with this server's Redis), newest first."""
+    query = parse_query(request, PageQuery)
+    studies = request.app[STUDIES]
+    views = []
+    for study in await studies.ids():
+        with contextlib.suppress(StudyNotFound):  # deleted meanwhile
+            views.append(await studies.view(study))
+    views.sort(key=lambda view: view.started_at or "", reverse=True)
+    end = query.cursor + query.limit
+    page = StudyPage(items=views[query.cursor : end], next_cursor=next_cursor(end, len(views)))
+    return json_response(page)
 
 
 @routes.get("/v1/studies/{study}", responses={200: StudyView, 404: ErrorBody})
