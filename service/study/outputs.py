@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from service.study.plots import numeric_axes, phase_cells, plot_phase, plot_study
@@ -11,8 +12,11 @@ from service.study.summary import write_summary
 from service.study.tables import attractors, curves, finals, write_curves
 
 
-def write_outputs(study: StudySpec, data: StudyData, out_dir: Path) -> list[Path]:
-    """Every output of a study whose runs are all stored; returns the paths written."""
+def write_outputs(
+    study: StudySpec, data: StudyData, out_dir: Path, assumptions: Sequence[str] = ()
+) -> list[Path]:
+    """Every output of a study whose runs are all stored; returns the paths written
+    (`assumptions`: markdown lines summary.md ends with, see channel_notes)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     baseline = study.baseline or data.conditions[0]
     rows = curves(data)
@@ -30,6 +34,7 @@ def write_outputs(study: StudySpec, data: StudyData, out_dir: Path) -> list[Path
             attractors=attractors(data, study.attractor_metrics),
             replicates=study.replicates,
             run_count=len(data.runs),
+            assumptions=assumptions,
         ),
     ]
     numeric = numeric_axes(data.axes)

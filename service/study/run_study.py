@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from service.provenance.store import ProvenanceStore
+from service.study.channel_notes import channel_section
 from service.study.outputs import write_outputs
 from service.study.results import collect
 from service.study.runner import Prepared, StudyHooks, StudyRuns, run_all
@@ -42,4 +43,6 @@ async def run_study(
         lease_s=lease_s,
     )
     data = await collect(store, prepared, study.metrics)
-    return StudyOutcome(runs, write_outputs(study, data, out_dir))
+    experiments = [(item.planned.condition.name, item.experiment) for item in prepared]
+    notes = channel_section(experiments, data.axes)
+    return StudyOutcome(runs, write_outputs(study, data, out_dir, notes))

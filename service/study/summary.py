@@ -3,6 +3,7 @@ population, the difference to the baseline with a bootstrap CI, speaking shares,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from service.measure.report import format_value
@@ -45,6 +46,7 @@ def write_summary(
     attractors: list[AttractorRow],
     replicates: int,
     run_count: int,
+    assumptions: Sequence[str] = (),
 ) -> Path:
     base = finals[baseline]
     lines = [
@@ -109,5 +111,7 @@ def write_summary(
             "2024): strength = 1 - |slope| (1: every chain ends at the same value), position "
             "= intercept / (1 - slope).",
         ]
+    if assumptions:
+        lines += ["", *assumptions]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
