@@ -50,11 +50,14 @@ class Channel(BaseModel):
         le=4,
         description="a text over its target is cut harder: drop x (words / target) ** this",
     )
-    settled_drop: float = Field(
+    settled_change: float = Field(
         1.0,
         ge=0,
         le=1,
-        description="drop multiplier for a text at or under its target length (1: no plateau)",
+        description=(
+            "for a text at or under its target length, multiplies the chances of dropping, "
+            "substituting and shifting numbers (1: no plateau)"
+        ),
     )
     max_drop: float = Field(0.95, ge=0, le=1, description="highest drop chance of one clause")
     length_cap: float = Field(
@@ -85,7 +88,7 @@ class Channel(BaseModel):
         "attraction_scale": 1.0,
         "target_scale": 1.0,
         "length_pressure": 0.5,
-        "settled_drop": 1.0,
+        "settled_change": 1.0,
     }
     """The values before calibration (the global rules not listed here kept theirs)."""
 

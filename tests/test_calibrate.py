@@ -22,20 +22,20 @@ from tests.conftest import cli_process, cli_result
 
 GRID = (
     ("drop_scale", (0.25, 1.0, 2.5)),
-    ("settled_drop", (0.0, 0.3, 1.0)),
+    ("settled_change", (0.0, 0.3, 1.0)),
     ("target_scale", (0.5, 1.0, 1.5)),
 )
 
 
 def test_fit_recovers_known_parameters():
     """'Real' chains simulated under a known channel (other seeds, more chains) are fitted
-    back to that channel's grid point: a plateau (settled_drop 0) and a steady decay
-    (settled_drop 1) are told apart, and the grid's worst point is far off."""
+    back to that channel's grid point: a plateau (settled_change 0) and a steady decay
+    (settled_change 1) are told apart, and the grid's worst point is far off."""
     sources = {"lighthouse": LIGHTHOUSE, "market": MARKET}
     personas = [EDITOR, TABLOID]
     settings = FitSettings(generations=6, replicates=3, seed=0, grid=GRID, refine_evaluations=0)
     for settled in (0.0, 1.0):
-        truth = {"drop_scale": 1.0, "settled_drop": settled, "target_scale": 1.0}
+        truth = {"drop_scale": 1.0, "settled_change": settled, "target_scale": 1.0}
         real, _ = simulate(Channel(**truth), sources, personas, 6, replicates=6, seed=99)
         best, *rest = fit(real, sources, personas, Channel(), settings)
         assert {name: getattr(best.channel, name) for name, _ in GRID} == truth

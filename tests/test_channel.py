@@ -62,12 +62,12 @@ def test_bad_channel_fields_are_spec_errors_naming_them():
         assert words in str(caught.value) or any(words in str(p) for p in caught.value.problems)
 
 
-def test_settled_drop_holds_a_text_at_its_target_length():
-    """With settled_drop 0 a text already under the persona's target keeps every clause
+def test_settled_change_holds_a_text_at_its_target_length():
+    """With settled_change 0 a text already under the persona's target keeps every clause
     (a plateau); with 1 (the channel before calibration) it keeps shrinking."""
     bare = {"invent": 0.0, "substitute": 0.0, "attraction": 0.0, "number_drift": 0.0}
-    settled = Channel(personas={"tabloid": bare}, settled_drop=0.0)
-    shrinking = Channel(personas={"tabloid": bare}, settled_drop=1.0)
+    settled = Channel(personas={"tabloid": bare}, settled_change=0.0)
+    shrinking = Channel(personas={"tabloid": bare}, settled_change=1.0)
     for seed in range(5):
         held, shrunk = SHORT, SHORT
         rng_held, rng_shrunk = random.Random(seed), random.Random(seed)
@@ -134,7 +134,7 @@ def test_study_section_names_what_each_difference_depends_on():
     text = "\n".join(channel_section(experiments, axes))
     assert "label_trust" in text and "zero when every persona's label trust is 0" in text
     assert "`drop_scale` itself" in text
-    assert "settled_drop=" in text and "tabloid: label_trust 0.2" in text
+    assert "settled_change=" in text and "tabloid: label_trust 0.2" in text
     local = [("x", load(spec_dict(backend="null")))]
     assert channel_section(local, axes) == []
     assert "label_trust" not in depends_on("injection.rate", [0.0, 0.5])

@@ -17,7 +17,7 @@ LABEL_PARAMETERS = ("label_trust", "doubt_drop", "trust_keep", "doubt_trim")
 LEVELLING_PARAMETERS = (
     "drop_rate x drop_scale",
     "length_pressure",
-    "settled_drop",
+    "settled_change",
     "target_words x target_scale",
     "salience_*",
     "invent x invent_scale",
