@@ -55,8 +55,8 @@ class Channel(BaseModel):
         ge=0,
         le=1,
         description=(
-            "for a text at or under its target length, multiplies the chances of dropping, "
-            "substituting and shifting numbers (1: no plateau)"
+            "chance a text at or under its target length is retold; else it is passed on as "
+            "it is, a fixed point (1: always retold, no plateau)"
         ),
     )
     max_drop: float = Field(0.95, ge=0, le=1, description="highest drop chance of one clause")

@@ -153,9 +153,9 @@ def retell(
     sentences, sources = _merge(parsed)
     total_words = _words(sentences)
     target = style.target_words * effect.target
-    ratio = total_words / target
-    calm = channel.settled_change if ratio <= 1.0 else 1.0  # a short text is retold faithfully
-    pressure = ratio**channel.length_pressure if ratio > 1.0 else calm
+    if total_words <= target and _stays_settled(channel.settled_change, rng):
+        return " ".join(_sentence(list(clauses)) for clauses in sentences)
+    pressure = max(1.0, total_words / target) ** channel.length_pressure
     base_drop = style.drop_rate * effect.drop * pressure
     adds = effect.added_sentences or style.invent or style.attraction
     vocabulary = population(inputs) if adds or style.substitute else None
@@ -165,8 +165,7 @@ def retell(
         [doubts[i] for i in sources] if doubts else [0.0] * len(sentences),
         style,
         base_drop,
-        Substitution(min(1.0, style.substitute * effect.substitute * calm), vocabulary),
-        style.number_drift * calm,
+        Substitution(min(1.0, style.substitute * effect.substitute), vocabulary),
         phrasings,
         rng,
         channel,
@@ -193,6 +192,12 @@ def retell(
     return " ".join(_colour(_sentence(clauses), style, rng) for clauses in kept).strip()
 
 
+def _stays_settled(settled_change: float, rng: random.Random) -> bool:
+    """Whether a text at or under its target length is passed on as it is (a fixed point):
+    with chance 1 - settled_change; at 1 no draw is made (the channel before calibration)."""
+    return settled_change < 1.0 and rng.random() >= settled_change
+
+
 class Substitution(NamedTuple):
     rate: float
     vocabulary: Vocabulary | None
@@ -204,7 +209,6 @@ def _level(
     style: RetellingStyle,
     base_drop: float,
     substitution: Substitution,
-    number_drift: float,
     phrasings: tuple[str, ...],
     rng: random.Random,
     channel: Channel,
@@ -231,7 +235,7 @@ def _level(
         if survivors:
             distorted = []
             for position, clause in survivors:
-                clause = _distort(clause, style, number_drift, rng)
+                clause = _distort(clause, style, rng)
                 if vocabulary is not None and rate:
                     clause = substitute(clause, position == 0, rate, vocabulary, rng)
                 distorted.append(clause)
@@ -402,12 +406,12 @@ def _salience(
     return min(score, 1.0)
 
 
-def _distort(clause: str, style: RetellingStyle, number_drift: float, rng: random.Random) -> str:
+def _distort(clause: str, style: RetellingStyle, rng: random.Random) -> str:
     parts = _clause_facts(clause).number_parts
     if parts is not None:  # one draw per number, in order, as a NUMBER.sub would make them
         shifted = list(parts)
         for i in range(1, len(parts), 2):
-            shifted[i] = _shift_number(parts[i], number_drift, rng)
+            shifted[i] = _shift_number(parts[i], style, rng)
         clause = "".join(shifted)
     if style.qualifier_loss and _has_qualifier(clause):
         clause = QUALIFIERS.sub(
@@ -425,9 +429,9 @@ def _has_qualifier(clause: str) -> bool:
     return QUALIFIERS.search(clause) is not None
 
 
-def _shift_number(token: str, number_drift: float, rng: random.Random) -> str:
+def _shift_number(token: str, style: RetellingStyle, rng: random.Random) -> str:
     """Sharpen a number: decimals rounded, years nudged, large counts rounded to two figures."""
-    if rng.random() >= number_drift:
+    if rng.random() >= style.number_drift:
         return token
     plain = token.replace(",", "")
     if "." in plain:

@@ -66,8 +66,8 @@ def test_settled_change_holds_a_text_at_its_target_length():
     """With settled_change 0 a text already under the persona's target keeps every clause
     (a plateau); with 1 (the channel before calibration) it keeps shrinking."""
     bare = {"invent": 0.0, "substitute": 0.0, "attraction": 0.0, "number_drift": 0.0}
-    settled = Channel(personas={"tabloid": bare}, settled_change=0.0)
-    shrinking = Channel(personas={"tabloid": bare}, settled_change=1.0)
+    settled = Channel(personas={"tabloid": bare}, settled_change=0.0, target_scale=1.0)
+    shrinking = Channel(personas={"tabloid": bare}, settled_change=1.0, target_scale=1.0)
     for seed in range(5):
         held, shrunk = SHORT, SHORT
         rng_held, rng_shrunk = random.Random(seed), random.Random(seed)
@@ -81,7 +81,9 @@ def test_settled_change_holds_a_text_at_its_target_length():
 def test_salience_weights_decide_what_survives():
     """Weighting numbers fully protects a clause with a number; weighting nothing does not."""
     text = "The tower rose in 1807, and the workers slept on a ship, and the tide was low."
-    keep_numbers = Channel(salience_number=1.0, salience_opening=0.0, drop_scale=2.0)
+    keep_numbers = Channel(
+        salience_number=1.0, salience_opening=0.0, drop_scale=2.0, settled_change=1.0
+    )
     flat = keep_numbers.model_copy(update={"salience_number": 0.0})
     style = {"salience_protection": 1.0, "invent": 0.0, "attraction": 0.0, "substitute": 0.0}
     style["number_drift"] = 0.0
@@ -100,11 +102,13 @@ def test_salience_weights_decide_what_survives():
 async def test_label_effect_vanishes_when_label_trust_is_zero(store):
     """`label` against `all` on the same network and seed: every text differs by design of
     the channel, and not at all once the channel gives labels no trust."""
+    # Every text retold (none passed on as a fixed point), so that labels have texts to act on.
     common = {"topology": MIXING, "rounds": 5, "personas": ["scientist", "editor"]}
-    untrusted = {"label_trust": 0.0}
+    retold = {"settled_change": 1.0}
+    untrusted = {**retold, "label_trust": 0.0}
     plain = await run(store, "all", policy="all", channel=untrusted, **common)
     labelled = await run(store, "label", policy="label", channel=untrusted, **common)
-    trusted = await run(store, "trusted", policy="label", **common)
+    trusted = await run(store, "trusted", policy="label", channel=retold, **common)
     texts = {(m.round, m.node): m.text for m in plain}
     assert len(labelled) == len(plain) > 20
     assert all(texts[m.round, m.node] == m.text for m in labelled)

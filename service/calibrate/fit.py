@@ -18,9 +18,9 @@ from service.experiment.spec import Source
 
 # The fitted parameters, their grids and bounds (the rest of the channel stays as given).
 GRID: dict[str, tuple[float, ...]] = {
-    "drop_scale": (0.25, 0.5, 1.0, 1.5, 2.5),
-    "settled_change": (0.0, 0.1, 0.3, 1.0),
-    "target_scale": (0.5, 0.75, 1.0, 1.5),
+    "drop_scale": (0.5, 1.0, 1.5, 2.0, 3.0),
+    "settled_change": (0.0, 0.1, 0.2, 0.4, 1.0),
+    "target_scale": (0.5, 0.75, 1.0, 1.25),
 }
 BOUNDS: dict[str, tuple[float, float]] = {
     "drop_scale": (0.05, 5.0),

@@ -36,7 +36,8 @@ def depends_on(axis: str, values: Sequence[Any]) -> str:
     if axis in ("policy", "policy.kind") and any(_kind(v) == "label" for v in values):
         label = ", ".join(f"`{p}`" for p in LABEL_PARAMETERS)
         return (
-            f"`label`: {label} (zero when every persona's label trust is 0); "
+            f"`label`: {label} (zero when every persona's label trust is 0), and "
+            "`settled_change` (a text passed on unchanged is not steered by its labels); "
             f"the other policies: {levelling}"
         )
     if axis.startswith("provenance"):
