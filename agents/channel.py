@@ -43,7 +43,7 @@ class Channel(BaseModel):
     invent_scale: float = Field(1.0, ge=0, le=5, description="multiplies every invent rate")
     substitute_scale: float = Field(1.0, ge=0, le=5, description="multiplies every substitute")
     attraction_scale: float = Field(1.0, ge=0, le=5, description="multiplies every attraction")
-    target_scale: float = Field(1.0, gt=0, le=5, description="multiplies every target_words")
+    target_scale: float = Field(0.75, gt=0, le=5, description="multiplies every target_words")
     length_pressure: float = Field(
         0.5,
         ge=0,
@@ -51,7 +51,7 @@ class Channel(BaseModel):
         description="a text over its target is cut harder: drop x (words / target) ** this",
     )
     settled_change: float = Field(
-        1.0,
+        0.2,
         ge=0,
         le=1,
         description=(
