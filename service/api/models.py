@@ -133,6 +133,21 @@ class StudyView(BaseModel):
     finished_at: str | None = None
 
 
+class StudyItem(BaseModel):
+    """A study in a list: what it is and where it is (GET /v1/studies/{id} for the rest)."""
+
+    id: str
+    name: str
+    outcome: str
+    status: RunStatus
+    started_at: str | None = None
+    finished_at: str | None = None
+
+
+class StudyPage(Page[StudyItem]):
+    pass
+
+
 class MetricSummary(BaseModel):
     n: int
     mean: float | None

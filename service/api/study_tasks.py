@@ -11,12 +11,12 @@ import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from redis.exceptions import RedisError
 
 from agents.completion import run_to_completion
-from service.api.models import StudyCondition, StudyProgress, StudyRun, StudyView
+from service.api.models import StudyCondition, StudyItem, StudyProgress, StudyRun, StudyView
 from service.api.runner import RunTasks
 from service.api.settings import ApiSettings
 from service.errors import RunNotFound, StudyIncomplete
@@ -101,6 +101,7 @@ class StudyTasks:
         async with redis.pipeline(transaction=True) as pipe:
             pipe.delete(keys.study(study_id))
             pipe.hset(keys.study(study_id), mapping=record)
+            pipe.zadd(keys.STUDIES, {study_id: datetime.now(UTC).timestamp()})
             await pipe.execute()
         self.runs.hold(caller, [item.planned.run_id for item in prepared])
         task = asyncio.create_task(
@@ -198,6 +199,29 @@ class StudyTasks:
             started_at=record.get("started_at"),
             finished_at=record.get("finished_at"),
         )
+
+    async def page(self, cursor: int, limit: int) -> tuple[list[StudyItem], int]:
+        """Studies newest first from position `cursor`, at most `limit`, and how many there
+        are."""
+        redis = self.store.redis
+        total = await redis.zcard(keys.STUDIES)
+        ranked = await redis.zrevrange(keys.STUDIES, cursor, cursor + limit - 1)
+        ids = [_text(i) for i in cast(list[bytes], ranked)]
+        items = []
+        for one in ids:
+            record = await self.store.leased_record(keys.study(one), keys.study_lease(one))
+            if record is not None:
+                items.append(
+                    StudyItem(
+                        id=one,
+                        name=record["name"],
+                        outcome=record["outcome"],
+                        status=RunStatus(record["status"]),
+                        started_at=record.get("started_at"),
+                        finished_at=record.get("finished_at"),
+                    )
+                )
+        return items, int(total)
 
     async def _status(self, run_id: str) -> RunStatus:
         try:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -29,6 +27,7 @@ from service.experiment.limits import (
     settings_of,
     tree_agents,
 )
+from service.experiment.patterns import FactPattern, PatternError, compile_fact_pattern
 from service.experiment.run_ids import max_name_length
 
 PolicyKind = Literal[
@@ -51,11 +50,6 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
-# A match may not begin or end between two word characters ("78" is not in "1978").
-WORD_EDGE = r"(?:(?<!\w)|(?!\w))"
-LEADING_FLAGS = re.compile(r"^\(\?[aiLmsux]+\)")
-
-
 class Fact(Strict):
     """A checkable fact: retained while any of its patterns matches (case-insensitive regex).
 
@@ -73,8 +67,8 @@ class Fact(Strict):
         for pattern in self.patterns:
             try:
                 fact_regexes((pattern,), self.whole_words)
-            except re.error as exc:
-                raise ValueError(f"pattern {pattern!r} is not a valid regex: {exc}") from exc
+            except PatternError as exc:
+                raise ValueError(str(exc)) from None
         return self
 
     def matches(self, text: str) -> bool:
@@ -82,18 +76,9 @@ class Fact(Strict):
         return any(p.search(text) for p in fact_regexes(tuple(self.patterns), self.whole_words))
 
 
-@lru_cache(maxsize=1024)
-def fact_regexes(patterns: tuple[str, ...], whole_words: bool) -> tuple[re.Pattern[str], ...]:
-    """The compiled patterns of a fact, bounded by WORD_EDGE on both sides when whole_words."""
-    if not whole_words:
-        return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
-    compiled = []
-    for pattern in patterns:
-        flags = LEADING_FLAGS.match(pattern)
-        head = flags[0] if flags else ""
-        body = pattern[len(head) :]
-        compiled.append(re.compile(f"{head}{WORD_EDGE}(?:{body}){WORD_EDGE}", re.IGNORECASE))
-    return tuple(compiled)
+def fact_regexes(patterns: tuple[str, ...], whole_words: bool) -> tuple[FactPattern, ...]:
+    """The compiled patterns of a fact (RE2, bounded by word edges when whole_words)."""
+    return tuple(compile_fact_pattern(p, whole_words) for p in patterns)
 
 
 class Source(Strict):

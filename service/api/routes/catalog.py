@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
 
 from agents.personas import BUILTIN_PERSONAS
+from service.api.body import read_json
 from service.api.guards import server_field_problems
 from service.api.models import (
     ErrorBody,
@@ -33,12 +35,12 @@ routes = Routes("catalog")
 async def preview_topology(request: web.Request) -> web.Response:
     """The nodes (with roles and personas) and edges a spec builds, without running it."""
     settings = request.app[SETTINGS]
-    raw: Any = await request.json()
+    raw: Any = await read_json(request, settings)
     if not isinstance(raw, dict):
         raise SpecError([Problem("", "the body must be a spec (a JSON object)")])
     if not settings.allow_server_paths and (problems := server_field_problems(raw)):
         raise SpecError(problems)
-    experiment = load(raw, settings)
+    experiment = await asyncio.to_thread(load, raw, settings)
     nodes = [TopologyNode(id=node, role=HUMAN_SOURCE) for node in experiment.sources] + [
         TopologyNode(id=node, role=AGENT, persona=experiment.persona_of[node].name)
         for node in experiment.agents
