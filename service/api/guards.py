@@ -16,6 +16,11 @@ from service.api.settings import ApiSettings
 from service.errors import Problem, SpecError
 from service.experiment.experiment import Experiment
 
+WORK_ROUTES = frozenset(
+    {("POST", "/v1/runs"), ("POST", "/v1/runs/{run}/resume"), ("POST", "/v1/studies")}
+)
+"""The routes that start work, each deciding through `admit` (a study posted again retries
+its failed runs through the same route)."""
 SERVER_FIELDS = ("path", "base_url", "api_key_env")
 MODEL_FIELDS = ("model", "embedder_model")
 Built = TypeVar("Built")

@@ -37,7 +37,7 @@ class RedisWatch:
             retry=Retry(NoBackoff(), 0),
         )
         pool = ConnectionPool(connection_class=client.connection_pool.connection_class, **kwargs)
-        self._probe = Redis(connection_pool=pool)
+        self._probe = Redis.from_pool(pool)
         self.up = True
         self.lost = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
