@@ -19,6 +19,8 @@ from service.api.routes import ROUTE_GROUPS
 from service.provenance import keys
 from service.provenance.redis_conn import masked
 from service.redaction import redact
+from service.run import distributed
+from service.run.worker_presence import announce
 from service.status import RunStatus
 from tests.conftest import free_port, spec_dict
 from tests.redis_process import RedisServer
@@ -386,3 +388,25 @@ async def test_a_request_waiting_on_redis_when_it_goes_answers_503_at_once(
         assert time.perf_counter() - started < 2.0
     finally:
         await server.kill()
+
+
+# distributed runs over HTTP -----------------------------------------------------------------
+
+
+async def test_a_distributed_run_without_workers_is_409(api, redis):
+    """No worker announced within DRIFTLAB_WORKER_WAIT_S: 409, nothing started."""
+    response = await api.post("/v1/runs", json=spec_dict(rounds=1, distributed=True))
+    assert response.status == 409
+    assert "DRIFTLAB_WORKER_WAIT_S" in (await response.json())["error"]
+    assert (await (await api.get("/v1/runs")).json())["items"] == []
+
+
+async def test_a_run_whose_workers_all_go_silent_fails_clearly(api, redis, monkeypatch):
+    """A distributed run whose only worker stops announcing itself ends `failed`, saying so,
+    instead of waiting forever."""
+    monkeypatch.setattr(distributed, "SILENT_AFTER_S", 1.0)
+    await announce(redis, "worker-that-dies")
+    run_id = await start(api, spec_dict(rounds=1, distributed=True))
+    body = await finished(api, run_id)
+    assert body["status"] == RunStatus.FAILED
+    assert "went silent" in body["record"]["error"]

@@ -11,10 +11,13 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+from redis.asyncio import Redis
+
 from agents.local_chat import BUNDLED_MODEL
 from service.api.settings import ApiSettings
 from service.errors import Problem, SpecError
 from service.experiment.experiment import Experiment
+from service.run.worker_presence import live_workers
 
 WORK_ROUTES = frozenset(
     {("POST", "/v1/runs"), ("POST", "/v1/runs/{run}/resume"), ("POST", "/v1/studies")}
@@ -28,16 +31,28 @@ Checked = tuple[str, Experiment]
 """An experiment a route would run, and the field its problems are reported under."""
 
 
+class NoWorkers(RuntimeError):
+    """A distributed run no `driftlab worker` would take (409)."""
+
+    def __init__(self, wait_s: float) -> None:
+        super().__init__(
+            f"no `driftlab worker` has announced itself in the last {wait_s:g} s "
+            "(DRIFTLAB_WORKER_WAIT_S); start workers on this Redis, then post again"
+        )
+
+
 async def admit(
     settings: ApiSettings,
     raw: Any,
     build: Callable[[], tuple[Built, Iterable[Checked]]],
     *,
+    redis: Redis,
     study: bool = False,
 ) -> Built:
     """What `build` builds from `raw` once the server's policy allows it; SpecError listing
-    every problem otherwise. `raw` (a spec, a stored spec or a study) is checked before
-    `build` runs (it may read files a spec names); `build` runs in a thread."""
+    every problem otherwise, NoWorkers for a distributed run without live workers. `raw` (a
+    spec, a stored spec or a study) is checked before `build` runs (it may read files a spec
+    names); `build` runs in a thread."""
     problems = [] if settings.allow_server_paths else server_field_problems(raw)
     if study and isinstance(raw, dict):
         problems += study_problems(raw, settings)
@@ -51,6 +66,9 @@ async def admit(
     ]
     if problems:
         raise SpecError(list(dict.fromkeys(problems)))
+    distributed = any(experiment.spec.distributed for _, experiment in experiments)
+    if distributed and not await live_workers(redis, settings.worker_wait_s):
+        raise NoWorkers(settings.worker_wait_s)
     return built
 
 

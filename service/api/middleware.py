@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from redis.exceptions import RedisError
 
 from service.api.body import BodyError, is_json
+from service.api.guards import NoWorkers
 from service.api.models import ErrorBody, FieldError
 from service.api.redis_watch import REDIS_WATCH, RedisDown, RedisWatch
 from service.api.redis_watch import RETRY_AFTER_S as REDIS_RETRY_AFTER_S
@@ -89,7 +90,7 @@ def client_error(exc: Exception) -> web.Response | None:
         return error_response(422, f"the body is not UTF-8 JSON: {exc}")
     if isinstance(exc, RunNotFound | MessageNotFound | StudyNotFound):
         return error_response(404, str(exc))
-    if isinstance(exc, RunActive | RunExists | StudyActive):
+    if isinstance(exc, RunActive | RunExists | StudyActive | NoWorkers):
         return error_response(409, str(exc))
     if isinstance(exc, TooManyRuns):
         response = error_response(429, str(exc))

@@ -66,7 +66,7 @@ async def start_run(request: web.Request) -> web.Response:
     raw: Any = await read_json(request, settings)
     if not isinstance(raw, dict):
         raise SpecError([Problem("", "the body must be a spec (a JSON object)")])
-    experiment = await admit(settings, raw, lambda: _one(load(raw, settings)))
+    experiment = await admit(settings, raw, lambda: _one(load(raw, settings)), redis=store.redis)
     run_id = new_run_id(experiment.spec.name)
     key = request.headers.get("Idempotency-Key")
     if key is not None:
@@ -176,7 +176,12 @@ async def resume(request: web.Request) -> web.Response:
     record = await request.app[STORE].get_run(run_id)
     stored: dict[str, Any] = record["spec"]
     settings = request.app[SETTINGS]
-    await admit(settings, stored, lambda: _one(load(stored, settings)))
+    await admit(
+        settings,
+        stored,
+        lambda: _one(load(stored, settings)),
+        redis=request.app[STORE].redis,
+    )
     runs.resume(run_id, caller(request))
     return _created(run_id, RunStatus.QUEUED)
 

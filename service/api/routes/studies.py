@@ -54,7 +54,9 @@ async def start_study(request: web.Request) -> web.Response:
         ]
         return (study, prepared), checked
 
-    study, prepared = await admit(settings, raw, build, study=True)
+    study, prepared = await admit(
+        settings, raw, build, study=True, redis=request.app[STUDIES].store.redis
+    )
     new_id = study_id(study, prepared)
     await request.app[STUDIES].start(new_id, study, prepared, caller(request))
     location = f"/v1/studies/{new_id}"
