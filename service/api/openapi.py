@@ -40,6 +40,7 @@ def build_document(
         paths.setdefault(path, {})[operation.method.lower()] = item
     for name in _query_only(operations, refs):
         del schemas[name]
+    _link_created(operations, paths)
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": _version()},
@@ -51,6 +52,33 @@ def build_document(
         },
         "security": [{SECURITY_SCHEME: []}],
     }
+
+
+def _link_created(operations: list[Operation], paths: dict[str, dict[str, Any]]) -> None:
+    """OpenAPI links from each `202` answer creating a resource (`{"id", ...}` posted to a
+    path without parameters) to every operation under that path taking its id as the one
+    path parameter: what stateful testing follows."""
+    for creator in operations:
+        created = creator.responses.get(202)
+        has_id = isinstance(created, type) and "id" in created.model_fields
+        if not has_id or PATH_PARAMETER.search(creator.path):
+            continue
+        links = {}
+        for target in operations:
+            names = PATH_PARAMETER.findall(target.path)
+            if len(names) == 1 and target.path.startswith(f"{creator.path}/{{"):
+                target_id = _item(paths, target)["operationId"]
+                links[target_id] = {
+                    "operationId": target_id,
+                    "parameters": {names[0]: "$response.body#/id"},
+                }
+        if links:
+            _item(paths, creator)["responses"]["202"]["links"] = links
+
+
+def _item(paths: dict[str, dict[str, Any]], operation: Operation) -> dict[str, Any]:
+    item: dict[str, Any] = paths[PATH_PARAMETER.sub(r"{\1}", operation.path)]
+    return item[operation.method.lower()]
 
 
 def _schemas(
