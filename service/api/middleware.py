@@ -12,7 +12,8 @@ import json
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from pydantic import ValidationError
-from redis.exceptions import RedisError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from service.api.body import BodyError, is_json
 from service.api.guards import NoWorkers
@@ -55,7 +56,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every refusal as a JSON error body (see `client_error`); Redis lost: 503."""
     try:
         return await handler(request)
-    except (RedisError, RedisDown, ConnectionError):
+    except (RedisConnectionError, RedisTimeoutError, RedisDown, ConnectionError):
         return redis_down()
     except web.HTTPException as exc:
         if exc.status < 400 or exc.content_type == "application/json":

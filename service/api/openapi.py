@@ -27,8 +27,9 @@ def build_document(
     groups: Iterable[Routes], open_paths: Collection[str], title: str = "driftlab API"
 ) -> dict[str, Any]:
     """The document for every operation of `groups`; those on `open_paths` need no token
-    (`security: []`), every other one answers 401 without it. Operations taking a body or a
-    query answer 422 (and 413 for a body) as the error middleware does."""
+    (`security: []`), every other one answers 401 without it and 503 while Redis is down.
+    Operations taking a body or a query answer 422 (and 413 and 415 for a body) as the
+    error middleware does."""
     operations = [operation for group in groups for operation in group.operations]
     refs, schemas = _schemas(operations)
     paths: dict[str, dict[str, Any]] = {}
@@ -134,12 +135,14 @@ def _operation(
     responses = dict(operation.responses)
     if operation.body is not None:
         responses.setdefault(413, ErrorBody)
+        responses.setdefault(415, ErrorBody)
     if operation.body is not None or operation.query is not None:
         responses.setdefault(422, ErrorBody)
     if open_:
         item["security"] = []
     else:
         responses.setdefault(401, ErrorBody)
+        responses.setdefault(503, ErrorBody)
     item["responses"] = {
         str(status): _response(status, answer, refs) for status, answer in sorted(responses.items())
     }
