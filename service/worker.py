@@ -33,6 +33,7 @@ from service.run.distributed import commit_step, ensure_group
 from service.run.lease import holder_name
 from service.run.step import Emitted, Failed, RunContext, Settled, agent_step
 from service.run.step_batch import StepInput
+from service.run.worker_presence import keep_announcing
 from service.status import RunStatus
 
 DEAD_LETTER = "dead_letter"
@@ -81,6 +82,7 @@ class Worker:
         """Process steps until `stop`; then finish the steps in hand."""
         await ensure_group(self.redis)
         keeper = asyncio.create_task(self._keep_claimed())
+        beat = asyncio.create_task(keep_announcing(self.redis, self.name))
         try:
             while not self._stopping.is_set():
                 free = self.options.concurrency - len(self._in_flight)
@@ -98,6 +100,9 @@ class Worker:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
             if self._in_flight:
                 await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
             for state in self._runs.values():

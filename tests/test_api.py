@@ -18,7 +18,8 @@ from service.provenance import keys
 from service.status import RunStatus
 from tests.conftest import spec_dict, test_redis_url
 
-TOKEN = "test-token-123"
+TOKEN = "test-token-1234567890"
+JSON = {"Content-Type": "application/json"}
 
 
 def api_settings(tmp_path: Path, **overrides: Any) -> ApiSettings:
@@ -176,7 +177,7 @@ async def test_oversized_body_is_413(aiohttp_client, redis, tmp_path):
     """A body over max_body_bytes answers 413."""
     api = await aiohttp_client(create_app(api_settings(tmp_path, max_body_bytes=1000)))
     spec = spec_dict(source={"text": "word " * 1000})
-    response = await api.post("/v1/runs", data=json.dumps(spec))
+    response = await api.post("/v1/runs", data=json.dumps(spec), headers=JSON)
     assert response.status == 413
 
 

@@ -101,7 +101,7 @@ async def test_parameters_bodies_and_answers(document):
     assert body == {"$ref": "#/components/schemas/ExperimentSpec"}
     assert {"202", "401", "413", "422"} <= set(start["responses"])
     deleted = operation(document, "delete", "/v1/runs/{run}")
-    assert set(deleted["responses"]) == {"204", "401", "404", "409", "422"}
+    assert set(deleted["responses"]) == {"204", "401", "404", "409", "422", "503"}
     assert "content" not in deleted["responses"]["204"]
     assert [p["name"] for p in deleted["parameters"]] == ["run", "force"]
     status = document["components"]["schemas"]["RunStatus"]

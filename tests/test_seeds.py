@@ -65,7 +65,7 @@ async def test_replicates_share_the_graph_and_differ_in_dynamics(store, tmp_path
         assert all(m.replicate == replicate for m in messages)
         assert all(m.id.startswith(f"{run_id}:{replicate}:") for m in messages)
         texts[replicate] = {(m.round, m.node): m.text for m in messages if m.origin == "model"}
-        assert (await store.get_run(run_id))["replicate"] == str(replicate)
+        assert (await store.get_run(run_id))["replicate"] == replicate
     shared = texts[0].keys() & texts[3].keys()
     assert len(shared) >= 10
     assert sum(texts[0][k] != texts[3][k] for k in shared) > len(shared) / 2

@@ -8,7 +8,8 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from service.api.metrics import ApiMetrics, request_timer
-from service.api.middleware import bearer_auth, errors
+from service.api.middleware import bearer_auth, browser_guard, errors, json_only, redis_gate
+from service.api.redis_watch import REDIS_WATCH, RedisWatch
 from service.api.routes import ROUTE_GROUPS
 from service.api.routes.docs import DOCUMENT, document_json
 from service.api.routes.events import track_streams
@@ -25,9 +26,12 @@ def create_app(settings: ApiSettings) -> web.Application:
     """The API application; its Redis connection, run tasks, metrics registry and event
     streams live as long as it does."""
     metrics = ApiMetrics()
-    middlewares: list[Middleware] = [request_timer(metrics), errors]
-    if settings.api_token is not None:
-        middlewares.insert(1, bearer_auth(settings.api_token.get_secret_value()))
+    guard = (
+        browser_guard(settings)
+        if settings.api_token is None
+        else bearer_auth(settings.api_token.get_secret_value())
+    )
+    middlewares: list[Middleware] = [request_timer(metrics), errors, guard, json_only, redis_gate]
     app = web.Application(middlewares=middlewares, client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[DOCUMENT] = document_json(ROUTE_GROUPS)
@@ -44,7 +48,10 @@ def create_app(settings: ApiSettings) -> web.Application:
 async def _redis(app: web.Application) -> AsyncIterator[None]:
     connection = await open_redis(app[SETTINGS], announce=lambda text: None)
     app[STORE] = ProvenanceStore(connection.client, events_maxlen=app[SETTINGS].events_maxlen)
+    app[REDIS_WATCH] = RedisWatch(connection.client)
+    app[REDIS_WATCH].start()
     yield
+    await app[REDIS_WATCH].aclose()
     await connection.aclose()
 
 

@@ -27,8 +27,9 @@ def build_document(
     groups: Iterable[Routes], open_paths: Collection[str], title: str = "driftlab API"
 ) -> dict[str, Any]:
     """The document for every operation of `groups`; those on `open_paths` need no token
-    (`security: []`), every other one answers 401 without it. Operations taking a body or a
-    query answer 422 (and 413 for a body) as the error middleware does."""
+    (`security: []`), every other one answers 401 without it and 503 while Redis is down.
+    Operations taking a body or a query answer 422 (and 413 and 415 for a body) as the
+    error middleware does."""
     operations = [operation for group in groups for operation in group.operations]
     refs, schemas = _schemas(operations)
     paths: dict[str, dict[str, Any]] = {}
@@ -40,6 +41,7 @@ def build_document(
         paths.setdefault(path, {})[operation.method.lower()] = item
     for name in _query_only(operations, refs):
         del schemas[name]
+    _link_created(operations, paths)
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": _version()},
@@ -51,6 +53,33 @@ def build_document(
         },
         "security": [{SECURITY_SCHEME: []}],
     }
+
+
+def _link_created(operations: list[Operation], paths: dict[str, dict[str, Any]]) -> None:
+    """OpenAPI links from each `202` answer creating a resource (`{"id", ...}` posted to a
+    path without parameters) to every operation under that path taking its id as the one
+    path parameter: what stateful testing follows."""
+    for creator in operations:
+        created = creator.responses.get(202)
+        has_id = isinstance(created, type) and "id" in created.model_fields
+        if not has_id or PATH_PARAMETER.search(creator.path):
+            continue
+        links = {}
+        for target in operations:
+            names = PATH_PARAMETER.findall(target.path)
+            if len(names) == 1 and target.path.startswith(f"{creator.path}/{{"):
+                target_id = _item(paths, target)["operationId"]
+                links[target_id] = {
+                    "operationId": target_id,
+                    "parameters": {names[0]: "$response.body#/id"},
+                }
+        if links:
+            _item(paths, creator)["responses"]["202"]["links"] = links
+
+
+def _item(paths: dict[str, dict[str, Any]], operation: Operation) -> dict[str, Any]:
+    item: dict[str, Any] = paths[PATH_PARAMETER.sub(r"{\1}", operation.path)]
+    return item[operation.method.lower()]
 
 
 def _schemas(
@@ -106,12 +135,14 @@ def _operation(
     responses = dict(operation.responses)
     if operation.body is not None:
         responses.setdefault(413, ErrorBody)
+        responses.setdefault(415, ErrorBody)
     if operation.body is not None or operation.query is not None:
         responses.setdefault(422, ErrorBody)
     if open_:
         item["security"] = []
     else:
         responses.setdefault(401, ErrorBody)
+        responses.setdefault(503, ErrorBody)
     item["responses"] = {
         str(status): _response(status, answer, refs) for status, answer in sorted(responses.items())
     }

@@ -11,6 +11,7 @@ from aiohttp import web
 from service.api.app import create_app
 from service.api.settings import ApiSettings
 from service.errors import BadInput
+from service.redaction import redact_logs
 
 LOOPBACK_NAMES = ("localhost",)
 
@@ -39,6 +40,7 @@ async def serve(
 ) -> None:
     """Serve until cancelled (Ctrl-C, SIGTERM); runs in progress end `cancelled`."""
     check_bind(host, settings)
+    redact_logs()
     runner = web.AppRunner(create_app(settings))
     await runner.setup()
     try:

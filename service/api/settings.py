@@ -5,17 +5,44 @@ from __future__ import annotations
 from pathlib import Path
 from typing import get_args
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from agents.kinds import BackendKind, EmbedderKind
 from service.experiment.settings import Settings
+
+MIN_TOKEN_CHARS = 16
 
 
 class ApiSettings(Settings):
     """The process settings plus what only the server needs."""
 
     api_token: SecretStr | None = Field(
-        None, description="bearer token every route but health requires, when set"
+        None,
+        description=f"bearer token every route but health requires, when set (at least "
+        f"{MIN_TOKEN_CHARS} characters; compared in constant time)",
+    )
+    allowed_origins: frozenset[str] = Field(
+        frozenset(),
+        description="browser origins (scheme://host:port) besides the server's own whose "
+        "requests are served when no token is set",
+    )
+    allowed_hosts: frozenset[str] = Field(
+        frozenset(),
+        description="Host header names besides loopback and the bind address served when no "
+        "token is set (a proxy's public name)",
+    )
+    allow_distributed: bool = Field(
+        True, description="accept specs with `distributed: true` (steps for `driftlab worker`)"
+    )
+    worker_wait_s: float = Field(
+        5.0,
+        gt=0,
+        description="seconds a distributed run started over HTTP waits for a worker to have "
+        "announced itself (409 otherwise); a started run whose workers all went silent this "
+        "long fails",
+    )
+    max_study_runs: int = Field(
+        1000, ge=1, description="runs one study over HTTP may start (cells x variants x replicates)"
     )
     max_concurrent_runs: int = Field(2, ge=1, description="runs executing at once; more queue")
     max_body_bytes: int = Field(1_000_000, ge=1, description="bytes of a request body (413)")
@@ -43,3 +70,13 @@ class ApiSettings(Settings):
     log_content: bool = Field(
         False, description="let prompts and message texts reach the server's logs"
     )
+
+    @field_validator("api_token")
+    @classmethod
+    def _long_enough(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and len(token.get_secret_value().strip()) < MIN_TOKEN_CHARS:
+            raise ValueError(
+                f"the token must have at least {MIN_TOKEN_CHARS} characters (an empty one is "
+                "no token: unset the variable to serve without one, on loopback only)"
+            )
+        return token

@@ -23,12 +23,13 @@ RUNS = web.AppKey("runs", RunTasks)
 STUDIES = web.AppKey("studies", StudyTasks)
 METRICS = web.AppKey("metrics", ApiMetrics)
 MAX_PAGE = 1000
+MAX_CURSOR = 10**15
 
 
 class PageQuery(BaseModel):
     """Cursor pagination: pass a page's `next_cursor` as `cursor` for the next page."""
 
-    cursor: int = Field(0, ge=0, description="a `next_cursor` this server returned")
+    cursor: int = Field(0, ge=0, le=MAX_CURSOR, description="a `next_cursor` this server returned")
     limit: int = Field(100, ge=1, le=MAX_PAGE, description="items per page")
 
 

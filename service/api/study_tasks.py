@@ -11,7 +11,7 @@ import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from redis.exceptions import RedisError
 
@@ -104,6 +104,7 @@ class StudyTasks:
         async with redis.pipeline(transaction=True) as pipe:
             pipe.delete(keys.study(study_id))
             pipe.hset(keys.study(study_id), mapping=record)
+            pipe.zadd(keys.STUDIES, {study_id: datetime.now(UTC).timestamp()})
             await pipe.execute()
         self.runs.hold(caller, [item.planned.run_id for item in prepared])
         task = asyncio.create_task(
@@ -202,11 +203,17 @@ class StudyTasks:
             finished_at=record.get("finished_at"),
         )
 
-    async def ids(self) -> list[str]:
-        """Every study started over HTTP with this Redis (its hash's key holds the id)."""
-        prefix, suffix = keys.study("\0").split("\0")
-        found = self.store.redis.scan_iter(match=keys.study("*"), count=1000)
-        return sorted({_text(key)[len(prefix) : -len(suffix)] async for key in found})
+    async def page(self, cursor: int, limit: int) -> tuple[list[StudyView], int]:
+        """Studies newest first from position `cursor`, at most `limit`, and how many there
+        are."""
+        redis = self.store.redis
+        total = await redis.zcard(keys.STUDIES)
+        ranked = await redis.zrevrange(keys.STUDIES, cursor, cursor + limit - 1)
+        items = []
+        for one in cast(list[bytes], ranked):
+            with contextlib.suppress(StudyNotFound):  # deleted meanwhile
+                items.append(await self.view(_text(one)))
+        return items, int(total)
 
     async def _status(self, run_id: str) -> RunStatus:
         try:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -32,6 +30,7 @@ from service.experiment.limits import (
     settings_of,
     tree_agents,
 )
+from service.experiment.patterns import FactPattern, PatternError, compile_fact_pattern
 from service.experiment.run_ids import max_name_length
 
 PolicyKind = Literal[
@@ -52,11 +51,6 @@ class Strict(BaseModel):
     """No unknown fields, no coercion (a string or a bool is not a number), no NaN or inf."""
 
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
-
-
-# A match may not begin or end between two word characters ("78" is not in "1978").
-WORD_EDGE = r"(?:(?<!\w)|(?!\w))"
-LEADING_FLAGS = re.compile(r"^\(\?[aiLmsux]+\)")
 
 
 class Fact(Strict):
@@ -83,8 +77,8 @@ class Fact(Strict):
         for pattern in (*self.patterns, *self.context):
             try:
                 fact_regexes((pattern,), self.whole_words)
-            except re.error as exc:
-                raise ValueError(f"pattern {pattern!r} is not a valid regex: {exc}") from exc
+            except PatternError as exc:
+                raise ValueError(str(exc)) from None
         return self
 
     def matches(self, text: str) -> bool:
@@ -97,18 +91,9 @@ class Fact(Strict):
         return in_one_sentence(text, patterns, context, word_start=self.whole_words)
 
 
-@lru_cache(maxsize=1024)
-def fact_regexes(patterns: tuple[str, ...], whole_words: bool) -> tuple[re.Pattern[str], ...]:
-    """The compiled patterns of a fact, bounded by WORD_EDGE on both sides when whole_words."""
-    if not whole_words:
-        return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
-    compiled = []
-    for pattern in patterns:
-        flags = LEADING_FLAGS.match(pattern)
-        head = flags[0] if flags else ""
-        body = pattern[len(head) :]
-        compiled.append(re.compile(f"{head}{WORD_EDGE}(?:{body}){WORD_EDGE}", re.IGNORECASE))
-    return tuple(compiled)
+def fact_regexes(patterns: tuple[str, ...], whole_words: bool) -> tuple[FactPattern, ...]:
+    """The compiled patterns of a fact (RE2, bounded by word edges when whole_words)."""
+    return tuple(compile_fact_pattern(p, whole_words) for p in patterns)
 
 
 class Source(Strict):

@@ -6,6 +6,8 @@ PREFIX = "driftlab"
 RUNS = f"{PREFIX}:runs"
 STEPS = f"{PREFIX}:steps"  # stream: agent steps queued for `driftlab worker` processes
 STEP_WORKERS = "workers"  # the consumer group of STEPS
+WORKERS = f"{PREFIX}:workers"  # sorted set: `driftlab worker` names by their last beat
+STUDIES = f"{PREFIX}:studies"  # sorted set: ids of studies started over HTTP, by start time
 
 
 def run(run_id: str) -> str:

@@ -13,12 +13,13 @@ from urllib.parse import urlsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
-from redis.backoff import EqualJitterBackoff
+from redis.backoff import EqualJitterBackoff, NoBackoff
 from redis.connection import parse_url
 from redis.exceptions import RedisError
 
 from service.errors import BadInput
 from service.experiment.settings import Settings
+from service.redaction import redact
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 START_TIMEOUT_S = 10.0
@@ -59,12 +60,14 @@ async def open_redis(
     """The configured Redis; without a URL, 127.0.0.1:6379 or else an embedded server."""
     if settings.redis_url:
         url = check_redis_url(settings.redis_url)
-        client = Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S)
+        client = Redis.from_url(
+            url, socket_connect_timeout=CONNECT_TIMEOUT_S, retry=Retry(NoBackoff(), 0)
+        )
         reason = await _unanswered(client)
         await client.aclose()
         if reason:
             raise RedisUnavailable(
-                f"cannot reach Redis at DRIFTLAB_REDIS_URL={masked(url)}: {reason}"
+                f"cannot reach Redis at DRIFTLAB_REDIS_URL={masked(url)}: {redact(reason)}"
             )
         client = _pooled(url, settings, socket_connect_timeout=CONNECT_TIMEOUT_S)
         return RedisConnection(client, url)
@@ -91,11 +94,11 @@ def _pooled(url: str, settings: Settings, **options: Any) -> Redis:
 
 
 def masked(url: str) -> str:
-    """`url` with everything between `://` and the last `@` (user and password) hidden."""
+    """`url` with its user and password, and secret query values (`?password=`), hidden."""
     scheme, separator, rest = url.partition("://")
-    if "@" not in rest:
-        return url
-    return f"{scheme}{separator}***@{rest.rpartition('@')[2]}"
+    if "@" in rest:
+        url = f"{scheme}{separator}***@{rest.rpartition('@')[2]}"
+    return redact(url)
 
 
 def check_redis_url(url: str) -> str:

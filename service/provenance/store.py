@@ -46,6 +46,9 @@ JSON_FIELDS = (
     "versions",
 )
 
+NUMBER_FIELDS = ("replicate", "rounds", "agents")
+"""Record fields Redis keeps as text that are whole numbers (the record shows numbers)."""
+
 
 class ProvenanceStore:
     """Every write is idempotent: ids are deterministic, so a retried step rewrites its record."""
@@ -90,6 +93,9 @@ class ProvenanceStore:
         for name in JSON_FIELDS:
             if name in record:
                 record[name] = json.loads(record[name])
+        for name in NUMBER_FIELDS:
+            if isinstance(record.get(name), str) and record[name].lstrip("-").isdigit():
+                record[name] = int(record[name])
         return record
 
     async def leased_record(self, key: str, lease_key: str) -> dict[str, str] | None:

@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import pickle
+import time
 from collections.abc import AsyncIterator, Sequence
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from service.errors import WorkerFailed
 from service.provenance import keys
 from service.provenance.store import ProvenanceStore
 from service.run.step import RunContext
 from service.run.step_batch import Outcome, StepInput
+from service.run.worker_presence import BEAT_S, SILENT_AFTER_S, live_workers
 
 POLL_S = 0.02
 COMMIT = """
@@ -75,6 +78,30 @@ async def commit_step(
     )
 
 
+class _Presence:
+    """Fails a run (WorkerFailed) once the workers it had all stayed silent SILENT_AFTER_S
+    seconds; a run that never had one waits for the first (it may be started later)."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self.had_workers = False
+        self.checked = 0.0
+
+    async def check(self, round_: int) -> None:
+        now = time.monotonic()
+        if now - self.checked < BEAT_S:
+            return
+        self.checked = now
+        if await live_workers(self.redis, SILENT_AFTER_S):
+            self.had_workers = True
+        elif self.had_workers:
+            raise WorkerFailed(
+                f"every `driftlab worker` went silent for {SILENT_AFTER_S:.0f} s in round "
+                f"{round_}; the run is marked failed, the messages stored so far are kept "
+                "(start workers and resume it)"
+            )
+
+
 class DistributedRunner:
     """Queues a round's steps for workers and yields their outcomes as they are done."""
 
@@ -105,10 +132,12 @@ class DistributedRunner:
                 )
             await pipe.execute()
         seen = 0
+        presence = _Presence(redis)
         try:
             while seen < len(inputs):
                 indexes = await redis.lrange(order, seen, -1)
                 if not indexes:
+                    await presence.check(round_)
                     await asyncio.sleep(POLL_S)
                     continue
                 seen += len(indexes)

@@ -39,6 +39,7 @@ from service.run.step_batch import Outcome, StepInput, one_or_group, run_steps_s
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 MAX_SLICE = 500  # agents per hand-off at most: small enough to stream records
+STOP_S = 5.0  # seconds a stopped pool waits for its workers before killing them
 SLICES_PER_WORKER = 4  # a round is cut finer than one slice per worker, to keep all busy
 # fork shares the experiment copy-on-write and needs no `if __name__ == "__main__"` guard in
 # the user's script; spawn where fork does not exist.
@@ -130,19 +131,34 @@ class StepPool:
         """Wait for the workers to finish (in a thread: the event loop keeps running)."""
         await run_to_completion(asyncio.to_thread(self._executor.shutdown, wait=True))
 
-    def terminate(self) -> None:
-        """Stop every worker now (SIGTERM), whatever it is doing."""
-        for process in list(self._executor._processes.values()):  # no public way before 3.14
+    def terminate(self) -> list[multiprocessing.process.BaseProcess]:
+        """Stop every worker now (SIGTERM), whatever it is doing; returns them."""
+        running = self._executor._processes or {}  # no public way before 3.14
+        processes: list[multiprocessing.process.BaseProcess] = list(running.values())
+        for process in processes:
             process.terminate()
         self._executor.shutdown(wait=False, cancel_futures=True)
+        return processes
+
+    async def stop(self) -> None:
+        """Terminate the workers and wait for the pool to close, at most STOP_S seconds:
+        then kill whatever is left and stop waiting (the executor's own thread can stall
+        on a future cancelled under it)."""
+        processes = self.terminate()
+        closing = asyncio.ensure_future(asyncio.to_thread(self._executor.shutdown, wait=True))
+        await run_to_completion(asyncio.wait({closing}, timeout=STOP_S))
+        for process in processes:
+            if process.is_alive():
+                process.kill()
 
     async def __aenter__(self) -> StepPool:
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
         if exc_type is not None:
-            self.terminate()
-        await self.aclose()
+            await self.stop()
+        else:
+            await self.aclose()
 
 
 @dataclasses.dataclass

@@ -3,11 +3,13 @@ spec, or of a stored run's spec)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
 
 from agents.personas import BUILTIN_PERSONAS
+from service.api.body import read_json
 from service.api.guards import server_field_problems
 from service.api.models import (
     ErrorBody,
@@ -34,12 +36,13 @@ routes = Routes("catalog")
 async def preview_topology(request: web.Request) -> web.Response:
     """The nodes (with roles and personas) and edges a spec builds, without running it."""
     settings = request.app[SETTINGS]
-    raw: Any = await request.json()
+    raw: Any = await read_json(request, settings)
     if not isinstance(raw, dict):
         raise SpecError([Problem("", "the body must be a spec (a JSON object)")])
     if not settings.allow_server_paths and (problems := server_field_problems(raw)):
         raise SpecError(problems)
-    return json_response(topology_preview(load(raw, settings)))
+    experiment = await asyncio.to_thread(load, raw, settings)
+    return json_response(topology_preview(experiment))
 
 
 @routes.get(
@@ -50,7 +53,8 @@ async def run_topology(request: web.Request) -> web.Response:
     """The nodes and edges a stored run's spec builds (422 when the spec no longer loads
     here, e.g. a topology file this server cannot read)."""
     record = await request.app[STORE].get_run(request.match_info["run"])
-    return json_response(topology_preview(load(record["spec"], request.app[SETTINGS])))
+    experiment = await asyncio.to_thread(load, record["spec"], request.app[SETTINGS])
+    return json_response(topology_preview(experiment))
 
 
 def topology_preview(experiment: Experiment) -> TopologyPreview:

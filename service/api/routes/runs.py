@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-from service.api.guards import server_field_problems, usage_problems
+from service.api.body import BodyError, read_json
+from service.api.guards import Checked, admit
 from service.api.middleware import error_response
 from service.api.models import ErrorBody, Health, RunCreated, RunPage, RunView
+from service.api.redis_watch import REDIS_WATCH
 from service.api.routing import Routes, parse_query
 from service.api.runner import TooManyRuns
 from service.api.state import (
@@ -25,8 +27,8 @@ from service.api.state import (
     record_view,
     run_view,
 )
-from service.errors import SpecError
-from service.experiment.experiment import load
+from service.errors import Problem, SpecError
+from service.experiment.experiment import Experiment, load
 from service.experiment.spec import ExperimentSpec
 from service.run.engine import new_run_id
 from service.run.lease import live_holder, request_cancel
@@ -46,12 +48,9 @@ class DeleteQuery(BaseModel):
 
 @routes.get("/v1/health", responses={200: Health, 503: Health})
 async def health(request: web.Request) -> web.Response:
-    """Whether the service and its Redis answer (open without a token)."""
-    redis: Redis = request.app[STORE].redis
-    try:
-        ok = bool(await redis.ping())
-    except RedisError:
-        ok = False
+    """Whether the service and its Redis answer (open without a token; Redis is pinged
+    every half second)."""
+    ok = request.app[REDIS_WATCH].up
     return json_response(Health(status="ok" if ok else "unavailable", redis=ok), 200 if ok else 503)
 
 
@@ -64,31 +63,52 @@ async def start_run(request: web.Request) -> web.Response:
     """Start a run of an experiment spec; an `Idempotency-Key` makes a retry return it again."""
     settings = request.app[SETTINGS]
     store = request.app[STORE]
-    raw: Any = await request.json()
+    raw: Any = await read_json(request, settings)
     if not isinstance(raw, dict):
-        raise SpecError([])
-    if not settings.allow_server_paths and (problems := server_field_problems(raw)):
-        raise SpecError(problems)
-    experiment = load(raw, settings)
-    if problems := usage_problems(experiment, settings):
-        raise SpecError(problems)
+        raise SpecError([Problem("", "the body must be a spec (a JSON object)")])
+    experiment = await admit(settings, raw, lambda: _one(load(raw, settings)), redis=store.redis)
     run_id = new_run_id(experiment.spec.name)
     key = request.headers.get("Idempotency-Key")
     if key is not None:
-        claimed = await store.redis.set(
-            f"driftlab:api:idempotency:{key}", run_id, nx=True, ex=IDEMPOTENCY_TTL_S
-        )
-        if not claimed:
-            earlier = await store.redis.get(f"driftlab:api:idempotency:{key}")
-            run_id = earlier.decode() if isinstance(earlier, bytes) else str(earlier)
-            return _created(run_id, (await run_view(request, run_id)).status)
+        claim = json.dumps([run_id, body_digest(raw)])
+        idempotency = f"driftlab:api:idempotency:{key}"
+        if not await store.redis.set(idempotency, claim, nx=True, ex=IDEMPOTENCY_TTL_S):
+            earlier_id, earlier_digest = _claim(await store.redis.get(idempotency))
+            if earlier_digest != body_digest(raw):
+                raise BodyError(
+                    "Idempotency-Key",
+                    f"the key {key!r} was used for another body (run {earlier_id!r}); "
+                    "use a new key for a new request",
+                )
+            return _created(earlier_id, (await run_view(request, earlier_id)).status)
     try:
         request.app[RUNS].start(run_id, experiment, caller(request))
     except TooManyRuns:
         if key is not None:
-            await store.redis.delete(f"driftlab:api:idempotency:{key}")
+            await store.redis.delete(idempotency)
         raise
     return _created(run_id, RunStatus.QUEUED)
+
+
+def _one(experiment: Experiment) -> tuple[Experiment, list[Checked]]:
+    return experiment, [("", experiment)]
+
+
+def body_digest(raw: Any) -> str:
+    """A digest of a JSON body, the same whatever its keys' order or spacing."""
+    text = json.dumps(raw, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _claim(stored: bytes | str | None) -> tuple[str, str]:
+    """The run id and body digest an Idempotency-Key was first used with."""
+    if stored is None:  # expired between the two commands
+        return "", ""
+    text = stored.decode() if isinstance(stored, bytes) else stored
+    if not text.startswith("["):  # written before digests were kept
+        return text, ""
+    run_id, digest = json.loads(text)
+    return str(run_id), str(digest)
 
 
 def _created(run_id: str, status: RunStatus) -> web.Response:
@@ -153,6 +173,15 @@ async def resume(request: web.Request) -> web.Response:
         return error_response(
             409, f"run {run_id!r} is {view.status.value}; only interrupted or cancelled runs resume"
         )
+    record = await request.app[STORE].get_run(run_id)
+    stored: dict[str, Any] = record["spec"]
+    settings = request.app[SETTINGS]
+    await admit(
+        settings,
+        stored,
+        lambda: _one(load(stored, settings)),
+        redis=request.app[STORE].redis,
+    )
     runs.resume(run_id, caller(request))
     return _created(run_id, RunStatus.QUEUED)
 

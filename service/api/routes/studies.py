@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 from pathlib import Path
@@ -10,7 +9,8 @@ from typing import Any
 
 from aiohttp import web
 
-from service.api.guards import server_field_problems, usage_problems
+from service.api.body import read_json
+from service.api.guards import Checked, admit
 from service.api.models import (
     ConditionFinal,
     ErrorBody,
@@ -22,10 +22,10 @@ from service.api.models import (
 )
 from service.api.routing import Routes, parse_query
 from service.api.state import SETTINGS, STUDIES, PageQuery, caller, json_response, next_cursor
-from service.api.study_tasks import StudyNotFound, study_id
+from service.api.study_tasks import study_id
 from service.errors import Problem, SpecError
 from service.status import RunStatus
-from service.study.runner import prepare_runs
+from service.study.runner import Prepared, prepare_runs
 from service.study.spec import StudySpec, parse_study, plan
 
 routes = Routes("studies")
@@ -41,22 +41,25 @@ PNG = "image/png"
 async def start_study(request: web.Request) -> web.Response:
     """Start a study (its base spec inline); the same study posted again resumes it."""
     settings = request.app[SETTINGS]
-    raw: Any = await request.json()
+    raw: Any = await read_json(request, settings)
     if not isinstance(raw, dict):
         raise SpecError([Problem("", "the body must be a study spec (a JSON object)")])
-    if not settings.allow_server_paths and (problems := _server_problems(raw)):
-        raise SpecError(problems)
-    study, base = parse_study(raw, Path.cwd(), settings)
-    if study.replicates == "auto":
-        raise SpecError([Problem("replicates", "auto is for `driftlab study`; give a number")])
-    prepared = prepare_runs(plan(study, base), settings, {})
-    if problems := [
-        Problem(f"condition [{run.planned.condition.name}] {problem.field}", problem.message)
-        for run in prepared
-        if run.planned.replicate == 0
-        for problem in usage_problems(run.experiment, settings)
-    ]:
-        raise SpecError(problems)
+
+    def build() -> tuple[tuple[StudySpec, list[Prepared]], list[Checked]]:
+        study, base = parse_study(raw, Path.cwd(), settings)
+        if study.replicates == "auto":
+            raise SpecError([Problem("replicates", "auto is for `driftlab study`; give a number")])
+        prepared = prepare_runs(plan(study, base), settings, {})
+        checked = [
+            (f"condition [{run.planned.condition.name}]", run.experiment)
+            for run in prepared
+            if run.planned.replicate == 0
+        ]
+        return (study, prepared), checked
+
+    study, prepared = await admit(
+        settings, raw, build, study=True, redis=request.app[STUDIES].store.redis
+    )
     new_id = study_id(study, prepared)
     await request.app[STUDIES].start(new_id, study, prepared, caller(request))
     location = f"/v1/studies/{new_id}"
@@ -64,37 +67,13 @@ async def start_study(request: web.Request) -> web.Response:
     return json_response(body, 202, headers={"Location": location})
 
 
-def _server_problems(raw: dict[str, Any]) -> list[Problem]:
-    """The guards of runs over the whole study, and over each value `set` or the grid gives a
-    dotted path (`topology.path`, `model`), and a base given as a file."""
-    problems = server_field_problems(raw)
-    for section in ("set", "grid"):
-        fields = raw.get(section)
-        for path, value in fields.items() if isinstance(fields, dict) else ():
-            *parents, last = str(path).split(".")
-            values = [value]
-            if section == "grid":
-                values = list(value.values()) if isinstance(value, dict) else value
-            for one in values if isinstance(values, list) else []:
-                problems += server_field_problems({last: one}, ".".join([section, *parents]))
-    if isinstance(raw.get("base"), str):
-        problems.append(Problem("base", "a spec file is not accepted over HTTP; give it inline"))
-    return list(dict.fromkeys(problems))
-
-
 @routes.get("/v1/studies", query=PageQuery, responses={200: StudyPage, 422: ErrorBody})
 async def list_studies(request: web.Request) -> web.Response:
-    """Studies started over HTTP (with this server's Redis), newest first."""
+    """Studies started over HTTP, newest first."""
     query = parse_query(request, PageQuery)
-    studies = request.app[STUDIES]
-    views = []
-    for study in await studies.ids():
-        with contextlib.suppress(StudyNotFound):  # deleted meanwhile
-            views.append(await studies.view(study))
-    views.sort(key=lambda view: view.started_at or "", reverse=True)
+    items, total = await request.app[STUDIES].page(query.cursor, query.limit)
     end = query.cursor + query.limit
-    page = StudyPage(items=views[query.cursor : end], next_cursor=next_cursor(end, len(views)))
-    return json_response(page)
+    return json_response(StudyPage(items=items, next_cursor=next_cursor(end, total)))
 
 
 @routes.get("/v1/studies/{study}", responses={200: StudyView, 404: ErrorBody})

@@ -1,0 +1,74 @@
+"""Whether the server's Redis answers, known before a request needs it: a ping every
+PING_EVERY_S on a client of its own that neither retries nor waits long, so that a route
+answers 503 within about a second of Redis going away instead of after the store client's
+reconnection attempts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from aiohttp import web
+from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+PING_EVERY_S = 0.5
+PING_TIMEOUT_S = 1.0
+RETRY_AFTER_S = 5
+
+
+class RedisDown(RuntimeError):
+    """Redis does not answer (503 with Retry-After)."""
+
+    def __init__(self) -> None:
+        super().__init__(f"Redis is not reachable; nothing was changed, retry in {RETRY_AFTER_S} s")
+
+
+class RedisWatch:
+    """Pings Redis in the background; `up` is the last answer, `lost` is set while down."""
+
+    def __init__(self, client: Redis) -> None:
+        kwargs = dict(client.connection_pool.connection_kwargs)
+        kwargs.update(
+            socket_timeout=PING_TIMEOUT_S,
+            socket_connect_timeout=PING_TIMEOUT_S,
+            retry=Retry(NoBackoff(), 0),
+        )
+        pool = ConnectionPool(connection_class=client.connection_pool.connection_class, **kwargs)
+        self._probe = Redis.from_pool(pool)
+        self.up = True
+        self.lost = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._watch(), name="redis watch")
+
+    async def check(self) -> bool:
+        """Ping now; whether Redis answered (and remember it)."""
+        try:
+            async with asyncio.timeout(PING_TIMEOUT_S):
+                self.up = bool(await self._probe.ping())
+        except (RedisError, OSError, TimeoutError):
+            self.up = False
+        if self.up:
+            self.lost.clear()
+        else:
+            self.lost.set()
+        return self.up
+
+    async def _watch(self) -> None:
+        while True:
+            await self.check()
+            await asyncio.sleep(PING_EVERY_S)
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._probe.aclose()
+
+
+REDIS_WATCH = web.AppKey("redis_watch", RedisWatch)
