@@ -10,9 +10,9 @@ from aiohttp.typedefs import Handler, Middleware
 from pydantic import ValidationError
 
 from service.api.models import ErrorBody, FieldError
+from service.api.problems import problem_status
 from service.api.runner import RETRY_AFTER_S, TooManyRuns
-from service.api.study_tasks import StudyActive, StudyNotFound
-from service.errors import MessageNotFound, RunActive, RunExists, RunNotFound, SpecError
+from service.errors import DriftlabError, SpecError
 
 OPEN_PATHS = ("/v1/health", "/v1/openapi.json", "/docs", "/docs/{asset}")
 """Route paths answered without the token: health, the OpenAPI document, the docs page."""
@@ -33,8 +33,8 @@ def error_response(
 
 @web.middleware
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Validation errors to 422 naming each field; unknown runs, messages or studies to
-    404; runs or studies still going, or ids taken, to 409; a caller over its run limit to 429."""
+    """Validation errors to 422 naming each field; a caller over its run limit to 429;
+    driftlab's other errors by category (service/api/problems.py)."""
     try:
         return await handler(request)
     except SpecError as exc:
@@ -47,14 +47,12 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return error_response(422, "invalid request", problems)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         return error_response(422, f"the body is not UTF-8 JSON: {exc}")
-    except (RunNotFound, MessageNotFound, StudyNotFound) as exc:
-        return error_response(404, str(exc))
-    except (RunActive, RunExists, StudyActive) as exc:
-        return error_response(409, str(exc))
     except TooManyRuns as exc:
         response = error_response(429, str(exc))
         response.headers["Retry-After"] = str(RETRY_AFTER_S)
         return response
+    except DriftlabError as exc:  # by category: 404, 409, 422, 503, 500
+        return error_response(problem_status(exc), str(exc))
     except web.HTTPRequestEntityTooLarge:
         return error_response(413, "the request body is too large")
 

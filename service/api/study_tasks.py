@@ -19,10 +19,10 @@ from agents.completion import run_to_completion
 from service.api.models import StudyCondition, StudyProgress, StudyRun, StudyView
 from service.api.runner import RunTasks
 from service.api.settings import ApiSettings
-from service.errors import RunNotFound, StudyIncomplete
+from service.errors import Category, DriftlabError, RunNotFound, StudyIncomplete
+from service.lifecycle import holder_name
 from service.provenance import keys
 from service.provenance.store import Fields, ProvenanceStore
-from service.run.lease import holder_name
 from service.status import RunStatus
 from service.study.run_study import run_study
 from service.study.runner import Prepared, StudyHooks
@@ -32,15 +32,19 @@ OUTPUT_FILES = ("summary.md", "study.csv", "study.png", "phase.png", "messages.p
 log = logging.getLogger("driftlab.api")
 
 
-class StudyNotFound(KeyError):
+class StudyNotFound(DriftlabError, KeyError):
     """No study started over HTTP has this id."""
+
+    category = Category.NOT_FOUND
 
     def __str__(self) -> str:
         return f"no study {self.args[0]!r}"
 
 
-class StudyActive(RuntimeError):
+class StudyActive(DriftlabError, RuntimeError):
     """The study is running now (in this server or another one sharing the Redis)."""
+
+    category = Category.CONFLICT
 
     def __str__(self) -> str:
         return f"study {self.args[0]!r} is running; wait for it to end"

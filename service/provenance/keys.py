@@ -54,7 +54,7 @@ def cancel(run_id: str) -> str:
 
 
 def done(run_id: str, round_: int) -> str:
-    """Hash: index of a distributed step in its round -> its outcome (pickled)."""
+    """Hash: index of a distributed step in its round -> its outcome (service/run/wire.py)."""
     return f"{PREFIX}:run:{{{run_id}}}:done:{round_}"
 
 

@@ -17,7 +17,7 @@ from redis.backoff import EqualJitterBackoff
 from redis.connection import parse_url
 from redis.exceptions import RedisError
 
-from service.errors import BadInput
+from service.errors import BadInput, Category, DriftlabError
 from service.experiment.settings import Settings
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
@@ -33,8 +33,10 @@ def reconnecting() -> Retry:
     return Retry(EqualJitterBackoff(base=0.05, cap=1.0), RECONNECT_RETRIES)
 
 
-class RedisUnavailable(RuntimeError):
+class RedisUnavailable(DriftlabError, RuntimeError):
     """No Redis could be reached or started."""
+
+    category = Category.UNAVAILABLE
 
 
 @dataclass

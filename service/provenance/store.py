@@ -30,6 +30,7 @@ for i = 2, #ARGV do
     end
 end
 """
+LEASED = {status.value for status in RunStatus if status.leased}
 EVENTS_PAGE = 500  # events one XREAD returns at most
 JSON_FIELDS = (
     "spec",
@@ -101,7 +102,7 @@ class ProvenanceStore:
         if not raw:
             return None
         record = {_text(k): _text(v) for k, v in raw.items()}
-        if record.get("status") == RunStatus.RUNNING.value and not leased:
+        if record.get("status") in LEASED and not leased:
             record["status"] = RunStatus.INTERRUPTED.value
         return record
 
@@ -128,7 +129,7 @@ class ProvenanceStore:
             if raw is None:
                 continue
             status = RunStatus(_text(raw))
-            if status is RunStatus.RUNNING and not leased:
+            if status.leased and not leased:
                 status = RunStatus.INTERRUPTED
             statuses.append(status)
         return statuses

@@ -12,7 +12,6 @@ dead-letter list and counts as a failed step. The round ends when every step is 
 from __future__ import annotations
 
 import asyncio
-import pickle
 from collections.abc import AsyncIterator, Sequence
 
 from redis.asyncio import Redis
@@ -22,6 +21,7 @@ from service.provenance import keys
 from service.provenance.store import ProvenanceStore
 from service.run.step import RunContext
 from service.run.step_batch import Outcome, StepInput
+from service.run.wire import decode_outcome, encode_step
 
 POLL_S = 0.02
 COMMIT = """
@@ -100,7 +100,7 @@ class DistributedRunner:
                         "round": round_,
                         "index": index,
                         "humans": len(human_ids),
-                        "input": pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL),
+                        "input": encode_step(item),
                     },
                 )
             await pipe.execute()
@@ -116,7 +116,7 @@ class DistributedRunner:
                     indexes, await redis.hmget(done, indexes), strict=True
                 ):
                     assert isinstance(raw, bytes), "a step in the order list has no outcome"
-                    yield int(stored_index), pickle.loads(raw)
+                    yield int(stored_index), decode_outcome(raw)
         finally:
             await redis.delete(done, order)
 

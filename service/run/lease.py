@@ -14,6 +14,7 @@ from types import TracebackType
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from service.errors import LeaseHeld, RunCancelled
 from service.provenance import keys
 
 RENEW = """
@@ -29,15 +30,6 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
     redis.call('DEL', KEYS[1], KEYS[2])
 end
 """
-
-
-class LeaseHeld(RuntimeError):
-    """Another live process holds the run's lease."""
-
-
-class RunCancelled(RuntimeError):
-    """The run was cancelled from outside (`driftlab delete --force`), or its lease was
-    taken or its record deleted while it ran."""
 
 
 def holder_name() -> str:

@@ -20,6 +20,7 @@ from service.api.state import (
     STORE,
     PageQuery,
     caller,
+    control,
     json_response,
     next_cursor,
     record_view,
@@ -28,8 +29,7 @@ from service.api.state import (
 from service.errors import SpecError
 from service.experiment.experiment import load
 from service.experiment.spec import ExperimentSpec
-from service.run.engine import new_run_id
-from service.run.lease import live_holder, request_cancel
+from service.lifecycle import new_run
 from service.status import RunStatus
 
 routes = Routes("runs")
@@ -72,7 +72,8 @@ async def start_run(request: web.Request) -> web.Response:
     experiment = load(raw, settings)
     if problems := usage_problems(experiment, settings):
         raise SpecError(problems)
-    run_id = new_run_id(experiment.spec.name)
+    run = new_run(experiment, runs_dir=settings.runs_dir)
+    run_id = run.run_id
     key = request.headers.get("Idempotency-Key")
     if key is not None:
         claimed = await store.redis.set(
@@ -83,7 +84,7 @@ async def start_run(request: web.Request) -> web.Response:
             run_id = earlier.decode() if isinstance(earlier, bytes) else str(earlier)
             return _created(run_id, (await run_view(request, run_id)).status)
     try:
-        request.app[RUNS].start(run_id, experiment, caller(request))
+        request.app[RUNS].start(run, caller(request))
     except TooManyRuns:
         if key is not None:
             await store.redis.delete(f"driftlab:api:idempotency:{key}")
@@ -124,14 +125,8 @@ async def get_run(request: web.Request) -> web.Response:
 async def cancel_run(request: web.Request) -> web.Response:
     """Cancel a live run (and wait for it to stop when this server runs it); 409 otherwise."""
     run_id = request.match_info["run"]
-    runs = request.app[RUNS]
     view = await run_view(request, run_id)
-    live = not view.status.finished  # a finished run's task may still be exporting
-    if live and runs.cancel(run_id):
-        await runs.wait(run_id)
-    elif live and await live_holder(request.app[STORE].redis, run_id):
-        await request_cancel(request.app[STORE].redis, run_id, request.app[SETTINGS].lease_s)
-    else:
+    if view.status.finished or not await control(request).cancel(run_id):
         return error_response(409, f"run {run_id!r} is {view.status.value}, not live")
     return json_response(await run_view(request, run_id))
 
@@ -146,8 +141,7 @@ async def resume(request: web.Request) -> web.Response:
     run_id = request.match_info["run"]
     runs = request.app[RUNS]
     view = await run_view(request, run_id)
-    holder = await live_holder(request.app[STORE].redis, run_id)
-    if run_id in runs.tasks or holder is not None:
+    if await control(request).is_live(run_id):
         return error_response(409, f"run {run_id!r} is live")
     if not view.status.resumable:
         return error_response(
@@ -164,16 +158,9 @@ async def delete_run(request: web.Request) -> web.Response:
     """Remove a run's data; 409 while it is live unless `?force=true` (cancels it first)."""
     query = parse_query(request, DeleteQuery)
     run_id = request.match_info["run"]
-    store = request.app[STORE]
-    runs = request.app[RUNS]
+    runs = control(request)
     await run_view(request, run_id)
-    live = run_id in runs.tasks or await live_holder(store.redis, run_id) is not None
-    if live:
-        if not query.force:
-            return error_response(409, f"run {run_id!r} is live; cancel it or use ?force=true")
-        if runs.cancel(run_id):
-            await runs.wait(run_id)
-        else:
-            await request_cancel(store.redis, run_id, request.app[SETTINGS].lease_s)
-    await store.delete_run(run_id)
+    if not query.force and await runs.is_live(run_id):
+        return error_response(409, f"run {run_id!r} is live; cancel it or use ?force=true")
+    await runs.delete(run_id, force=query.force)
     return web.Response(status=204)
