@@ -16,8 +16,7 @@ from service.experiment.settings import Settings
 from service.provenance import keys
 from service.run import step_worker as worker_module
 from service.run.engine import Engine
-from service.run.step_worker import StepWorker
-from service.run.step_worker import WorkerOptions
+from service.run.step_worker import StepWorker, WorkerOptions
 from tests.conftest import cli_process, cli_result, spec_dict
 from tests.test_durability import comparable
 

@@ -7,6 +7,8 @@ import ast
 import asyncio
 import json
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -167,3 +169,22 @@ async def test_a_worker_dead_letters_a_step_of_an_unknown_version(store, caplog)
     [line] = [r for r in caplog.records if "dead-lettered" in r.getMessage()]
     assert "version 99" in line.getMessage() and line.run_id == run_id
     assert worker.steps_done == 0
+
+
+def test_help_and_version_import_no_server_plots_or_embedder():
+    """`driftlab --help` and `--version` answer without importing aiohttp, matplotlib, the
+    embedders or the engine."""
+    probe = (
+        "import sys, runpy\n"
+        "sys.argv = ['driftlab', sys.argv[1]]\n"
+        "try:\n    runpy.run_module('service.cli', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "heavy = ('aiohttp', 'matplotlib', 'agents.embedding', 'service.run', 'service.api')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)), file=sys.stderr)\n"
+    )
+    for flag in ("--help", "--version"):
+        done = subprocess.run(
+            [sys.executable, "-c", probe, flag], capture_output=True, text=True, check=True
+        )
+        assert done.stderr.strip().splitlines()[-1] == "[]", done.stderr
+        assert "driftlab" in done.stdout

@@ -121,8 +121,7 @@ async def export_run_views(
         raise ValueError(f"unknown export format {unknown[0]!r}; expected one of {list(FORMATS)}")
     out_dir.mkdir(parents=True, exist_ok=True)
     run = await store.get_run(run_id)
-    if ending is not None:
-        run["status"] = ending
+    run["status"] = ending or run["status"]
     table = DriftTable()
     views = views_of(run)
     first: list[dict[str, Any]] = []
