@@ -22,10 +22,10 @@ from service.provenance.message import Observed, TextMetrics
 from service.provenance.policies import Delivery
 from service.provenance.tags import Carried
 from service.run.distributed import ensure_group
-from service.run.step import Failed, Settled
+from service.run.step import Failed, Settled, Skipped
 from service.run.step_batch import StepInput
 from service.run.step_worker import StepWorker, WorkerOptions
-from service.run.wire import decode_outcome, decode_step, encode_outcome, encode_step
+from service.run.wire import decode_outcomes, decode_steps, encode_outcomes, encode_steps
 from service.status import RunStatus
 from tests.conftest import cli_process, cli_result, spec_dict
 from tests.test_api import api_settings, start
@@ -120,19 +120,25 @@ def test_the_wire_format_round_trips_steps_and_outcomes():
     carried = Carried("r:0:1:a0", "text", "model", 3, 1, (1 << 20_000) | 5, 1)
     observed = Observed(tagged=True, origin="model", generation=3)
     delivery = Delivery("a0", carried, observed, 2)
-    step = StepInput("a1", [delivery, delivery], delivery, None)
-    assert decode_step(encode_step(step)) == step
+    steps = [StepInput("a1", [delivery, delivery], delivery, None), StepInput("a2", [], None)]
+    decoded = decode_steps(encode_steps(steps))
+    assert decoded == steps
+    assert decoded[0].inbox[0].message is decoded[0].anchor.message  # one object, as sent
     metrics = TextMetrics(length_words=1, unique_words=1, type_token_ratio=1.0)
     usage = Usage(prompt_tokens=3, completion_tokens=4, total_tokens=7)
     settled = Settled("a0", carried, {"a1": observed}, usage, metrics, 2, ("x",), 1.5)
-    assert decode_outcome(encode_outcome(settled)) == settled
+    skipped = Skipped("a2", 1, "nothing to read")
+    assert decode_outcomes(encode_outcomes([(0, settled), (3, skipped)])) == [
+        (0, settled),
+        (3, skipped),
+    ]
 
 
 def test_an_unknown_or_pickled_document_is_refused():
     """Another version, or bytes that are not a wire document (a pickle), are refused."""
     for raw in (b'{"v": 99, "node": "a0"}', b"\x80\x05K\x01."):
         try:
-            decode_step(raw)
+            decode_steps(raw)
         except UnknownWireVersion as exc:
             assert "version" in str(exc) or "wire document" in str(exc)
         else:
@@ -161,7 +167,7 @@ async def test_a_worker_dead_letters_a_step_of_an_unknown_version(store, caplog)
         finally:
             worker.stop()
             await asyncio.wait_for(serving, 30)
-    outcome = decode_outcome(await store.redis.hget(keys.done(run_id, 0), 0))
+    [(_, outcome)] = decode_outcomes(await store.redis.hget(keys.done(run_id, 0), 0))
     assert isinstance(outcome, Failed) and outcome.record.kind == "dead_letter"
     assert outcome.record.node == "a0" and "version 99" in outcome.record.reason
     [dead] = await store.redis.lrange(keys.dead_letters(run_id), 0, -1)

@@ -21,7 +21,7 @@ from service.provenance import keys
 from service.provenance.store import ProvenanceStore
 from service.run.step import RunContext
 from service.run.step_batch import Outcome, StepInput
-from service.run.wire import decode_outcome, encode_step
+from service.run.wire import decode_outcomes, encode_steps
 
 POLL_S = 0.02
 COMMIT = """
@@ -100,7 +100,7 @@ class DistributedRunner:
                         "round": round_,
                         "index": index,
                         "humans": len(human_ids),
-                        "input": encode_step(item),
+                        "input": encode_steps([item]),
                     },
                 )
             await pipe.execute()
@@ -116,7 +116,8 @@ class DistributedRunner:
                     indexes, await redis.hmget(done, indexes), strict=True
                 ):
                     assert isinstance(raw, bytes), "a step in the order list has no outcome"
-                    yield int(stored_index), decode_outcome(raw)
+                    [(_, outcome)] = decode_outcomes(raw)
+                    yield int(stored_index), outcome
         finally:
             await redis.delete(done, order)
 

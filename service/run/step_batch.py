@@ -8,14 +8,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from agents.backend import Completion
-from service.pickling import by_slots
 from service.provenance.policies import Delivery
 from service.provenance.store import ProvenanceStore
 from service.run.record_writer import RecordWriter
 from service.run.step import Emitted, Failed, RunContext, Settled, Skipped, agent_step
 
 
-@by_slots
 @dataclass(frozen=True, slots=True)
 class StepInput:
     """What one agent reads in a round: its inbox (by sender) and its remembered human text;

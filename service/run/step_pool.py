@@ -36,6 +36,7 @@ from service.provenance.store import ProvenanceStore
 from service.run.binding import RunScope, bind_agents
 from service.run.step import RunContext
 from service.run.step_batch import Outcome, StepInput, one_or_group, run_steps_stored
+from service.run.wire import decode_outcomes, decode_steps, encode_outcomes, encode_steps
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 MAX_SLICE = 500  # agents per hand-off at most: small enough to stream records
@@ -93,7 +94,7 @@ class StepPool:
                 _run_slice,
                 round_,
                 start,
-                list(inputs[start : start + size]),
+                encode_steps(inputs[start : start + size]),
                 known,
             )
             for start in range(0, len(inputs), size)
@@ -102,7 +103,7 @@ class StepPool:
         try:
             for finished in asyncio.as_completed(pending):
                 try:
-                    outcomes = await finished
+                    outcomes = decode_outcomes(await finished)
                 except BrokenProcessPool as exc:
                     raise WorkerFailed(
                         f"a step worker process died in round {round_} ({exc}); the run is "
@@ -217,11 +218,12 @@ def _stop_worker() -> None:
         _worker.loop.close()
 
 
-def _run_slice(
-    round_: int, start: int, inputs: list[StepInput], human_ids: tuple[str, ...]
-) -> list[Outcome]:
+def _run_slice(round_: int, start: int, inputs: bytes, human_ids: tuple[str, ...]) -> bytes:
+    """Run a slice of steps (wire format) in this worker; their outcomes, in wire format."""
     assert _worker is not None, "the step pool's initializer did not run"
     _worker.ctx.human_ids[:] = human_ids
-    return _worker.loop.run_until_complete(
-        run_steps_stored(_worker.ctx, _worker.store, round_, inputs, _worker.concurrency, start)
+    steps = decode_steps(inputs)
+    outcomes = _worker.loop.run_until_complete(
+        run_steps_stored(_worker.ctx, _worker.store, round_, steps, _worker.concurrency, start)
     )
+    return encode_outcomes(outcomes)

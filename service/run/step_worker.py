@@ -32,7 +32,7 @@ from service.run.binding import RunScope, bind_agents
 from service.run.distributed import commit_step, ensure_group
 from service.run.lease import holder_name
 from service.run.step import Emitted, Failed, RunContext, Settled, Skipped, agent_step
-from service.run.wire import decode_step, encode_outcome
+from service.run.wire import decode_steps, encode_outcomes
 from service.status import RunStatus
 
 DEAD_LETTER = "dead_letter"
@@ -173,7 +173,7 @@ class StepWorker:
             await self._drop(entry_id)
             return
         try:
-            item = decode_step(fields[b"input"])
+            [item] = decode_steps(fields[b"input"])
         except UnknownWireVersion as exc:
             log.error(
                 "step %s of run %s refused and dead-lettered: %s",
@@ -209,7 +209,7 @@ class StepWorker:
             kept = Settled.of(outcome)
         else:
             kept = outcome
-        payload = encode_outcome(kept)
+        payload = encode_outcomes([(index, kept)])
         await commit_step(self.redis, run_id, round_, index, message, payload, entry_id)
         self.steps_done += 1
 
@@ -249,7 +249,7 @@ class StepWorker:
             created_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
         )
         await self.redis.rpush(keys.dead_letters(ctx.run_id), record.model_dump_json())
-        payload = encode_outcome(Failed(record))
+        payload = encode_outcomes([(index, Failed(record))])
         await commit_step(self.redis, ctx.run_id, round_, index, None, payload, entry_id)
 
     async def _run_state(self, run_id: str, replicate: int) -> _RunState | None:

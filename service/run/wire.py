@@ -1,96 +1,154 @@
-"""The wire format of distributed steps and their outcomes: versioned JSON, never pickle, so
-a worker of another version refuses what it cannot read instead of misreading it (and no
-payload can run code).
+"""The wire format of agent steps and their outcomes between processes (the step pool's
+workers, distributed workers on other machines): versioned JSON, never pickle, so a process
+of another version refuses what it cannot read instead of misreading it, and no payload can
+run code.
 
-A document is a JSON object with `v` (WIRE_VERSION) and its fields; the roots bit set of a
-carried message travels as hex (a decimal string of a many-thousand-bit number is refused by
-Python's int-to-str limit)."""
+A document is a JSON object with `v` (WIRE_VERSION). A batch of steps lists each carried
+message once (many inboxes hold the same message) and refers to it by id; observed tags
+decode to the shared objects `observed_tags` interns. A roots bit set travels as hex (the
+decimal string of a many-thousand-bit number is refused by Python's int-to-str limit)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from agents.backend import Completion, Usage
 from service.errors import UnknownWireVersion
 from service.provenance.message import FailedStep, Observed, TextMetrics
+from service.provenance.observation import observed_tags
 from service.provenance.policies import Delivery
 from service.provenance.tags import Carried
 from service.run.step import Failed, Settled, Skipped
-from service.run.step_batch import StepInput
+from service.run.step_batch import Outcome, StepInput
 
 WIRE_VERSION = 1
-Outcome = Settled | Skipped | Failed
 
 
-def encode_step(item: StepInput) -> bytes:
-    return _dump(
+def encode_steps(items: Sequence[StepInput]) -> bytes:
+    carried: dict[str, list[Any]] = {}
+
+    def delivery(d: Delivery) -> list[Any]:
+        message = d.message
+        if message.id not in carried:
+            carried[message.id] = [
+                message.text,
+                message.origin,
+                message.generation,
+                message.min_generation,
+                format(message.roots, "x"),
+                message.round,
+            ]
+        return [d.sender, message.id, _observed(d.observed), d.received_round]
+
+    steps = [
         {
             "node": item.node,
-            "inbox": [_delivery(d) for d in item.inbox],
-            "anchor": None if item.anchor is None else _delivery(item.anchor),
+            "inbox": [delivery(d) for d in item.inbox],
+            "anchor": None if item.anchor is None else delivery(item.anchor),
             "stored": None if item.stored is None else item.stored.model_dump(mode="json"),
         }
-    )
+        for item in items
+    ]
+    return _dump({"messages": carried, "steps": steps})
 
 
-def decode_step(raw: bytes | str) -> StepInput:
-    """The step in `raw`; UnknownWireVersion when another version wrote it."""
+def decode_steps(raw: bytes | str) -> list[StepInput]:
+    """The steps in `raw`; UnknownWireVersion when another version wrote it."""
     doc = _load(raw)
-    anchor, stored = doc["anchor"], doc["stored"]
-    return StepInput(
-        doc["node"],
-        [_read_delivery(d) for d in doc["inbox"]],
-        None if anchor is None else _read_delivery(anchor),
-        None if stored is None else Completion.model_validate(stored),
-    )
+    carried = {
+        mid: Carried(mid, text, origin, generation, min_gen, int(roots, 16), round_)
+        for mid, (text, origin, generation, min_gen, roots, round_) in doc["messages"].items()
+    }
 
+    def delivery(fields: list[Any]) -> Delivery:
+        sender, mid, observed, received = fields
+        return Delivery(sender, carried[mid], _read_observed(observed), received)
 
-def encode_outcome(outcome: Outcome) -> bytes:
-    if isinstance(outcome, Skipped):
-        return _dump(
-            {
-                "kind": "skipped",
-                "node": outcome.node,
-                "round": outcome.round,
-                "reason": outcome.reason,
-            }
+    return [
+        StepInput(
+            step["node"],
+            [delivery(d) for d in step["inbox"]],
+            None if step["anchor"] is None else delivery(step["anchor"]),
+            None if step["stored"] is None else Completion.model_validate(step["stored"]),
         )
-    if isinstance(outcome, Failed):
-        return _dump({"kind": "failed", "record": outcome.record.model_dump(mode="json")})
-    return _dump(
-        {
-            "kind": "settled",
+        for step in doc["steps"]
+    ]
+
+
+def encode_outcomes(outcomes: Sequence[Outcome]) -> bytes:
+    return _dump({"outcomes": [[index, _outcome(o)] for index, o in outcomes]})
+
+
+def decode_outcomes(raw: bytes | str) -> list[Outcome]:
+    """The (index, outcome) pairs in `raw`; UnknownWireVersion when another version wrote it."""
+    return [(index, _read_outcome(doc)) for index, doc in _load(raw)["outcomes"]]
+
+
+def _outcome(outcome: Settled | Skipped | Failed) -> dict[str, Any]:
+    if isinstance(outcome, Skipped):
+        return {
+            "kind": "skipped",
             "node": outcome.node,
-            "carried": _carried(outcome.carried),
-            "observed": {k: v.model_dump(mode="json") for k, v in outcome.observed.items()},
-            "usage": outcome.usage.model_dump(mode="json"),
-            "drift": outcome.drift.model_dump(mode="json"),
-            "attempts": outcome.attempts,
-            "faults": list(outcome.faults),
-            "latency_ms": outcome.latency_ms,
+            "round": outcome.round,
+            "why": outcome.reason,
         }
-    )
+    if isinstance(outcome, Failed):
+        return {"kind": "failed", "record": outcome.record.model_dump(mode="json")}
+    message = outcome.carried
+    return {
+        "kind": "settled",
+        "node": outcome.node,
+        "carried": [
+            message.id,
+            message.text,
+            message.origin,
+            message.generation,
+            message.min_generation,
+            format(message.roots, "x"),
+            message.round,
+        ],
+        "observed": {k: _observed(v) for k, v in outcome.observed.items()},
+        "usage": outcome.usage.model_dump(mode="json"),
+        "drift": outcome.drift.model_dump(mode="json"),
+        "attempts": outcome.attempts,
+        "faults": list(outcome.faults),
+        "latency_ms": outcome.latency_ms,
+    }
 
 
-def decode_outcome(raw: bytes | str) -> Outcome:
-    """The outcome in `raw`; UnknownWireVersion when another version wrote it."""
-    doc = _load(raw)
+def _read_outcome(doc: dict[str, Any]) -> Settled | Skipped | Failed:
     kind = doc["kind"]
     if kind == "skipped":
-        return Skipped(doc["node"], doc["round"], doc["reason"])
+        return Skipped(doc["node"], doc["round"], doc["why"])
     if kind == "failed":
         return Failed(FailedStep.model_validate(doc["record"]))
+    mid, text, origin, generation, min_gen, roots, round_ = doc["carried"]
     return Settled(
         doc["node"],
-        _read_carried(doc["carried"]),
-        {k: Observed.model_validate(v) for k, v in doc["observed"].items()},
+        Carried(mid, text, origin, generation, min_gen, int(roots, 16), round_),
+        {k: _read_observed(v) for k, v in doc["observed"].items()},
         Usage.model_validate(doc["usage"]),
         TextMetrics.model_validate(doc["drift"]),
         doc["attempts"],
         tuple(doc["faults"]),
         doc["latency_ms"],
     )
+
+
+def _observed(observed: Observed) -> list[Any]:
+    return [
+        observed.tagged,
+        observed.origin,
+        observed.generation,
+        observed.min_generation,
+        observed.human_input_share,
+    ]
+
+
+def _read_observed(fields: list[Any]) -> Observed:
+    return observed_tags(*fields)
 
 
 def _dump(fields: dict[str, Any]) -> bytes:
@@ -108,45 +166,3 @@ def _load(raw: bytes | str) -> dict[str, Any]:
             f"wire format version {version!r}; this driftlab reads version {WIRE_VERSION} only"
         )
     return doc
-
-
-def _carried(carried: Carried) -> dict[str, Any]:
-    return {
-        "id": carried.id,
-        "text": carried.text,
-        "origin": carried.origin,
-        "generation": carried.generation,
-        "min_generation": carried.min_generation,
-        "roots": format(carried.roots, "x"),
-        "round": carried.round,
-    }
-
-
-def _read_carried(doc: dict[str, Any]) -> Carried:
-    return Carried(
-        doc["id"],
-        doc["text"],
-        doc["origin"],
-        doc["generation"],
-        doc["min_generation"],
-        int(doc["roots"], 16),
-        doc["round"],
-    )
-
-
-def _delivery(delivery: Delivery) -> dict[str, Any]:
-    return {
-        "sender": delivery.sender,
-        "message": _carried(delivery.message),
-        "observed": delivery.observed.model_dump(mode="json"),
-        "received_round": delivery.received_round,
-    }
-
-
-def _read_delivery(doc: dict[str, Any]) -> Delivery:
-    return Delivery(
-        doc["sender"],
-        _read_carried(doc["message"]),
-        Observed.model_validate(doc["observed"]),
-        doc["received_round"],
-    )
