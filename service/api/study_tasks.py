@@ -22,7 +22,7 @@ from service.api.settings import ApiSettings
 from service.errors import Category, DriftlabError, RunNotFound, StudyIncomplete
 from service.lifecycle import holder_name
 from service.provenance import keys
-from service.provenance.store import Fields, ProvenanceStore
+from service.provenance.store import Fields, ProvenanceStore, as_text
 from service.status import RunStatus
 from service.study.run_study import run_study
 from service.study.runner import Prepared, StudyHooks
@@ -155,7 +155,7 @@ class StudyTasks:
         fields: Fields = {"status": status.value, "error": error, "finished_at": _now()}
         await self.store.redis.hset(keys.study(study_id), mapping=fields)
         lease = await self.store.redis.get(keys.study_lease(study_id))
-        if lease is not None and _text(lease) == holder:
+        if lease is not None and as_text(lease) == holder:
             await self.store.redis.delete(keys.study_lease(study_id))
 
     async def _beat(self, study_id: str, holder: str) -> None:
@@ -219,7 +219,3 @@ class StudyTasks:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

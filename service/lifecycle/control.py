@@ -3,6 +3,7 @@ own tasks) or in another one holding the run's lease."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from service.errors import RunActive
@@ -19,15 +20,14 @@ class LocalRuns(Protocol):
         """Cancel the run and wait until it has stopped."""
 
 
+@dataclass(frozen=True)
 class RunControl:
-    """What a face may do to a stored run besides starting it."""
+    """What a face may do to a stored run besides starting it; `local` runs runs of this
+    process (the HTTP server's tasks)."""
 
-    def __init__(
-        self, store: ProvenanceStore, lease_s: float, local: LocalRuns | None = None
-    ) -> None:
-        self.store = store
-        self.lease_s = lease_s
-        self.local = local
+    store: ProvenanceStore
+    lease_s: float
+    local: LocalRuns | None = None
 
     async def is_live(self, run_id: str) -> bool:
         """Whether a process (this one or another) runs it now."""

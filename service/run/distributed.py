@@ -18,9 +18,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from service.provenance import keys
-from service.provenance.store import ProvenanceStore
-from service.run.step import RunContext
-from service.run.step_batch import Outcome, StepInput
+from service.run.step_batch import ContextRunner, Outcome, StepInput
 from service.run.wire import decode_outcomes, encode_steps
 
 POLL_S = 0.02
@@ -75,12 +73,9 @@ async def commit_step(
     )
 
 
-class DistributedRunner:
-    """Queues a round's steps for workers and yields their outcomes as they are done."""
-
-    def __init__(self, ctx: RunContext, store: ProvenanceStore) -> None:
-        self.ctx = ctx
-        self.store = store
+class DistributedRunner(ContextRunner):
+    """Queues a round's steps for workers and yields their outcomes as they are done; steps
+    still queued for a run that ended are dropped by the workers."""
 
     async def run(
         self, round_: int, inputs: Sequence[StepInput], human_ids: list[str]
@@ -120,9 +115,3 @@ class DistributedRunner:
                     yield int(stored_index), outcome
         finally:
             await redis.delete(done, order)
-
-    async def __aenter__(self) -> DistributedRunner:
-        return self
-
-    async def __aexit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
-        """Steps still queued for a run that ended are dropped by the workers."""

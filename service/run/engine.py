@@ -23,7 +23,7 @@ from service.measure.manifest import versions
 from service.measure.metrics import cosine_distance, euclidean
 from service.provenance.message import FailedStep, TextMetrics
 from service.provenance.store import ProvenanceStore
-from service.run.binding import RunScope, bind_agents
+from service.run.binding import RunScope, bound_context
 from service.run.budget import BudgetExceeded
 from service.run.inbox import new_inbox
 from service.run.lease import Lease
@@ -111,7 +111,7 @@ class Engine:
             if self._owns_pool:
                 await stack.enter_async_context(self.pool)
             scope = RunScope(self.store.redis, self.run_id)
-            agents, backend_of = bind_agents(self.experiment, self.pool, scope)
+            ctx = bound_context(self.experiment, self.pool, scope, self.replicate)
             if self.resume:
                 self._replay = await Replay.load(self.store, self.run_id, self.replicate)
             else:
@@ -120,16 +120,6 @@ class Engine:
             await self._mark_running()
             stack.push_async_exit(self._wrap_up)
             stack.push_async_exit(self._finish)
-            graph = self.experiment.graph
-            ctx = RunContext(
-                run_id=self.run_id,
-                replicate=self.replicate,
-                experiment=self.experiment,
-                agents=agents,
-                backend_of=backend_of,
-                successors={n: sorted(graph.successors(n)) for n in graph.nodes},
-                human_ids=[],
-            )
             runner = await stack.enter_async_context(open_runner(ctx, self.store))
             for round_ in range(spec.rounds):
                 self._round_seconds.append(await self._round(ctx, runner, round_))

@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 
 from service.errors import LeaseHeld, RunCancelled
 from service.provenance import keys
+from service.provenance.store import as_text
 
 RENEW = """
 local holder = redis.call('GET', KEYS[1])
@@ -55,7 +56,7 @@ class Lease:
         taken = await self.redis.set(keys.lease(self.run_id), self.holder, nx=True, px=self.millis)
         if not taken:
             holder = await self.redis.get(keys.lease(self.run_id))
-            who = _text(holder) if holder else "another process"
+            who = as_text(holder) if holder else "another process"
             raise LeaseHeld(
                 f"run {self.run_id!r} is being run by {who}; wait for it to end, or "
                 f"`driftlab delete --force {self.run_id}` to cancel it"
@@ -114,7 +115,7 @@ class Lease:
 async def live_holder(redis: Redis, run_id: str) -> str | None:
     """Who holds the run's lease now, or None when nobody does."""
     holder = await redis.get(keys.lease(run_id))
-    return None if holder is None else _text(holder)
+    return None if holder is None else as_text(holder)
 
 
 async def request_cancel(redis: Redis, run_id: str, seconds: float) -> None:
@@ -126,7 +127,3 @@ async def request_cancel(redis: Redis, run_id: str, seconds: float) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise LeaseHeld(f"run {run_id!r} did not stop within {seconds * 2:g} s")
         await asyncio.sleep(0.1)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -33,7 +33,7 @@ from agents.pool import BackendPool
 from service.errors import WorkerFailed
 from service.experiment.experiment import Experiment
 from service.provenance.store import ProvenanceStore
-from service.run.binding import RunScope, bind_agents
+from service.run.binding import RunScope, bound_context
 from service.run.step import RunContext
 from service.run.step_batch import Outcome, StepInput, one_or_group, run_steps_stored
 from service.run.wire import decode_outcomes, decode_steps, encode_outcomes, encode_steps
@@ -194,8 +194,7 @@ def _start_worker(
         connection_pool=ConnectionPool(connection_class=connection_class, **connection_kwargs)
     )
     backends = BackendPool()
-    agents, backend_of = bind_agents(experiment, backends, RunScope(redis, run_id))
-    ctx = RunContext(run_id, replicate, experiment, agents, backend_of, successors, [])
+    ctx = bound_context(experiment, backends, RunScope(redis, run_id), replicate, successors)
     store = ProvenanceStore(redis)
     _worker = _Worker(ctx, backends, store, asyncio.new_event_loop(), shares.take())
     atexit.register(_stop_worker)

@@ -27,8 +27,8 @@ from service.experiment.experiment import load
 from service.experiment.settings import Settings
 from service.provenance import keys
 from service.provenance.message import FailedStep
-from service.provenance.store import ProvenanceStore
-from service.run.binding import RunScope, bind_agents
+from service.provenance.store import ProvenanceStore, as_text
+from service.run.binding import RunScope, bound_context
 from service.run.distributed import commit_step, ensure_group
 from service.run.lease import holder_name
 from service.run.step import Emitted, Failed, RunContext, Settled, Skipped, agent_step
@@ -113,7 +113,7 @@ class StepWorker:
             count=count,
             block=self.options.block_ms,
         )
-        return [(_text(i), f) for _, entries in reply for i, f in entries if f]
+        return [(as_text(i), f) for _, entries in reply for i, f in entries if f]
 
     async def _claim_idle(self, count: int) -> list[tuple[str, dict[bytes, bytes]]]:
         """Entries another worker took and left idle past the redelivery time. The reply is
@@ -126,7 +126,7 @@ class StepWorker:
             min_idle_time=round(self.options.redelivery_s * 1000),
             count=count,
         )
-        return [(_text(i), f) for i, f in reply[1] if f]
+        return [(as_text(i), f) for i, f in reply[1] if f]
 
     async def _keep_claimed(self) -> None:
         """Reset the idle time of the steps in hand, so no one else claims them."""
@@ -151,7 +151,7 @@ class StepWorker:
         self, entry_id: str, fields: dict[bytes, bytes], redelivered: bool
     ) -> None:
         """A step that raises stays pending: it is redelivered, then dead-lettered."""
-        run_id = _text(fields.get(b"run", b"?"))
+        run_id = as_text(fields.get(b"run", b"?"))
         try:
             await self._handle(entry_id, fields, redelivered)
         except Exception as exc:
@@ -166,7 +166,7 @@ class StepWorker:
     async def _handle(self, entry_id: str, fields: dict[bytes, bytes], redelivered: bool) -> None:
         """Run one step and commit it. A redelivered step may be done already (the commit
         is atomic: it is done exactly when its done mark exists), or delivered too often."""
-        run_id = _text(fields[b"run"])
+        run_id = as_text(fields[b"run"])
         round_, index = int(fields[b"round"]), int(fields[b"index"])
         state = await self._run_state(run_id, int(fields[b"replicate"]))
         if state is None:  # the run is gone or over: its steps are dropped
@@ -272,17 +272,7 @@ class StepWorker:
             experiment = load(record["spec"], self.settings)
             pool = BackendPool()
             scope = RunScope(self.redis, run_id, shared_limit=True)
-            agents, backend_of = bind_agents(experiment, pool, scope)
-            graph = experiment.graph
-            ctx = RunContext(
-                run_id=run_id,
-                replicate=replicate,
-                experiment=experiment,
-                agents=agents,
-                backend_of=backend_of,
-                successors={n: sorted(graph.successors(n)) for n in graph.nodes},
-                human_ids=[],
-            )
+            ctx = bound_context(experiment, pool, scope, replicate)
             self._runs[run_id] = _RunState(ctx, pool)
         return self._runs[run_id]
 
@@ -299,7 +289,3 @@ def _node_named_in(raw: bytes) -> str:
         if isinstance(node, str):
             return node
     return "unknown"
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

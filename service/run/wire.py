@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 from agents.backend import Completion, Usage
@@ -24,23 +25,17 @@ from service.run.step import Failed, Settled, Skipped
 from service.run.step_batch import Outcome, StepInput
 
 WIRE_VERSION = 1
+_CARRIED = attrgetter("id", "text", "origin", "generation", "min_generation", "round")
+_OBSERVED = attrgetter("tagged", "origin", "generation", "min_generation", "human_input_share")
 
 
 def encode_steps(items: Sequence[StepInput]) -> bytes:
     carried: dict[str, list[Any]] = {}
 
     def delivery(d: Delivery) -> list[Any]:
-        message = d.message
-        if message.id not in carried:
-            carried[message.id] = [
-                message.text,
-                message.origin,
-                message.generation,
-                message.min_generation,
-                format(message.roots, "x"),
-                message.round,
-            ]
-        return [d.sender, message.id, _observed(d.observed), d.received_round]
+        if d.message.id not in carried:
+            carried[d.message.id] = _carried(d.message)
+        return [d.sender, d.message.id, _observed(d.observed), d.received_round]
 
     steps = [
         {
@@ -51,16 +46,13 @@ def encode_steps(items: Sequence[StepInput]) -> bytes:
         }
         for item in items
     ]
-    return _dump({"messages": carried, "steps": steps})
+    return _dump({"messages": list(carried.values()), "steps": steps})
 
 
 def decode_steps(raw: bytes | str) -> list[StepInput]:
     """The steps in `raw`; UnknownWireVersion when another version wrote it."""
     doc = _load(raw)
-    carried = {
-        mid: Carried(mid, text, origin, generation, min_gen, int(roots, 16), round_)
-        for mid, (text, origin, generation, min_gen, roots, round_) in doc["messages"].items()
-    }
+    carried = {fields[0]: _read_carried(fields) for fields in doc["messages"]}
 
     def delivery(fields: list[Any]) -> Delivery:
         sender, mid, observed, received = fields
@@ -96,19 +88,10 @@ def _outcome(outcome: Settled | Skipped | Failed) -> dict[str, Any]:
         }
     if isinstance(outcome, Failed):
         return {"kind": "failed", "record": outcome.record.model_dump(mode="json")}
-    message = outcome.carried
     return {
         "kind": "settled",
         "node": outcome.node,
-        "carried": [
-            message.id,
-            message.text,
-            message.origin,
-            message.generation,
-            message.min_generation,
-            format(message.roots, "x"),
-            message.round,
-        ],
+        "carried": _carried(outcome.carried),
         "observed": {k: _observed(v) for k, v in outcome.observed.items()},
         "usage": outcome.usage.model_dump(mode="json"),
         "drift": outcome.drift.model_dump(mode="json"),
@@ -124,10 +107,9 @@ def _read_outcome(doc: dict[str, Any]) -> Settled | Skipped | Failed:
         return Skipped(doc["node"], doc["round"], doc["why"])
     if kind == "failed":
         return Failed(FailedStep.model_validate(doc["record"]))
-    mid, text, origin, generation, min_gen, roots, round_ = doc["carried"]
     return Settled(
         doc["node"],
-        Carried(mid, text, origin, generation, min_gen, int(roots, 16), round_),
+        _read_carried(doc["carried"]),
         {k: _read_observed(v) for k, v in doc["observed"].items()},
         Usage.model_validate(doc["usage"]),
         TextMetrics.model_validate(doc["drift"]),
@@ -137,14 +119,17 @@ def _read_outcome(doc: dict[str, Any]) -> Settled | Skipped | Failed:
     )
 
 
+def _carried(message: Carried) -> list[Any]:
+    return [*_CARRIED(message), format(message.roots, "x")]
+
+
+def _read_carried(fields: list[Any]) -> Carried:
+    mid, text, origin, generation, min_generation, round_, roots = fields
+    return Carried(mid, text, origin, generation, min_generation, int(roots, 16), round_)
+
+
 def _observed(observed: Observed) -> list[Any]:
-    return [
-        observed.tagged,
-        observed.origin,
-        observed.generation,
-        observed.min_generation,
-        observed.human_input_share,
-    ]
+    return list(_OBSERVED(observed))
 
 
 def _read_observed(fields: list[Any]) -> Observed:
