@@ -114,7 +114,9 @@ class RunTasks:
         self.queued.discard(run_id)
         self.release(run_id)
         if not task.cancelled() and (exc := task.exception()) is not None:
-            log.warning("run %s ended with %s", run_id, self.describe(exc))
+            log.warning(
+                "run %s ended with %s", run_id, self.describe(exc), extra={"run_id": run_id}
+            )
 
     def describe(self, exc: BaseException) -> str:
         """An error for the logs: its type, and its message only with content logging on

@@ -43,6 +43,11 @@ def failed_steps(run_id: str) -> str:
     return f"{PREFIX}:run:{{{run_id}}}:failed"
 
 
+def idempotency(key: str) -> str:
+    """String with an expiry: the run an HTTP `Idempotency-Key` started."""
+    return f"{PREFIX}:api:idempotency:{key}"
+
+
 def lease(run_id: str) -> str:
     """String with an expiry: who runs the run now (see service/run/lease.py)."""
     return f"{PREFIX}:run:{{{run_id}}}:lease"

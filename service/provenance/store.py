@@ -72,6 +72,16 @@ class ProvenanceStore:
             pipe.zadd(keys.RUNS, {run_id: now})
             await pipe.execute()
 
+    async def claim_idempotency_key(self, key: str, run_id: str, ttl_s: int) -> str | None:
+        """Tie `key` to `run_id` for `ttl_s` seconds; the run it named before, if it did."""
+        if await self.redis.set(keys.idempotency(key), run_id, nx=True, ex=ttl_s):
+            return None
+        earlier = await self.redis.get(keys.idempotency(key))
+        return None if earlier is None else as_text(earlier)  # None: it expired meanwhile
+
+    async def release_idempotency_key(self, key: str) -> None:
+        await self.redis.delete(keys.idempotency(key))
+
     async def update_run(self, run_id: str, status: RunStatus | None = None, **fields: Any) -> None:
         mapping = _encode(fields)
         if status is not None:

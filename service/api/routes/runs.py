@@ -76,18 +76,14 @@ async def start_run(request: web.Request) -> web.Response:
     run_id = run.run_id
     key = request.headers.get("Idempotency-Key")
     if key is not None:
-        claimed = await store.redis.set(
-            f"driftlab:api:idempotency:{key}", run_id, nx=True, ex=IDEMPOTENCY_TTL_S
-        )
-        if not claimed:
-            earlier = await store.redis.get(f"driftlab:api:idempotency:{key}")
-            run_id = earlier.decode() if isinstance(earlier, bytes) else str(earlier)
-            return _created(run_id, (await run_view(request, run_id)).status)
+        earlier = await store.claim_idempotency_key(key, run_id, IDEMPOTENCY_TTL_S)
+        if earlier is not None:
+            return _created(earlier, (await run_view(request, earlier)).status)
     try:
         request.app[RUNS].start(run, caller(request))
     except TooManyRuns:
         if key is not None:
-            await store.redis.delete(f"driftlab:api:idempotency:{key}")
+            await store.release_idempotency_key(key)
         raise
     return _created(run_id, RunStatus.QUEUED)
 
