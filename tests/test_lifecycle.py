@@ -15,11 +15,14 @@ import yaml
 
 from agents.backend import Usage
 from service.api import create_app
-from service.errors import UnknownWireVersion
+from service.api.problems import STATUS_OF, problem_status
+from service.cli.failures import EXIT_OF, describe
+from service.errors import Category, LeaseHeld, RunNotFound, UnknownWireVersion
 from service.experiment.settings import Settings
 from service.provenance import keys
 from service.provenance.message import Observed, TextMetrics
 from service.provenance.policies import Delivery
+from service.provenance.redis_conn import RedisUnavailable
 from service.provenance.tags import Carried
 from service.run.distributed import ensure_group
 from service.run.step import Failed, Settled, Skipped
@@ -194,3 +197,17 @@ def test_help_and_version_import_no_server_plots_or_embedder():
         )
         assert done.stderr.strip().splitlines()[-1] == "[]", done.stderr
         assert "driftlab" in done.stdout
+
+
+def test_every_error_category_has_an_exit_code_and_an_http_status():
+    """Both maps cover every category; a lease held by another process is a conflict: exit
+    2 and HTTP 409; an unknown run exit 2 and 404; Redis down exit 1 and 503."""
+    assert set(EXIT_OF) == set(STATUS_OF) == set(Category)
+    cases = [
+        (LeaseHeld("run 'x' is being run by h:1"), 2, 409),
+        (RunNotFound("x"), 2, 404),
+        (RedisUnavailable("no Redis"), 1, 503),
+        (UnknownWireVersion("wire format version 99"), 2, 422),
+    ]
+    for error, code, status in cases:
+        assert describe(error).code == code and problem_status(error) == status
