@@ -51,6 +51,7 @@ class Lease:
         self.holder = holder_name()
         self._heartbeat: asyncio.Task[None] | None = None
         self._stop_reason: str | None = None
+        self._released = False
 
     async def __aenter__(self) -> Lease:
         taken = await self.redis.set(keys.lease(self.run_id), self.holder, nx=True, px=self.millis)
@@ -73,6 +74,7 @@ class Lease:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._released = True  # ends the heartbeat should a Redis timeout swallow its cancel
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -87,7 +89,7 @@ class Lease:
             raise RunCancelled(self._stop_reason)
 
     async def _beat(self, owner: asyncio.Task[object]) -> None:
-        while True:
+        while not self._released:
             await asyncio.sleep(self.millis / 3000)
             try:
                 state = await self.redis.eval(
