@@ -8,6 +8,7 @@ from enum import StrEnum
 class RunStatus(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
+    EXPORTING = "exporting"  # the last round is done; judge, drift views and exports follow
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -16,7 +17,13 @@ class RunStatus(StrEnum):
 
     @property
     def finished(self) -> bool:
-        return self not in (RunStatus.QUEUED, RunStatus.RUNNING)
+        return self not in (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.EXPORTING)
+
+    @property
+    def leased(self) -> bool:
+        """Whether a process holds the run's lease in this status (without one, the run
+        is `interrupted`)."""
+        return self in (RunStatus.RUNNING, RunStatus.EXPORTING)
 
     @property
     def resumable(self) -> bool:

@@ -1,276 +1,15 @@
-"""`driftlab worker`: runs agent steps of distributed runs from Redis, on any machine.
-
-Reads the steps stream as one consumer of the workers' group, at most `concurrency` steps
-at once; claims steps that another worker left idle for `redelivery_s` seconds; keeps its
-own in-flight steps from looking idle; dead-letters a step delivered more than
-`max_deliveries` times. On SIGTERM (or Ctrl-C) it stops reading, finishes the steps in
-hand and exits.
-"""
+"""`driftlab worker`: serves agent steps of distributed runs from Redis, on any machine, until
+SIGTERM or Ctrl-C (then it finishes the steps in hand)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import pickle
 import signal
-import sys
-import time
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
 
 from redis.asyncio import Redis
 
-from agents.pool import BackendPool
-from service.errors import RunNotFound
-from service.experiment.experiment import load
 from service.experiment.settings import Settings
-from service.provenance import keys
-from service.provenance.message import FailedStep
-from service.provenance.store import ProvenanceStore
-from service.run.binding import RunScope, bind_agents
-from service.run.distributed import commit_step, ensure_group
-from service.run.lease import holder_name
-from service.run.step import Emitted, Failed, RunContext, Settled, agent_step
-from service.run.step_batch import StepInput
-from service.run.worker_presence import keep_announcing
-from service.status import RunStatus
-
-DEAD_LETTER = "dead_letter"
-STATUS_TTL_S = 1.0  # how long a worker trusts a run's status before reading it again
-
-
-@dataclass
-class WorkerOptions:
-    """How one worker process behaves."""
-
-    concurrency: int = 64
-    redelivery_s: float = 30.0
-    max_deliveries: int = 5
-    block_ms: int = 200
-
-
-@dataclass
-class _RunState:
-    ctx: RunContext
-    pool: BackendPool
-    running: bool = True
-    checked: float = field(default_factory=time.monotonic)
-
-
-@dataclass
-class Worker:
-    """One consumer of the steps stream."""
-
-    redis: Redis
-    settings: Settings
-    options: WorkerOptions
-    name: str = field(default_factory=holder_name)
-    steps_done: int = 0
-    _runs: dict[str, _RunState] = field(default_factory=dict)
-    _in_flight: dict[str, asyncio.Task[None]] = field(default_factory=dict)
-    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
-
-    @property
-    def store(self) -> ProvenanceStore:
-        return ProvenanceStore(self.redis)
-
-    def stop(self) -> None:
-        self._stopping.set()
-
-    async def serve(self) -> None:
-        """Process steps until `stop`; then finish the steps in hand."""
-        await ensure_group(self.redis)
-        keeper = asyncio.create_task(self._keep_claimed())
-        beat = asyncio.create_task(keep_announcing(self.redis, self.name))
-        try:
-            while not self._stopping.is_set():
-                free = self.options.concurrency - len(self._in_flight)
-                if free <= 0:
-                    await asyncio.wait(
-                        list(self._in_flight.values()), return_when=asyncio.FIRST_COMPLETED
-                    )
-                    continue
-                claimed = await self._claim_idle(free)
-                for entry_id, fields in claimed:
-                    self._start(entry_id, fields, redelivered=True)
-                for entry_id, fields in [] if claimed else await self._read_new(free):
-                    self._start(entry_id, fields, redelivered=False)
-        finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
-            beat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await beat
-            if self._in_flight:
-                await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
-            for state in self._runs.values():
-                await state.pool.aclose()
-            await self.redis.xgroup_delconsumer(keys.STEPS, keys.STEP_WORKERS, self.name)
-
-    async def _read_new(self, count: int) -> list[tuple[str, dict[bytes, bytes]]]:
-        reply: Any = await self.redis.xreadgroup(
-            keys.STEP_WORKERS,
-            self.name,
-            {keys.STEPS: ">"},
-            count=count,
-            block=self.options.block_ms,
-        )
-        return [(_text(i), f) for _, entries in reply for i, f in entries if f]
-
-    async def _claim_idle(self, count: int) -> list[tuple[str, dict[bytes, bytes]]]:
-        """Entries another worker took and left idle past the redelivery time. The reply is
-        (next id, entries) from Redis 6.2, such as the embedded one, and Redis 7 adds the ids
-        of deleted entries."""
-        reply = await self.redis.xautoclaim(
-            keys.STEPS,
-            keys.STEP_WORKERS,
-            self.name,
-            min_idle_time=round(self.options.redelivery_s * 1000),
-            count=count,
-        )
-        return [(_text(i), f) for i, f in reply[1] if f]
-
-    async def _keep_claimed(self) -> None:
-        """Reset the idle time of the steps in hand, so no one else claims them."""
-        while True:
-            await asyncio.sleep(self.options.redelivery_s / 3)
-            if self._in_flight:
-                await self.redis.xclaim(
-                    keys.STEPS,
-                    keys.STEP_WORKERS,
-                    self.name,
-                    min_idle_time=0,
-                    message_ids=list(self._in_flight),
-                    justid=True,
-                )
-
-    def _start(self, entry_id: str, fields: dict[bytes, bytes], *, redelivered: bool) -> None:
-        task = asyncio.create_task(self._handle_reporting(entry_id, fields, redelivered))
-        self._in_flight[entry_id] = task
-        task.add_done_callback(lambda _: self._in_flight.pop(entry_id, None))
-
-    async def _handle_reporting(
-        self, entry_id: str, fields: dict[bytes, bytes], redelivered: bool
-    ) -> None:
-        """A step that raises stays pending: it is redelivered, then dead-lettered."""
-        try:
-            await self._handle(entry_id, fields, redelivered)
-        except Exception as exc:
-            print(f"step {entry_id} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-
-    async def _handle(self, entry_id: str, fields: dict[bytes, bytes], redelivered: bool) -> None:
-        """Run one step and commit it. A redelivered step may be done already (the commit
-        is atomic: it is done exactly when its done mark exists), or delivered too often."""
-        run_id = _text(fields[b"run"])
-        round_, index = int(fields[b"round"]), int(fields[b"index"])
-        item: StepInput = pickle.loads(fields[b"input"])
-        state = await self._run_state(run_id, int(fields[b"replicate"]))
-        if state is None:  # the run is gone or over: its steps are dropped
-            await self._drop(entry_id)
-            return
-        if redelivered:
-            if await self.redis.hexists(keys.done(run_id, round_), index):
-                await self._drop(entry_id)
-                return
-            deliveries = await self._deliveries(entry_id)
-            if deliveries > self.options.max_deliveries:
-                await self._dead_letter(state.ctx, round_, index, item, entry_id, deliveries)
-                return
-        await self._known_humans(state.ctx, int(fields[b"humans"]))
-        outcome = await agent_step(
-            state.ctx, round_, item.node, item.inbox, item.anchor, item.stored
-        )
-        message = None
-        kept: object = outcome
-        if isinstance(outcome, Emitted):
-            message = (outcome.message.id, outcome.message.model_dump_json())
-            kept = Settled.of(outcome)
-        payload = pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL)
-        await commit_step(self.redis, run_id, round_, index, message, payload, entry_id)
-        self.steps_done += 1
-
-    async def _drop(self, entry_id: str) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.xack(keys.STEPS, keys.STEP_WORKERS, entry_id)
-            pipe.xdel(keys.STEPS, entry_id)
-            await pipe.execute()
-
-    async def _deliveries(self, entry_id: str) -> int:
-        pending = await self.redis.xpending_range(
-            keys.STEPS, keys.STEP_WORKERS, min=entry_id, max=entry_id, count=1
-        )
-        return int(pending[0]["times_delivered"]) if pending else 1
-
-    async def _dead_letter(
-        self,
-        ctx: RunContext,
-        round_: int,
-        index: int,
-        item: StepInput,
-        entry_id: str,
-        deliveries: int,
-    ) -> None:
-        reason = (
-            f"step given up after {deliveries - 1} deliveries (workers died or stalled "
-            "while running it)"
-        )
-        record = FailedStep(
-            run=ctx.run_id,
-            replicate=ctx.replicate,
-            round=round_,
-            node=item.node,
-            agent=None,
-            backend=ctx.backend_of[item.node],
-            reason=reason,
-            kind=DEAD_LETTER,
-            attempts=0,
-            errors=[f"{DEAD_LETTER}: {reason}"],
-            created_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
-        )
-        await self.redis.rpush(keys.dead_letters(ctx.run_id), record.model_dump_json())
-        payload = pickle.dumps(Failed(record), protocol=pickle.HIGHEST_PROTOCOL)
-        await commit_step(self.redis, ctx.run_id, round_, index, None, payload, entry_id)
-
-    async def _run_state(self, run_id: str, replicate: int) -> _RunState | None:
-        """The run's context while it is running (its status read at most every second)."""
-        known = self._runs.get(run_id)
-        if known is not None and time.monotonic() - known.checked < STATUS_TTL_S:
-            return known if known.running else None
-        try:
-            record = await self.store.get_run(run_id)
-        except RunNotFound:
-            self._runs.pop(run_id, None)
-            return None
-        if known is not None:
-            known.running = record["status"] == RunStatus.RUNNING.value
-            known.checked = time.monotonic()
-            return known if known.running else None
-        if record["status"] != RunStatus.RUNNING.value:
-            return None
-        if run_id not in self._runs:
-            experiment = load(record["spec"], self.settings)
-            pool = BackendPool()
-            scope = RunScope(self.redis, run_id, shared_limit=True)
-            agents, backend_of = bind_agents(experiment, pool, scope)
-            graph = experiment.graph
-            ctx = RunContext(
-                run_id=run_id,
-                replicate=replicate,
-                experiment=experiment,
-                agents=agents,
-                backend_of=backend_of,
-                successors={n: sorted(graph.successors(n)) for n in graph.nodes},
-                human_ids=[],
-            )
-            self._runs[run_id] = _RunState(ctx, pool)
-        return self._runs[run_id]
-
-    async def _known_humans(self, ctx: RunContext, count: int) -> None:
-        """The run's first `count` human ids (the roots a step's tags may name)."""
-        if len(ctx.human_ids) < count:
-            ctx.human_ids[:] = await self.store.human_ids(ctx.run_id)
+from service.lifecycle import StepWorker, WorkerOptions
 
 
 def preload_backends() -> None:
@@ -279,9 +18,9 @@ def preload_backends() -> None:
     import agents.openai_chat  # noqa: F401
 
 
-async def run_worker(redis: Redis, settings: Settings, options: WorkerOptions) -> Worker:
+async def run_worker(redis: Redis, settings: Settings, options: WorkerOptions) -> StepWorker:
     """Serve until SIGTERM or SIGINT; returns the worker (for its counts)."""
-    worker = Worker(redis, settings, options)
+    worker = StepWorker(redis, settings, options)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, worker.stop)
@@ -291,7 +30,3 @@ async def run_worker(redis: Redis, settings: Settings, options: WorkerOptions) -
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
     return worker
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

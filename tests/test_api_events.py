@@ -78,8 +78,9 @@ def stub_spec(**overrides: Any) -> dict[str, Any]:
 
 async def test_stream_of_a_finished_run_is_in_order_with_stored_message_ids(api, store):
     """A finished run's stream: running, then round_started and round for every round, then
-    the final status; ids increase, each frame's event is its type, and the message ids of
-    the round events are exactly the run's stored messages, each of its round."""
+    exporting and the final status; ids increase, each frame's event is its type, and the
+    message ids of the round events are exactly the run's stored messages, each of its
+    round."""
     run_id = await start(api, spec_dict(rounds=3))
     record = (await finished(api, run_id))["record"]
     events = await read_events(api, run_id)
@@ -91,6 +92,7 @@ async def test_stream_of_a_finished_run_is_in_order_with_stored_message_ids(api,
         ("round", 1),
         ("round_started", 2),
         ("round", 2),
+        ("status", "exporting"),
         ("status", "succeeded"),
     ]
     assert all(e.event == e.data["type"] for e in events)
@@ -141,7 +143,8 @@ async def test_stream_of_a_queued_run_waits_for_it(
     assert (await (await api.get(f"/v1/runs/{second}")).json())["status"] == "queued"
     assert not reading.done()
     events = await reading
-    assert [e.event for e in events] == ["status", *["round_started", "round"] * 2, "status"]
+    statuses = ["status", "status"]  # exporting, then the final one
+    assert [e.event for e in events] == ["status", *["round_started", "round"] * 2, *statuses]
     assert events[-1].data["status"] == "succeeded"
     await finished(api, first)
 

@@ -10,13 +10,13 @@ import pytest
 import yaml
 from redis.exceptions import ResponseError
 
-from service import worker as worker_module
 from service.errors import RunFailed, SpecError
 from service.experiment.experiment import load
 from service.experiment.settings import Settings
 from service.provenance import keys
+from service.run import step_worker as worker_module
 from service.run.engine import Engine
-from service.worker import Worker, WorkerOptions
+from service.run.step_worker import StepWorker, WorkerOptions
 from tests.conftest import cli_process, cli_result, spec_dict
 from tests.test_durability import comparable
 
@@ -121,7 +121,7 @@ async def test_a_step_redelivered_too_often_is_dead_lettered(store, monkeypatch)
         raise RuntimeError("the worker fell over")
 
     monkeypatch.setattr(worker_module, "agent_step", crashing_step)
-    worker = Worker(
+    worker = StepWorker(
         store.redis,
         Settings(),
         WorkerOptions(concurrency=4, redelivery_s=0.2, max_deliveries=2, block_ms=50),

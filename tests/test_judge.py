@@ -19,8 +19,8 @@ from agents.judge import (
 from agents.openai_stub import REQUESTS
 from service.experiment.experiment import load
 from service.experiment.settings import Settings
+from service.lifecycle import run_spec
 from service.measure.judging import fact_quotes
-from service.runs import run_spec
 from service.study.outputs import write_outputs
 from service.study.results import collect
 from service.study.runner import prepare_runs, run_all
@@ -105,7 +105,7 @@ async def test_the_judge_is_off_by_default_and_a_missing_key_is_a_notice(
     monkeypatch.delenv("NO_SUCH_KEY", raising=False)
     judge = {"backend": "openai", "api_key_env": "NO_SUCH_KEY"}
     notices: list[str] = []
-    from service.runs import RunHooks
+    from service.lifecycle import RunHooks
 
     done = await run_spec(
         load(spec_dict(rounds=2, judge=judge)),

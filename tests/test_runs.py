@@ -1,4 +1,4 @@
-"""Running a spec end to end through `service.runs.run_spec`, the function every face calls."""
+"""Running a spec end to end through `service.lifecycle.run_spec`, the function every face calls."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from service.errors import RunExists
 from service.experiment.experiment import load
-from service.runs import RunHooks, run_spec
+from service.lifecycle import RunHooks, run_spec
 from tests.conftest import spec_dict
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from service.experiment.experiment import load
-from service.runs import run_spec
+from service.lifecycle import run_spec
 from tests.conftest import spec_dict
 from tests.test_cli import driftlab, write_spec
 from topologies.build import build

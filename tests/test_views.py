@@ -10,8 +10,8 @@ import statistics
 import pytest
 
 from service.experiment.experiment import load
+from service.lifecycle import run_spec
 from service.measure.views import DriftViews
-from service.runs import run_spec
 from tests.conftest import spec_dict
 from tests.test_engine import CORPUS
 

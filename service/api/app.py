@@ -17,9 +17,9 @@ from service.api.runner import RunTasks
 from service.api.settings import ApiSettings
 from service.api.state import METRICS, RUNS, SETTINGS, STORE, STUDIES
 from service.api.study_tasks import StudyTasks
+from service.lifecycle import RunHooks
 from service.provenance.redis_conn import open_redis
 from service.provenance.store import ProvenanceStore
-from service.runs import RunHooks
 
 
 def create_app(settings: ApiSettings) -> web.Application:

@@ -15,9 +15,9 @@ from redis.asyncio import Redis
 
 from agents.local_chat import BUNDLED_MODEL
 from service.api.settings import ApiSettings
-from service.errors import Problem, SpecError
+from service.errors import Category, DriftlabError, Problem, SpecError
 from service.experiment.experiment import Experiment
-from service.run.worker_presence import live_workers
+from service.lifecycle import live_workers
 
 WORK_ROUTES = frozenset(
     {("POST", "/v1/runs"), ("POST", "/v1/runs/{run}/resume"), ("POST", "/v1/studies")}
@@ -31,8 +31,10 @@ Checked = tuple[str, Experiment]
 """An experiment a route would run, and the field its problems are reported under."""
 
 
-class NoWorkers(RuntimeError):
+class NoWorkers(DriftlabError, RuntimeError):
     """A distributed run no `driftlab worker` would take (409)."""
+
+    category = Category.CONFLICT
 
     def __init__(self, wait_s: float) -> None:
         super().__init__(

@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from service.run.engine import RoundReport
+from service.lifecycle import RoundReport
 from service.status import RunStatus
 
 ORIGINS = ("human", "model")

@@ -16,14 +16,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from service.api.body import BodyError, is_json
-from service.api.guards import NoWorkers
 from service.api.models import ErrorBody, FieldError
+from service.api.problems import problem_status
 from service.api.redis_watch import REDIS_WATCH, RedisDown, RedisWatch
 from service.api.redis_watch import RETRY_AFTER_S as REDIS_RETRY_AFTER_S
 from service.api.runner import RETRY_AFTER_S, TooManyRuns
 from service.api.settings import ApiSettings
-from service.api.study_tasks import StudyActive, StudyNotFound
-from service.errors import MessageNotFound, RunActive, RunExists, RunNotFound, SpecError
+from service.errors import Category, DriftlabError, SpecError
 
 OPEN_PATHS: tuple[str, ...] = ("/v1/health", "/v1/openapi.json", "/docs", "/docs/{asset}")
 """Route paths answered without the token: health, the OpenAPI document, the docs page."""
@@ -90,19 +89,19 @@ def client_error(exc: Exception) -> web.Response | None:
         return error_response(422, "invalid request", problems)
     if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
         return error_response(422, f"the body is not UTF-8 JSON: {exc}")
-    if isinstance(exc, RunNotFound | MessageNotFound | StudyNotFound):
-        return error_response(404, str(exc))
-    if isinstance(exc, RunActive | RunExists | StudyActive | NoWorkers):
-        return error_response(409, str(exc))
     if isinstance(exc, TooManyRuns):
         response = error_response(429, str(exc))
         response.headers["Retry-After"] = str(RETRY_AFTER_S)
         return response
+    if isinstance(exc, DriftlabError):  # by category: 404, 409, 422, 503, 500
+        if exc.category is Category.UNAVAILABLE:
+            return redis_down(str(exc))
+        return error_response(problem_status(exc), str(exc))
     return None
 
 
-def redis_down() -> web.Response:
-    response = error_response(503, str(RedisDown()))
+def redis_down(reason: str | None = None) -> web.Response:
+    response = error_response(503, reason or str(RedisDown()))
     response.headers["Retry-After"] = str(REDIS_RETRY_AFTER_S)
     return response
 

@@ -9,11 +9,9 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 
 from service.api.settings import ApiSettings
-from service.errors import describe_failure
-from service.experiment.experiment import Experiment
+from service.errors import Category, DriftlabError, describe_failure
+from service.lifecycle import NewRun, RoundReport, RunHooks, resume_run, start_run
 from service.provenance.store import ProvenanceStore
-from service.run.engine import RoundReport
-from service.runs import RunHooks, resume_run, run_spec
 from service.status import RunStatus
 
 ANONYMOUS = "anonymous"
@@ -21,8 +19,10 @@ RETRY_AFTER_S = 10
 log = logging.getLogger("driftlab.api")
 
 
-class TooManyRuns(RuntimeError):
+class TooManyRuns(DriftlabError, RuntimeError):
     """The caller already has `max_runs_per_token` runs queued or running (429)."""
+
+    category = Category.UNAVAILABLE
 
     def __init__(self, live: int) -> None:
         super().__init__(
@@ -62,19 +62,12 @@ class RunTasks:
     def release(self, run_id: str) -> None:
         self.owners.pop(run_id, None)
 
-    def start(self, run_id: str, experiment: Experiment, caller: str = ANONYMOUS) -> None:
+    def start(self, run: NewRun, caller: str = ANONYMOUS) -> None:
         """Start the run, or TooManyRuns (before anything starts)."""
         self._launch(
-            run_id,
+            run.run_id,
             caller,
-            lambda: run_spec(
-                experiment,
-                self.store,
-                run_id=run_id,
-                out_dir=self.settings.runs_dir / run_id,
-                lease_s=self.settings.lease_s,
-                hooks=self.hooks,
-            ),
+            lambda: start_run(run, self.store, lease_s=self.settings.lease_s, hooks=self.hooks),
         )
 
     def resume(self, run_id: str, caller: str = ANONYMOUS) -> None:
@@ -97,15 +90,11 @@ class RunTasks:
             self.hooks.round(report)
 
     def status(self, run_id: str, stored: RunStatus) -> RunStatus:
-        """The status to show for a run stored as `stored`. While this server's task for it
-        lives, a resume shows `queued` until the engine marks the run running again, and a
-        run whose engine has finished shows `running` until its exports and drift views are
-        written (so a client that sees a final status can read them)."""
-        if run_id not in self.tasks:
-            return stored
-        if stored.resumable:
+        """The status to show for a run stored as `stored`: while this server's task for it
+        lives, a resume shows `queued` until the engine marks the run running again."""
+        if run_id in self.tasks and stored.resumable:
             return RunStatus.QUEUED
-        return RunStatus.RUNNING if stored.finished else stored
+        return stored
 
     def _launch(self, run_id: str, caller: str, work: Callable[[], Awaitable[object]]) -> None:
         self.admit(caller)
@@ -125,24 +114,24 @@ class RunTasks:
         self.queued.discard(run_id)
         self.release(run_id)
         if not task.cancelled() and (exc := task.exception()) is not None:
-            log.warning("run %s ended with %s", run_id, self.describe(exc))
+            log.warning(
+                "run %s ended with %s", run_id, self.describe(exc), extra={"run_id": run_id}
+            )
 
     def describe(self, exc: BaseException) -> str:
         """An error for the logs: its type, and its message only with content logging on
         (a backend's error may quote a prompt or a reply)."""
         return describe_failure(exc) if self.settings.log_content else type(exc).__name__
 
-    def cancel(self, run_id: str) -> bool:
-        """Cancel the run if this server runs it; whether it did."""
-        task = self.tasks.get(run_id)
-        if task is None:
-            return False
-        task.cancel()
-        return True
+    def owns(self, run_id: str) -> bool:
+        """Whether this server runs (or queues) the run."""
+        return run_id in self.tasks
 
-    async def wait(self, run_id: str) -> None:
+    async def stop(self, run_id: str) -> None:
+        """Cancel the run this server runs and wait until it has stopped."""
         task = self.tasks.get(run_id)
         if task is not None:
+            task.cancel()
             with contextlib.suppress(BaseException):
                 await task
 

@@ -14,6 +14,7 @@ from service.api.runner import ANONYMOUS, RunTasks
 from service.api.settings import ApiSettings
 from service.api.study_tasks import StudyTasks
 from service.errors import RunNotFound
+from service.lifecycle import RunControl
 from service.provenance.store import ProvenanceStore
 from service.status import RunStatus
 
@@ -40,6 +41,12 @@ def caller(request: web.Request) -> str:
         return ANONYMOUS
     given = request.headers.get("Authorization", "").encode()
     return f"token-{hashlib.sha256(given).hexdigest()[:16]}"
+
+
+def control(request: web.Request) -> RunControl:
+    """Cancel, delete and liveness of runs, this server's own included."""
+    app = request.app
+    return RunControl(app[STORE], app[SETTINGS].lease_s, app[RUNS])
 
 
 def json_response(model: BaseModel, status: int = 200, **kwargs: Any) -> web.Response:

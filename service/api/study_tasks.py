@@ -19,10 +19,10 @@ from agents.completion import run_to_completion
 from service.api.models import StudyCondition, StudyProgress, StudyRun, StudyView
 from service.api.runner import RunTasks
 from service.api.settings import ApiSettings
-from service.errors import RunNotFound, StudyIncomplete
+from service.errors import Category, DriftlabError, RunNotFound, StudyIncomplete
+from service.lifecycle import holder_name
 from service.provenance import keys
-from service.provenance.store import Fields, ProvenanceStore
-from service.run.lease import holder_name
+from service.provenance.store import Fields, ProvenanceStore, as_text
 from service.status import RunStatus
 from service.study.run_study import run_study
 from service.study.runner import Prepared, StudyHooks
@@ -35,15 +35,19 @@ OUTPUT_FILES = (
 log = logging.getLogger("driftlab.api")
 
 
-class StudyNotFound(KeyError):
+class StudyNotFound(DriftlabError, KeyError):
     """No study started over HTTP has this id."""
+
+    category = Category.NOT_FOUND
 
     def __str__(self) -> str:
         return f"no study {self.args[0]!r}"
 
 
-class StudyActive(RuntimeError):
+class StudyActive(DriftlabError, RuntimeError):
     """The study is running now (in this server or another one sharing the Redis)."""
+
+    category = Category.CONFLICT
 
     def __str__(self) -> str:
         return f"study {self.args[0]!r} is running; wait for it to end"
@@ -155,7 +159,7 @@ class StudyTasks:
         fields: Fields = {"status": status.value, "error": error, "finished_at": _now()}
         await self.store.redis.hset(keys.study(study_id), mapping=fields)
         lease = await self.store.redis.get(keys.study_lease(study_id))
-        if lease is not None and _text(lease) == holder:
+        if lease is not None and as_text(lease) == holder:
             await self.store.redis.delete(keys.study_lease(study_id))
 
     async def _beat(self, study_id: str, holder: str) -> None:
@@ -212,7 +216,7 @@ class StudyTasks:
         items = []
         for one in cast(list[bytes], ranked):
             with contextlib.suppress(StudyNotFound):  # deleted meanwhile
-                items.append(await self.view(_text(one)))
+                items.append(await self.view(as_text(one)))
         return items, int(total)
 
     async def _status(self, run_id: str) -> RunStatus:
@@ -231,7 +235,3 @@ class StudyTasks:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

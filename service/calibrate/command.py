@@ -32,59 +32,6 @@ from service.provenance.store import ProvenanceStore
 SHORTLIST = 5  # best candidates on retention and length, compared on embedding distance too
 
 
-def add_calibrate_command(commands: Any, common: argparse.ArgumentParser) -> None:
-    """Register `calibrate` on the CLI's subcommands."""
-    parser = commands.add_parser(
-        "calibrate",
-        parents=[common],
-        help="fit the synthetic channel to chains of a chat model (docs/synthetic.md)",
-    )
-    parser.add_argument(
-        "--backend", choices=("local", "openai", "synthetic"), default="local", help="(local)"
-    )
-    parser.add_argument("--model", help="the chat model (default: the backend's)")
-    parser.add_argument("--base-url", help="an OpenAI-compatible endpoint (--backend openai)")
-    parser.add_argument(
-        "--embedder", choices=("local", "openai", "none"), default="local", help="(local)"
-    )
-    parser.add_argument(
-        "--sources", type=Path, help="YAML: a mapping of names to source blocks (text, facts)"
-    )
-    parser.add_argument(
-        "--personas",
-        default=",".join(BUILTIN_PERSONAS),
-        help="comma-separated built-in personas (default: all)",
-    )
-    parser.add_argument("--generations", type=_at_least(2), default=10, help="(10)")
-    parser.add_argument(
-        "--replicates", type=_at_least(1), default=3, help="simulated chains per real chain (3)"
-    )
-    parser.add_argument("--refine", type=_at_least(0), default=30, help="Nelder-Mead steps (30)")
-    parser.add_argument("--max-tokens", type=_at_least(1), default=320, help="(320)")
-    parser.add_argument("--threads", type=_at_least(1), help="--backend local: CPU threads")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path("calibration"), help="(calibration)")
-    parser.add_argument(
-        "--observed",
-        type=Path,
-        help="refit to the chains.csv of an earlier calibration instead of running the model",
-    )
-    parser.set_defaults(handler=calibrate)
-
-
-def _at_least(minimum: int) -> Any:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
-        return value
-
-    return parse
-
-
 async def calibrate(args: argparse.Namespace) -> int:
     settings: Settings = args.settings
     personas = _personas(args.personas)

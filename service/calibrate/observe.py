@@ -14,10 +14,10 @@ from service.calibrate.curves import Chain
 from service.experiment.experiment import load
 from service.experiment.settings import Settings
 from service.experiment.spec import Source
+from service.lifecycle import RunHooks, run_spec
 from service.measure.export import iter_records
 from service.measure.metrics import words
 from service.provenance.store import ProvenanceStore
-from service.runs import RunHooks, run_spec
 
 SOURCE_NODE = "source"
 

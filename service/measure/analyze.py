@@ -23,7 +23,6 @@ from service.measure.metrics import cosine_distance, distance_to_parents, euclid
 from service.measure.overlap import chrf, rouge_l
 from service.measure.stats import summarize
 
-ANALYSES = ("text", "rouge_l", "chrf")
 OVERLAP = {"rouge_l": rouge_l, "chrf": chrf}
 EMBEDDED = ("euclidean", "cosine", "euclidean_parents", "cosine_parents")
 ROUND_METRICS = (*TABLE_METRICS, "rouge_l", "chrf", "euclidean_parents", "cosine_parents")
@@ -153,3 +152,40 @@ def write_table_csv(rows: list[dict[str, Any]], path: Path) -> Path:
         writer.writeheader()
         writer.writerows(rows)
     return path
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A re-scored run: its table by round and the files written."""
+
+    by_round: list[dict[str, Any]]
+    written: list[Path]
+
+
+async def write_analysis(
+    records: list[dict[str, Any]],
+    original: Original,
+    analyses: list[str],
+    embedder: Embedder | None,
+    out_dir: Path,
+) -> Analysis:
+    """Re-score `records` with `analyses` (and `embedder`, closed afterwards), then write the
+    messages and the tables by generation and by round under `out_dir`."""
+    rescore(records, original, analyses)
+    diversity: dict[int, dict[str, float]] = {}
+    if embedder is not None:
+        try:
+            diversity = await embed_all(records, original, embedder)
+        finally:
+            await embedder.aclose()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with (out_dir / "messages.jsonl").open("w", encoding="utf-8") as jsonl:
+        for record in records:
+            jsonl.write(json.dumps(record, ensure_ascii=False) + "\n")
+    by_round = metric_table(records, "round", diversity)
+    written = [
+        out_dir / "messages.jsonl",
+        write_table_csv(metric_table(records, "generation"), out_dir / "by_generation.csv"),
+        write_table_csv(by_round, out_dir / "by_round.csv"),
+    ]
+    return Analysis(by_round, written)

@@ -9,8 +9,9 @@ import json
 from collections import deque
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
-from typing import IO, Any, Literal, get_args
+from typing import IO, Any
 
+from service.measure.choices import FORMATS
 from service.measure.drift_table import CORE_METRICS, JUDGED, METRICS, TAIL_METRICS, DriftTable
 from service.measure.manifest import build_manifest
 from service.measure.plots import plot_drift
@@ -25,8 +26,6 @@ from service.measure.views import (
 from service.provenance.store import ProvenanceStore
 from topologies.roles import natural_key
 
-ExportFormat = Literal["jsonl", "csv", "parquet"]
-FORMATS: tuple[str, ...] = get_args(ExportFormat)
 DRIFT_COLUMNS = (
     "generation",
     "n",
@@ -108,17 +107,23 @@ async def export_run(
 
 
 async def export_run_views(
-    store: ProvenanceStore, run_id: str, out_dir: Path, formats: Iterable[str] = ("jsonl",)
+    store: ProvenanceStore,
+    run_id: str,
+    out_dir: Path,
+    formats: Iterable[str] = ("jsonl",),
+    ending: str | None = None,
 ) -> tuple[list[Path], dict[str, list[dict[str, Any]]]]:
     """export_run, also returning the drift tables by name, as the run record keeps them:
     `drift` (by generation, with the fact judge's columns) and the views.
-    JSONL streams; CSV and Parquet need the flattened records in memory."""
+    JSONL streams; CSV and Parquet need the flattened records in memory. `ending` is the
+    status the files report for a run exported while `exporting` (the one it ends with)."""
     formats = list(formats)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ValueError(f"unknown export format {unknown[0]!r}; expected one of {list(FORMATS)}")
     out_dir.mkdir(parents=True, exist_ok=True)
     run = await store.get_run(run_id)
+    run["status"] = ending or run["status"]
     table = DriftTable()
     views = views_of(run)
     transmission = Transmission(views.rounds)

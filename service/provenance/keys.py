@@ -45,6 +45,11 @@ def failed_steps(run_id: str) -> str:
     return f"{PREFIX}:run:{{{run_id}}}:failed"
 
 
+def idempotency(key: str) -> str:
+    """String with an expiry: the run an HTTP `Idempotency-Key` started."""
+    return f"{PREFIX}:api:idempotency:{key}"
+
+
 def lease(run_id: str) -> str:
     """String with an expiry: who runs the run now (see service/run/lease.py)."""
     return f"{PREFIX}:run:{{{run_id}}}:lease"
@@ -56,7 +61,7 @@ def cancel(run_id: str) -> str:
 
 
 def done(run_id: str, round_: int) -> str:
-    """Hash: index of a distributed step in its round -> its outcome (pickled)."""
+    """Hash: index of a distributed step in its round -> its outcome (service/run/wire.py)."""
     return f"{PREFIX}:run:{{{run_id}}}:done:{round_}"
 
 

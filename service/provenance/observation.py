@@ -45,8 +45,8 @@ def observed_tags(
     min_generation: int | None = None,
     human_input_share: float | None = None,
 ) -> Observed:
-    """One shared (frozen) object per distinct tag value: cheap to build, and pickled once
-    per batch however many receivers hold it."""
+    """One shared (frozen) object per distinct tag value: cheap to build, and shared by every
+    receiver that holds it (the wire format decodes to these too)."""
     return Observed(
         tagged=tagged,
         origin=origin,

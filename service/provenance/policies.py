@@ -6,13 +6,11 @@ import random
 from dataclasses import dataclass
 
 from service.experiment.spec import Policy
-from service.pickling import by_slots
 from service.provenance.message import Observed
 from service.provenance.observation import observed_share
 from service.provenance.tags import Carried
 
 
-@by_slots
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """A message as one receiver holds it: the message, the tags it saw, when it arrived."""

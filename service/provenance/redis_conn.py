@@ -17,7 +17,7 @@ from redis.backoff import EqualJitterBackoff, NoBackoff
 from redis.connection import parse_url
 from redis.exceptions import RedisError
 
-from service.errors import BadInput
+from service.errors import BadInput, Category, DriftlabError
 from service.experiment.settings import Settings
 from service.redaction import redact
 
@@ -34,8 +34,10 @@ def reconnecting() -> Retry:
     return Retry(EqualJitterBackoff(base=0.05, cap=1.0), RECONNECT_RETRIES)
 
 
-class RedisUnavailable(RuntimeError):
+class RedisUnavailable(DriftlabError, RuntimeError):
     """No Redis could be reached or started."""
+
+    category = Category.UNAVAILABLE
 
 
 @dataclass

@@ -30,6 +30,7 @@ for i = 2, #ARGV do
     end
 end
 """
+LEASED = {status.value for status in RunStatus if status.leased}
 EVENTS_PAGE = 500  # events one XREAD returns at most
 JSON_FIELDS = (
     "spec",
@@ -76,6 +77,23 @@ class ProvenanceStore:
             pipe.zadd(keys.RUNS, {run_id: now})
             await pipe.execute()
 
+    async def claim_idempotency_key(
+        self, key: str, run_id: str, digest: str, ttl_s: int
+    ) -> tuple[str, str] | None:
+        """Tie `key` to `run_id` and a digest of its request body for `ttl_s` seconds; the
+        run id and digest it was tied to before, if it was."""
+        claim = json.dumps([run_id, digest])
+        if await self.redis.set(keys.idempotency(key), claim, nx=True, ex=ttl_s):
+            return None
+        earlier = await self.redis.get(keys.idempotency(key))
+        if earlier is None:  # it expired meanwhile
+            return None
+        earlier_id, earlier_digest = json.loads(as_text(earlier))
+        return str(earlier_id), str(earlier_digest)
+
+    async def release_idempotency_key(self, key: str) -> None:
+        await self.redis.delete(keys.idempotency(key))
+
     async def update_run(self, run_id: str, status: RunStatus | None = None, **fields: Any) -> None:
         mapping = _encode(fields)
         if status is not None:
@@ -108,13 +126,13 @@ class ProvenanceStore:
             raw, leased = await pipe.execute()
         if not raw:
             return None
-        record = {_text(k): _text(v) for k, v in raw.items()}
-        if record.get("status") == RunStatus.RUNNING.value and not leased:
+        record = {as_text(k): as_text(v) for k, v in raw.items()}
+        if record.get("status") in LEASED and not leased:
             record["status"] = RunStatus.INTERRUPTED.value
         return record
 
     async def list_runs(self) -> list[dict[str, Any]]:
-        ids = [_text(i) for i in cast(list[bytes], await self.redis.zrange(keys.RUNS, 0, -1))]
+        ids = [as_text(i) for i in cast(list[bytes], await self.redis.zrange(keys.RUNS, 0, -1))]
         runs = []
         for run_id in ids:
             try:
@@ -127,7 +145,7 @@ class ProvenanceStore:
         """Every run's status as `get_run` reports it, without reading the records."""
         ids = cast(list[bytes], await self.redis.zrange(keys.RUNS, 0, -1))
         async with self.redis.pipeline(transaction=False) as pipe:
-            for run_id in map(_text, ids):
+            for run_id in map(as_text, ids):
                 pipe.hget(keys.run(run_id), "status")
                 pipe.exists(keys.lease(run_id))
             answers = await pipe.execute()
@@ -135,8 +153,8 @@ class ProvenanceStore:
         for raw, leased in zip(answers[::2], answers[1::2], strict=True):
             if raw is None:
                 continue
-            status = RunStatus(_text(raw))
-            if status is RunStatus.RUNNING and not leased:
+            status = RunStatus(as_text(raw))
+            if status.leased and not leased:
                 status = RunStatus.INTERRUPTED
             statuses.append(status)
         return statuses
@@ -184,10 +202,10 @@ class ProvenanceStore:
             await self.redis.eval(RECORD_HUMANS, 1, keys.humans(run_id), start, *message_ids)
 
     async def human_ids(self, run_id: str) -> list[str]:
-        return [_text(i) for i in await self.redis.lrange(keys.humans(run_id), 0, -1)]
+        return [as_text(i) for i in await self.redis.lrange(keys.humans(run_id), 0, -1)]
 
     async def message_ids(self, run_id: str) -> list[str]:
-        return [_text(i) for i in await self.redis.hkeys(keys.messages(run_id))]
+        return [as_text(i) for i in await self.redis.hkeys(keys.messages(run_id))]
 
     async def raw_messages(self, run_id: str, message_ids: list[str]) -> list[bytes | None]:
         """Stored records as JSON bytes, in the order asked (None where missing)."""
@@ -202,7 +220,7 @@ class ProvenanceStore:
 
     async def skips(self, run_id: str) -> dict[str, str]:
         raw = await self.redis.hgetall(keys.skips(run_id))
-        return {_text(k): _text(v) for k, v in raw.items()}
+        return {as_text(k): as_text(v) for k, v in raw.items()}
 
     async def record_failed_steps(self, run_id: str, failed: list[FailedStep]) -> None:
         if failed:
@@ -225,7 +243,7 @@ class ProvenanceStore:
 
     async def embeddings(self, run_id: str) -> dict[str, dict[str, float]]:
         raw = await self.redis.hgetall(keys.embeddings(run_id))
-        return {_text(k): json.loads(v) for k, v in raw.items()}
+        return {as_text(k): json.loads(v) for k, v in raw.items()}
 
     async def write_judgements(self, run_id: str, verdicts: dict[str, dict[str, Any]]) -> None:
         if verdicts:
@@ -235,7 +253,7 @@ class ProvenanceStore:
 
     async def judgements(self, run_id: str) -> dict[str, dict[str, Any]]:
         raw = await self.redis.hgetall(keys.judgements(run_id))
-        return {_text(k): json.loads(v) for k, v in raw.items()}
+        return {as_text(k): json.loads(v) for k, v in raw.items()}
 
     async def get_message(self, run_id: str, message_id: str) -> Message:
         raw = await self.redis.hget(keys.messages(run_id), message_id)
@@ -266,14 +284,14 @@ class ProvenanceStore:
             maxlen=self.events_maxlen,
             approximate=True,
         )
-        return _text(entry)
+        return as_text(entry)
 
     async def events(self, run_id: str, after: str = "-") -> list[tuple[str, dict[str, Any]]]:
         entries = cast(
             list[tuple[bytes, dict[bytes, bytes]]],
             await self.redis.xrange(keys.events(run_id), min=after),
         )
-        return [(_text(i), json.loads(f[b"data"])) for i, f in entries]
+        return [(as_text(i), json.loads(f[b"data"])) for i, f in entries]
 
     async def read_events(
         self, run_id: str, after: str, *, block_ms: int | None = None, count: int = EVENTS_PAGE
@@ -285,7 +303,7 @@ class ProvenanceStore:
             await self.redis.xread({keys.events(run_id): after}, count=count, block=block_ms),
         )
         return [
-            (_text(i), json.loads(f[b"data"])) for _, entries in answer or [] for i, f in entries
+            (as_text(i), json.loads(f[b"data"])) for _, entries in answer or [] for i, f in entries
         ]
 
     # lineage --------------------------------------------------------------
@@ -328,7 +346,8 @@ def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds")
 
 
-def _text(value: bytes | str) -> str:
+def as_text(value: bytes | str) -> str:
+    """A value Redis returned (bytes, or str on a decoding client) as text."""
     return value.decode() if isinstance(value, bytes) else value
 
 

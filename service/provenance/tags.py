@@ -8,10 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.pickling import by_slots
 
-
-@by_slots
 @dataclass(frozen=True, slots=True)
 class Carried:
     """What the engine keeps of a delivered message: enough to tag its children and read it."""

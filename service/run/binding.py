@@ -19,6 +19,7 @@ from service.experiment.spec import Calls, ExperimentSpec
 from service.run.budget import Budget, BudgetedBackend
 from service.run.call_slots import SlottedBackend
 from service.run.response_cache import CachingBackend
+from service.run.step import RunContext
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,23 @@ class RunScope:
     redis: Redis
     run_id: str
     shared_limit: bool = False
+
+
+def bound_context(
+    experiment: Experiment,
+    pool: BackendPool,
+    scope: RunScope,
+    replicate: int,
+    successors: dict[str, list[str]] | None = None,
+) -> RunContext:
+    """What every step of the run shares: its agents bound to `pool` under `scope`, and each
+    node's out-neighbours (read from the graph unless given: a step pool's workers hold the
+    experiment without it)."""
+    agents, backend_of = bind_agents(experiment, pool, scope)
+    graph = experiment.graph
+    if successors is None:
+        successors = {node: sorted(graph.successors(node)) for node in graph.nodes}
+    return RunContext(scope.run_id, replicate, experiment, agents, backend_of, successors, [])
 
 
 def bind_agents(

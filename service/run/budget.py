@@ -9,11 +9,14 @@ from redis.asyncio import Redis
 
 from agents.backend import ChatBackend, ChatRequest, Completion
 from agents.retrying import CallFailed
+from service.errors import Category, DriftlabError
 from service.provenance import keys
 
 
-class BudgetExceeded(RuntimeError):
+class BudgetExceeded(DriftlabError, RuntimeError):
     """The run spent its budget of LLM calls or tokens; it ends `budget_exceeded`."""
+
+    category = Category.INTERNAL
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,6 @@ dead-letter list and counts as a failed step. The round ends when every step is 
 from __future__ import annotations
 
 import asyncio
-import pickle
 import time
 from collections.abc import AsyncIterator, Sequence
 
@@ -21,9 +20,8 @@ from redis.exceptions import ResponseError
 
 from service.errors import WorkerFailed
 from service.provenance import keys
-from service.provenance.store import ProvenanceStore
-from service.run.step import RunContext
-from service.run.step_batch import Outcome, StepInput
+from service.run.step_batch import ContextRunner, Outcome, StepInput
+from service.run.wire import decode_outcomes, encode_steps
 from service.run.worker_presence import BEAT_S, SILENT_AFTER_S, live_workers
 
 POLL_S = 0.02
@@ -102,12 +100,9 @@ class _Presence:
             )
 
 
-class DistributedRunner:
-    """Queues a round's steps for workers and yields their outcomes as they are done."""
-
-    def __init__(self, ctx: RunContext, store: ProvenanceStore) -> None:
-        self.ctx = ctx
-        self.store = store
+class DistributedRunner(ContextRunner):
+    """Queues a round's steps for workers and yields their outcomes as they are done; steps
+    still queued for a run that ended are dropped by the workers."""
 
     async def run(
         self, round_: int, inputs: Sequence[StepInput], human_ids: list[str]
@@ -127,7 +122,7 @@ class DistributedRunner:
                         "round": round_,
                         "index": index,
                         "humans": len(human_ids),
-                        "input": pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL),
+                        "input": encode_steps([item]),
                     },
                 )
             await pipe.execute()
@@ -145,12 +140,7 @@ class DistributedRunner:
                     indexes, await redis.hmget(done, indexes), strict=True
                 ):
                     assert isinstance(raw, bytes), "a step in the order list has no outcome"
-                    yield int(stored_index), pickle.loads(raw)
+                    [(_, outcome)] = decode_outcomes(raw)
+                    yield int(stored_index), outcome
         finally:
             await redis.delete(done, order)
-
-    async def __aenter__(self) -> DistributedRunner:
-        return self
-
-    async def __aexit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
-        """Steps still queued for a run that ended are dropped by the workers."""

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import random
-import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from agents.backend import BackendError, Completion, Usage
 from agents.completion import run_to_completion
@@ -27,13 +23,14 @@ from service.measure.manifest import versions
 from service.measure.metrics import cosine_distance, euclidean
 from service.provenance.message import FailedStep, TextMetrics
 from service.provenance.store import ProvenanceStore
-from service.run.binding import RunScope, bind_agents
+from service.run.binding import RunScope, bound_context
 from service.run.budget import BudgetExceeded
 from service.run.inbox import new_inbox
 from service.run.lease import Lease
 from service.run.reach import ReachController, fresh_rng
 from service.run.record_writer import RecordWriter
 from service.run.replay import Replay, clear_error
+from service.run.report import MESSAGE_COUNTS, RoundReport, RunResult
 from service.run.round_drift import round_drift
 from service.run.runners import StepRunner, open_runner
 from service.run.step import (
@@ -49,66 +46,12 @@ from service.run.step import (
 from service.run.step_batch import StepInput
 from service.status import RunStatus
 
-MESSAGE_COUNTS = (
-    "messages",
-    "human",
-    "model",
-    "llm_calls",
-    "prompt_tokens",
-    "completion_tokens",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class RoundReport:
-    """What one round did, for progress displays, metrics and the event stream: the ids of
-    the messages it stored, the nodes whose step failed, the round's own counts and faults,
-    and how long each model call it stored took to answer."""
-
-    round: int
-    rounds: int
-    messages: int
-    human: int
-    skips: int
-    failed: int
-    seconds: float
-    message_ids: tuple[str, ...]
-    failed_nodes: tuple[str, ...]
-    counts: dict[str, int]
-    faults: dict[str, int]
-    latencies_ms: tuple[float, ...]
-    live_view: dict[str, Any] = field(default_factory=dict)  # round_drift: for live pages
-
-    def event(self) -> dict[str, Any]:
-        """The `round` event: all but the call latencies, with the drift fields."""
-        fields = dataclasses.asdict(self)
-        del fields["latencies_ms"]
-        live_view = fields.pop("live_view")
-        return {"type": "round", **fields, **live_view}
-
-
-@dataclass
-class RunResult:
-    """The outcome of one run."""
-
-    run_id: str
-    status: RunStatus
-    counts: dict[str, int]
-    faults: dict[str, int]
-    drift: list[dict[str, Any]]
-    notices: list[str]
-    started_at: str
-    finished_at: str
-    round_seconds: list[float] = field(default_factory=list)
+WrapUp = Callable[[RunResult], Awaitable[None]]
+WRAPPED_UP = (RunStatus.SUCCEEDED, RunStatus.BUDGET_EXCEEDED)  # the ends with exports
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def new_run_id(name: str) -> str:
-    """A fresh, sortable run id: name, UTC time and a random suffix."""
-    return f"{name}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
 class Engine:
@@ -119,18 +62,19 @@ class Engine:
         experiment: Experiment,
         store: ProvenanceStore,
         *,
-        run_id: str | None = None,
+        run_id: str,
         replicate: int = 0,
         pool: BackendPool | None = None,  # shared backends; the engine closes only its own
         embedder: Embedder | None = None,
         on_round: Callable[[RoundReport], None] | None = None,
         lease_s: float = 30.0,
         resume: bool = False,
+        wrap_up: WrapUp | None = None,
     ) -> None:
         self.experiment = experiment
         self.spec = experiment.spec
         self.store = store
-        self.run_id = run_id or new_run_id(self.spec.name)
+        self.run_id = run_id
         self.replicate = replicate
         self._owns_pool = pool is None
         self.pool = pool or BackendPool()
@@ -138,6 +82,7 @@ class Engine:
         self.on_round = on_round
         self.lease_s = lease_s
         self.resume = resume
+        self.wrap_up = wrap_up
         self._replay: Replay | None = None
         self.table = DriftTable()
         self.counts = dict.fromkeys((*MESSAGE_COUNTS, "skips", "failed_steps"), 0)
@@ -164,30 +109,22 @@ class Engine:
         The run is leased for its whole course; a resumed run replays its stored steps.
         However the run ends, the step runner stops first, then the final status is written
         (even if cancelled again meanwhile), then the lease is released, then the backends
-        close."""
+        close. With `wrap_up`, a run that ends with exports to write is `exporting` until
+        `wrap_up` (still under the lease) has written them, and only then final."""
         spec = self.spec
         async with AsyncExitStack() as stack:
             if self._owns_pool:
                 await stack.enter_async_context(self.pool)
             scope = RunScope(self.store.redis, self.run_id)
-            agents, backend_of = bind_agents(self.experiment, self.pool, scope)
+            ctx = bound_context(self.experiment, self.pool, scope, self.replicate)
             if self.resume:
                 self._replay = await Replay.load(self.store, self.run_id, self.replicate)
             else:
                 await self._create()
             await stack.enter_async_context(Lease(self.store.redis, self.run_id, self.lease_s))
             await self._mark_running()
+            stack.push_async_exit(self._wrap_up)
             stack.push_async_exit(self._finish)
-            graph = self.experiment.graph
-            ctx = RunContext(
-                run_id=self.run_id,
-                replicate=self.replicate,
-                experiment=self.experiment,
-                agents=agents,
-                backend_of=backend_of,
-                successors={n: sorted(graph.successors(n)) for n in graph.nodes},
-                human_ids=[],
-            )
             runner = await stack.enter_async_context(open_runner(ctx, self.store))
             for round_ in range(spec.rounds):
                 self._round_seconds.append(await self._round(ctx, runner, round_))
@@ -198,6 +135,9 @@ class Engine:
                     )
                     break
             await self._embed()
+        return self._result()
+
+    def _result(self) -> RunResult:
         return RunResult(
             self.run_id,
             self._status,
@@ -251,6 +191,29 @@ class Engine:
         await run_to_completion(self._write_status(exc))
         return self._status is RunStatus.BUDGET_EXCEEDED
 
+    async def _wrap_up(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> bool:
+        """Run `wrap_up` for a run that ended with exports to write, then make its status
+        final; should `wrap_up` fail or be cancelled, the run ends so instead."""
+        if exc_type is not None or self.wrap_up is None or self._status not in WRAPPED_UP:
+            return False
+        try:
+            await self.wrap_up(self._result())
+        except BaseException as failure:
+            cancelled = isinstance(failure, asyncio.CancelledError | KeyboardInterrupt)
+            self._status = RunStatus.CANCELLED if cancelled else RunStatus.FAILED
+            error = {} if cancelled else {"error": describe_failure(failure)}
+            await run_to_completion(self._settle(**error))
+            raise
+        await self._settle()
+        return False
+
+    async def _settle(self, **fields: str) -> None:
+        """Write the final status after the wrap-up, and announce it."""
+        await self.store.update_run(self.run_id, self._status, notices=self.notices, **fields)
+        await self.store.add_event(self.run_id, {"type": "status", "status": self._status.value})
+
     async def _write_status(self, exc: BaseException | None) -> None:
         if self._status is not RunStatus.SUCCEEDED:
             await self._recount()
@@ -259,9 +222,11 @@ class Engine:
         if self._status is RunStatus.BUDGET_EXCEEDED:
             await self.store.update_run(self.run_id, error=str(exc))
         self._finished = _now()
+        wrapping_up = self.wrap_up is not None and self._status in WRAPPED_UP
+        stored = RunStatus.EXPORTING if wrapping_up else self._status
         await self.store.update_run(
             self.run_id,
-            self._status,
+            stored,
             finished_at=self._finished,
             counts=self.counts,
             faults=self.faults,
@@ -269,7 +234,7 @@ class Engine:
             notices=self.notices,
             round_seconds=self._round_seconds,
         )
-        await self.store.add_event(self.run_id, {"type": "status", "status": self._status.value})
+        await self.store.add_event(self.run_id, {"type": "status", "status": stored.value})
 
     async def _recount(self) -> None:
         """A run that stopped early may have stored messages it had not counted yet (a round

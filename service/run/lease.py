@@ -14,7 +14,9 @@ from types import TracebackType
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from service.errors import LeaseHeld, RunCancelled
 from service.provenance import keys
+from service.provenance.store import as_text
 
 RENEW = """
 local holder = redis.call('GET', KEYS[1])
@@ -29,15 +31,6 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
     redis.call('DEL', KEYS[1], KEYS[2])
 end
 """
-
-
-class LeaseHeld(RuntimeError):
-    """Another live process holds the run's lease."""
-
-
-class RunCancelled(RuntimeError):
-    """The run was cancelled from outside (`driftlab delete --force`), or its lease was
-    taken or its record deleted while it ran."""
 
 
 def holder_name() -> str:
@@ -58,12 +51,13 @@ class Lease:
         self.holder = holder_name()
         self._heartbeat: asyncio.Task[None] | None = None
         self._stop_reason: str | None = None
+        self._released = False
 
     async def __aenter__(self) -> Lease:
         taken = await self.redis.set(keys.lease(self.run_id), self.holder, nx=True, px=self.millis)
         if not taken:
             holder = await self.redis.get(keys.lease(self.run_id))
-            who = _text(holder) if holder else "another process"
+            who = as_text(holder) if holder else "another process"
             raise LeaseHeld(
                 f"run {self.run_id!r} is being run by {who}; wait for it to end, or "
                 f"`driftlab delete --force {self.run_id}` to cancel it"
@@ -80,6 +74,7 @@ class Lease:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._released = True  # ends the heartbeat should a Redis timeout swallow its cancel
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -94,7 +89,7 @@ class Lease:
             raise RunCancelled(self._stop_reason)
 
     async def _beat(self, owner: asyncio.Task[object]) -> None:
-        while True:
+        while not self._released:
             await asyncio.sleep(self.millis / 3000)
             try:
                 state = await self.redis.eval(
@@ -122,7 +117,7 @@ class Lease:
 async def live_holder(redis: Redis, run_id: str) -> str | None:
     """Who holds the run's lease now, or None when nobody does."""
     holder = await redis.get(keys.lease(run_id))
-    return None if holder is None else _text(holder)
+    return None if holder is None else as_text(holder)
 
 
 async def request_cancel(redis: Redis, run_id: str, seconds: float) -> None:
@@ -134,7 +129,3 @@ async def request_cancel(redis: Redis, run_id: str, seconds: float) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise LeaseHeld(f"run {run_id!r} did not stop within {seconds * 2:g} s")
         await asyncio.sleep(0.1)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

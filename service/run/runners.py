@@ -9,7 +9,7 @@ from typing import Protocol
 from service.provenance.store import ProvenanceStore
 from service.run.distributed import DistributedRunner
 from service.run.step import RunContext
-from service.run.step_batch import Outcome, StepInput, run_steps_stored
+from service.run.step_batch import ContextRunner, Outcome, StepInput, run_steps_stored
 from service.run.step_pool import StepPool
 
 
@@ -29,12 +29,8 @@ class StepRunner(Protocol):
     async def __aexit__(self, exc_type: type[BaseException] | None, *rest: object) -> None: ...
 
 
-class InProcessRunner:
+class InProcessRunner(ContextRunner):
     """Steps run in the engine's own event loop."""
-
-    def __init__(self, ctx: RunContext, store: ProvenanceStore) -> None:
-        self.ctx = ctx
-        self.store = store
 
     async def run(
         self, round_: int, inputs: Sequence[StepInput], human_ids: list[str]
@@ -44,12 +40,6 @@ class InProcessRunner:
         concurrency = self.ctx.experiment.spec.concurrency
         for outcome in await run_steps_stored(self.ctx, self.store, round_, inputs, concurrency):
             yield outcome
-
-    async def __aenter__(self) -> InProcessRunner:
-        return self
-
-    async def __aexit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
-        """Nothing outlives a round: its steps ended with it."""
 
 
 def open_runner(ctx: RunContext, store: ProvenanceStore) -> StepRunner:

@@ -19,7 +19,6 @@ from agents.tasks import InputText
 from service.experiment.experiment import Experiment
 from service.experiment.rng import Purpose, backend_seed, rng_for
 from service.measure.metrics import TextMeter
-from service.pickling import by_slots
 from service.provenance.message import (
     MAX_ROOTS_LISTED,
     FailedStep,
@@ -63,7 +62,6 @@ class Emitted:
     carried: Carried
 
 
-@by_slots
 @dataclass(frozen=True, slots=True)
 class Settled:
     """What the engine keeps of a stored message until the round ends: enough to deliver and
@@ -101,7 +99,6 @@ def fault_kind(error: str) -> str:
     return error.split(":", 1)[0]
 
 
-@by_slots
 @dataclass(frozen=True, slots=True)
 class Skipped:
     """An agent with something new that its policy left nothing to read."""

@@ -6,16 +6,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Self
 
 from agents.backend import Completion
-from service.pickling import by_slots
 from service.provenance.policies import Delivery
 from service.provenance.store import ProvenanceStore
 from service.run.record_writer import RecordWriter
 from service.run.step import Emitted, Failed, RunContext, Settled, Skipped, agent_step
 
 
-@by_slots
 @dataclass(frozen=True, slots=True)
 class StepInput:
     """What one agent reads in a round: its inbox (by sender) and its remembered human text;
@@ -25,6 +24,21 @@ class StepInput:
     inbox: list[Delivery]
     anchor: Delivery | None
     stored: Completion | None = None
+
+
+class ContextRunner:
+    """A step runner over one run's context and store that opens nothing of its own."""
+
+    def __init__(self, ctx: RunContext, store: ProvenanceStore) -> None:
+        self.ctx = ctx
+        self.store = store
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        """Nothing to stop: work left behind (a distributed run's queued steps) is the
+        workers' to drop."""
 
 
 OnOutcome = Callable[[int, Emitted | Skipped | Failed], Awaitable[None]]

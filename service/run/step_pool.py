@@ -33,9 +33,10 @@ from agents.pool import BackendPool
 from service.errors import WorkerFailed
 from service.experiment.experiment import Experiment
 from service.provenance.store import ProvenanceStore
-from service.run.binding import RunScope, bind_agents
+from service.run.binding import RunScope, bound_context
 from service.run.step import RunContext
 from service.run.step_batch import Outcome, StepInput, one_or_group, run_steps_stored
+from service.run.wire import decode_outcomes, decode_steps, encode_outcomes, encode_steps
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 MAX_SLICE = 500  # agents per hand-off at most: small enough to stream records
@@ -94,7 +95,7 @@ class StepPool:
                 _run_slice,
                 round_,
                 start,
-                list(inputs[start : start + size]),
+                encode_steps(inputs[start : start + size]),
                 known,
             )
             for start in range(0, len(inputs), size)
@@ -103,7 +104,7 @@ class StepPool:
         try:
             for finished in asyncio.as_completed(pending):
                 try:
-                    outcomes = await finished
+                    outcomes = decode_outcomes(await finished)
                 except BrokenProcessPool as exc:
                     raise WorkerFailed(
                         f"a step worker process died in round {round_} ({exc}); the run is "
@@ -209,8 +210,7 @@ def _start_worker(
         connection_pool=ConnectionPool(connection_class=connection_class, **connection_kwargs)
     )
     backends = BackendPool()
-    agents, backend_of = bind_agents(experiment, backends, RunScope(redis, run_id))
-    ctx = RunContext(run_id, replicate, experiment, agents, backend_of, successors, [])
+    ctx = bound_context(experiment, backends, RunScope(redis, run_id), replicate, successors)
     store = ProvenanceStore(redis)
     _worker = _Worker(ctx, backends, store, asyncio.new_event_loop(), shares.take())
     atexit.register(_stop_worker)
@@ -233,11 +233,12 @@ def _stop_worker() -> None:
         _worker.loop.close()
 
 
-def _run_slice(
-    round_: int, start: int, inputs: list[StepInput], human_ids: tuple[str, ...]
-) -> list[Outcome]:
+def _run_slice(round_: int, start: int, inputs: bytes, human_ids: tuple[str, ...]) -> bytes:
+    """Run a slice of steps (wire format) in this worker; their outcomes, in wire format."""
     assert _worker is not None, "the step pool's initializer did not run"
     _worker.ctx.human_ids[:] = human_ids
-    return _worker.loop.run_until_complete(
-        run_steps_stored(_worker.ctx, _worker.store, round_, inputs, _worker.concurrency, start)
+    steps = decode_steps(inputs)
+    outcomes = _worker.loop.run_until_complete(
+        run_steps_stored(_worker.ctx, _worker.store, round_, steps, _worker.concurrency, start)
     )
+    return encode_outcomes(outcomes)

@@ -13,9 +13,8 @@ from typing import Any
 from service.errors import Problem, SpecError, StudyIncomplete, describe_failure
 from service.experiment.experiment import Experiment, apply_overrides, load
 from service.experiment.settings import Settings
+from service.lifecycle import RoundReport, RunHooks, run_spec
 from service.provenance.store import ProvenanceStore
-from service.run.engine import RoundReport
-from service.runs import RunHooks, run_spec
 from service.status import RunStatus
 from service.study.spec import Planned
 

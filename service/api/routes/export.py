@@ -14,8 +14,8 @@ from service.api.middleware import error_response
 from service.api.models import ErrorBody
 from service.api.routing import Routes, parse_query
 from service.api.state import STORE, run_view
+from service.measure.choices import ExportFormat
 from service.measure.export import (
-    ExportFormat,
     dump_flat_csv,
     dump_parquet,
     iter_records,

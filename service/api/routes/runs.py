@@ -22,6 +22,7 @@ from service.api.state import (
     STORE,
     PageQuery,
     caller,
+    control,
     json_response,
     next_cursor,
     record_view,
@@ -30,8 +31,7 @@ from service.api.state import (
 from service.errors import Problem, SpecError
 from service.experiment.experiment import Experiment, load
 from service.experiment.spec import ExperimentSpec
-from service.run.engine import new_run_id
-from service.run.lease import live_holder, request_cancel
+from service.lifecycle import new_run
 from service.status import RunStatus
 
 routes = Routes("runs")
@@ -67,14 +67,15 @@ async def start_run(request: web.Request) -> web.Response:
     if not isinstance(raw, dict):
         raise SpecError([Problem("", "the body must be a spec (a JSON object)")])
     experiment = await admit(settings, raw, lambda: _one(load(raw, settings)), redis=store.redis)
-    run_id = new_run_id(experiment.spec.name)
+    run = new_run(experiment, runs_dir=settings.runs_dir)
+    run_id = run.run_id
     key = request.headers.get("Idempotency-Key")
     if key is not None:
-        claim = json.dumps([run_id, body_digest(raw)])
-        idempotency = f"driftlab:api:idempotency:{key}"
-        if not await store.redis.set(idempotency, claim, nx=True, ex=IDEMPOTENCY_TTL_S):
-            earlier_id, earlier_digest = _claim(await store.redis.get(idempotency))
-            if earlier_digest != body_digest(raw):
+        digest = body_digest(raw)
+        earlier = await store.claim_idempotency_key(key, run_id, digest, IDEMPOTENCY_TTL_S)
+        if earlier is not None:
+            earlier_id, earlier_digest = earlier
+            if earlier_digest != digest:
                 raise BodyError(
                     "Idempotency-Key",
                     f"the key {key!r} was used for another body (run {earlier_id!r}); "
@@ -82,10 +83,10 @@ async def start_run(request: web.Request) -> web.Response:
                 )
             return _created(earlier_id, (await run_view(request, earlier_id)).status)
     try:
-        request.app[RUNS].start(run_id, experiment, caller(request))
+        request.app[RUNS].start(run, caller(request))
     except TooManyRuns:
         if key is not None:
-            await store.redis.delete(idempotency)
+            await store.release_idempotency_key(key)
         raise
     return _created(run_id, RunStatus.QUEUED)
 
@@ -98,17 +99,6 @@ def body_digest(raw: Any) -> str:
     """A digest of a JSON body, the same whatever its keys' order or spacing."""
     text = json.dumps(raw, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _claim(stored: bytes | str | None) -> tuple[str, str]:
-    """The run id and body digest an Idempotency-Key was first used with."""
-    if stored is None:  # expired between the two commands
-        return "", ""
-    text = stored.decode() if isinstance(stored, bytes) else stored
-    if not text.startswith("["):  # written before digests were kept
-        return text, ""
-    run_id, digest = json.loads(text)
-    return str(run_id), str(digest)
 
 
 def _created(run_id: str, status: RunStatus) -> web.Response:
@@ -144,14 +134,8 @@ async def get_run(request: web.Request) -> web.Response:
 async def cancel_run(request: web.Request) -> web.Response:
     """Cancel a live run (and wait for it to stop when this server runs it); 409 otherwise."""
     run_id = request.match_info["run"]
-    runs = request.app[RUNS]
     view = await run_view(request, run_id)
-    live = not view.status.finished  # a finished run's task may still be exporting
-    if live and runs.cancel(run_id):
-        await runs.wait(run_id)
-    elif live and await live_holder(request.app[STORE].redis, run_id):
-        await request_cancel(request.app[STORE].redis, run_id, request.app[SETTINGS].lease_s)
-    else:
+    if view.status.finished or not await control(request).cancel(run_id):
         return error_response(409, f"run {run_id!r} is {view.status.value}, not live")
     return json_response(await run_view(request, run_id))
 
@@ -166,8 +150,7 @@ async def resume(request: web.Request) -> web.Response:
     run_id = request.match_info["run"]
     runs = request.app[RUNS]
     view = await run_view(request, run_id)
-    holder = await live_holder(request.app[STORE].redis, run_id)
-    if run_id in runs.tasks or holder is not None:
+    if await control(request).is_live(run_id):
         return error_response(409, f"run {run_id!r} is live")
     if not view.status.resumable:
         return error_response(
@@ -193,16 +176,9 @@ async def delete_run(request: web.Request) -> web.Response:
     """Remove a run's data; 409 while it is live unless `?force=true` (cancels it first)."""
     query = parse_query(request, DeleteQuery)
     run_id = request.match_info["run"]
-    store = request.app[STORE]
-    runs = request.app[RUNS]
+    runs = control(request)
     await run_view(request, run_id)
-    live = run_id in runs.tasks or await live_holder(store.redis, run_id) is not None
-    if live:
-        if not query.force:
-            return error_response(409, f"run {run_id!r} is live; cancel it or use ?force=true")
-        if runs.cancel(run_id):
-            await runs.wait(run_id)
-        else:
-            await request_cancel(store.redis, run_id, request.app[SETTINGS].lease_s)
-    await store.delete_run(run_id)
+    if not query.force and await runs.is_live(run_id):
+        return error_response(409, f"run {run_id!r} is live; cancel it or use ?force=true")
+    await runs.delete(run_id, force=query.force)
     return web.Response(status=204)

@@ -10,20 +10,22 @@ from redis.exceptions import RedisError
 from agents.backend import BackendError
 from service.errors import (
     BadInput,
-    MessageNotFound,
-    RunActive,
-    RunExists,
-    RunFailed,
-    RunNotFound,
+    Category,
+    DriftlabError,
+    RunCancelled,
     SpecError,
-    StudyIncomplete,
     WorkerFailed,
     describe_failure,
 )
-from service.provenance.redis_conn import RedisUnavailable
-from service.run.lease import LeaseHeld, RunCancelled
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
+EXIT_OF = {
+    Category.BAD_INPUT: EXIT_USAGE,
+    Category.NOT_FOUND: EXIT_USAGE,
+    Category.CONFLICT: EXIT_USAGE,
+    Category.UNAVAILABLE: EXIT_FAILED,
+    Category.INTERNAL: EXIT_FAILED,
+}
 MAX_SHOWN_PROBLEMS = 50
 DEBUG_HINT = "run again with --debug to see the traceback"
 
@@ -38,7 +40,8 @@ class Failure:
 
 
 def describe(exc: BaseException) -> Failure:
-    """The failure a user sees for `exc`: exit 2 for their input, 1 for anything else."""
+    """The failure a user sees for `exc`: exit 2 for their input (a bad value, an unknown
+    run, a conflict), 130 for a cancelled run, 1 for anything else."""
     if isinstance(exc, SpecError):
         count = len(exc.problems)
         shown = [f"  - {problem}" for problem in exc.problems[:MAX_SHOWN_PROBLEMS]]
@@ -47,15 +50,11 @@ def describe(exc: BaseException) -> Failure:
         return Failure(
             EXIT_USAGE, f"invalid spec ({count} problem{'s' * (count != 1)}):", tuple(shown)
         )
-    if isinstance(
-        exc, BadInput | RunNotFound | MessageNotFound | RunExists | RunActive | LeaseHeld
-    ):
-        return Failure(EXIT_USAGE, f"error: {exc}")
     if isinstance(exc, RunCancelled):
         return Failure(EXIT_INTERRUPTED, f"cancelled: {exc}")
-    if isinstance(
-        exc, RedisUnavailable | BackendError | WorkerFailed | RunFailed | StudyIncomplete
-    ):
+    if isinstance(exc, DriftlabError):
+        return Failure(EXIT_OF[exc.category], f"error: {exc}")
+    if isinstance(exc, BackendError):
         return Failure(EXIT_FAILED, f"error: {exc}")
     if isinstance(exc, ExceptionGroup) and exc.split((BackendError, WorkerFailed))[1] is None:
         return Failure(EXIT_FAILED, f"error: {describe_failure(exc)}")  # several steps failed

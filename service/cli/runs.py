@@ -1,0 +1,155 @@
+"""Commands on single runs: run, resume, runs, export, delete, lineage."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from rich.table import Table
+
+from service.cli.console import err, notice, out, with_store, writable_dir
+from service.cli.display import EXIT_OK, print_estimate, print_start, report, round_progress
+from service.experiment.dry_run import estimate
+from service.experiment.experiment import apply_overrides, load
+from service.experiment.run_ids import check_run_id
+from service.experiment.settings import Settings
+from service.experiment.spec_file import read_spec_file
+from service.gc_tuning import fewer_collections
+from service.lifecycle import RunControl, RunHooks, new_run, resume_run, start_run
+from service.measure.export import export_run
+from service.provenance.lineage import render_lineage
+from service.provenance.store import ProvenanceStore
+
+
+async def run(args: argparse.Namespace) -> int:
+    settings: Settings = args.settings
+    if args.run_id is not None:
+        check_run_id(args.run_id, settings)
+    raw = apply_overrides(
+        read_spec_file(args.spec, settings),
+        backend=args.backend,
+        model=args.model,
+        embedder=args.embedder,
+        rounds=args.rounds,
+        seed=args.seed,
+        graph_seed=args.graph_seed,
+        concurrency=args.concurrency,
+        workers=args.workers,
+        distributed=args.distributed or None,
+    )
+    experiment = load(raw, settings)
+    if args.dry_run:
+        print_estimate(experiment.spec.name, estimate(experiment, args.replicate))
+        return EXIT_OK
+    run = new_run(experiment, run_id=args.run_id, replicate=args.replicate, out_dir=args.out)
+    writable_dir(run.out_dir)
+
+    async def go(store: ProvenanceStore) -> int:
+        with fewer_collections(), round_progress(experiment.spec.rounds) as on_round:
+            done = await start_run(
+                run,
+                store,
+                formats=args.format,
+                hooks=RunHooks(notice=notice, started=print_start, round=on_round),
+                lease_s=settings.lease_s,
+            )
+        return report(done)
+
+    return await with_store(settings, go)
+
+
+async def resume(args: argparse.Namespace) -> int:
+    settings: Settings = args.settings
+    check_run_id(args.run, settings)
+    out_dir = writable_dir(args.out or Path("runs") / args.run)
+
+    async def go(store: ProvenanceStore) -> int:
+        record = await store.get_run(args.run)
+        with round_progress(int(record.get("rounds", 0)) or 1) as on_round:
+            done = await resume_run(
+                store,
+                args.run,
+                settings,
+                out_dir=out_dir,
+                formats=args.format,
+                hooks=RunHooks(notice=notice, started=print_start, round=on_round),
+            )
+        return report(done)
+
+    return await with_store(settings, go)
+
+
+async def list_runs(args: argparse.Namespace) -> int:
+    async def go(store: ProvenanceStore) -> int:
+        runs = await store.list_runs()
+        if args.json:
+            for run in runs:
+                line = {
+                    "id": run["id"],
+                    "status": run.get("status"),
+                    "created": run.get("created_at"),
+                    "counts": run.get("counts") or {},
+                    "faults": run.get("faults") or {},
+                }
+                print(json.dumps(line), flush=True)
+            return EXIT_OK
+        if not runs:
+            out.print("no stored runs")
+            return EXIT_OK
+        table = Table(title="stored runs")
+        for column in ("run", "status", "backend", "rounds", "messages", "finished"):
+            table.add_column(column)
+        for run in runs:
+            counts = run.get("counts") or {}
+            table.add_row(
+                run["id"],
+                run.get("status", "?"),
+                run.get("backend", "?"),
+                str(run.get("rounds", "?")),
+                str(counts.get("messages", "-")),
+                run.get("finished_at", "-"),
+            )
+        out.print(table)
+        return EXIT_OK
+
+    return await with_store(args.settings, go)
+
+
+async def export(args: argparse.Namespace) -> int:
+    check_run_id(args.run, args.settings)
+    out_dir = writable_dir(args.out or Path("runs") / args.run)
+
+    async def go(store: ProvenanceStore) -> int:
+        written = await export_run(store, args.run, out_dir, args.format)
+        for path in written:
+            out.print(str(path), markup=False)
+        return EXIT_OK
+
+    return await with_store(args.settings, go)
+
+
+async def delete(args: argparse.Namespace) -> int:
+    check_run_id(args.run, args.settings)
+
+    async def go(store: ProvenanceStore) -> int:
+        runs = RunControl(store, args.settings.lease_s)
+        if args.force and await runs.is_live(args.run):
+            err.print(f"cancelling run {args.run} first", markup=False)
+        await runs.delete(args.run, force=args.force)
+        out.print(f"deleted run {args.run}", markup=False)
+        return EXIT_OK
+
+    return await with_store(args.settings, go)
+
+
+async def lineage(args: argparse.Namespace) -> int:
+    check_run_id(args.run, args.settings)
+
+    async def go(store: ProvenanceStore) -> int:
+        await store.get_run(args.run)
+        ancestors = await store.ancestors(args.run, args.message)
+        out.print(render_lineage(args.message, ancestors), markup=False, soft_wrap=True)
+        return EXIT_OK
+
+    return await with_store(args.settings, go)
