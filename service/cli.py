@@ -64,6 +64,7 @@ from service.status import RunStatus
 from service.study.run_study import run_study
 from service.study.runner import Prepared, StudyHooks, prepare_runs
 from service.study.spec import Planned, plan, read_study
+from service.terminal.plot_command import add_plot_command
 from service.worker import WorkerOptions, preload_backends, run_worker
 
 DRIFT_HEADERS = dict(
@@ -308,6 +309,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     doctor.add_argument("--json", action="store_true", help="one JSON object per check")
     doctor.set_defaults(handler=_doctor)
+    add_plot_command(commands, common)
     return parser
 
 

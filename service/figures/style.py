@@ -49,7 +49,7 @@ def panel_figure(panels: int, footer: float) -> tuple[Figure, list[Axes]]:
     columns = 1 if panels == 1 else 2
     rows = math.ceil(panels / columns)
     width = PANEL_SIZE[0] * columns
-    height = PANEL_SIZE[1] * rows + footer + AXIS_LABELS
+    height = PANEL_SIZE[1] * rows + footer + AXIS_LABELS + 0.2
     figure = Figure(figsize=(width, height))
     FigureCanvasAgg(figure)
     grid = figure.add_gridspec(rows, columns * 2)
@@ -62,7 +62,7 @@ def panel_figure(panels: int, footer: float) -> tuple[Figure, list[Axes]]:
     figure.subplots_adjust(
         left=0.1 if columns == 2 else 0.17,
         right=0.97,
-        top=1 - 0.45 / height,
+        top=1 - 0.62 / height,
         bottom=(footer + AXIS_LABELS) / height,
         hspace=0.55,
         wspace=0.9,
