@@ -65,6 +65,7 @@ from service.study.run_study import run_study
 from service.study.runner import Prepared, StudyHooks, prepare_runs
 from service.study.spec import Planned, plan, read_study
 from service.terminal.plot_command import add_plot_command
+from service.terminal.run_args import with_run_ids_resolved
 from service.worker import WorkerOptions, preload_backends, run_worker
 
 DRIFT_HEADERS = dict(
@@ -111,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
             args.settings = Settings()
         except ValidationError as exc:
             raise settings_error(exc) from exc
-        return asyncio.run(_stopped_by_sigterm_as_by_ctrl_c(args.handler(args)))
+        command = with_run_ids_resolved(args, args.handler)
+        return asyncio.run(_stopped_by_sigterm_as_by_ctrl_c(command))
     except KeyboardInterrupt:
         err.print(f"interrupted: {CANCELLED_NOTE}")
         return EXIT_INTERRUPTED
