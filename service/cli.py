@@ -54,7 +54,6 @@ from service.measure.analyze import (
 from service.measure.drift_table import SHOWN_COLUMNS
 from service.measure.export import FORMATS, export_run, iter_records
 from service.measure.report import format_value
-from service.provenance.lineage import render_lineage
 from service.provenance.redis_conn import RedisConnection, open_redis
 from service.provenance.store import ProvenanceStore
 from service.run.engine import RoundReport, RunResult, new_run_id
@@ -64,8 +63,15 @@ from service.status import RunStatus
 from service.study.run_study import run_study
 from service.study.runner import Prepared, StudyHooks, prepare_runs
 from service.study.spec import Planned, plan, read_study
+from service.terminal.lineage_views import (
+    LINEAGE_FORMATS,
+    full_message_id,
+    lineage_for_cli,
+    parse_depth,
+)
 from service.terminal.plot_command import add_plot_command
 from service.terminal.run_args import with_run_ids_resolved
+from service.terminal.tables import fitted_table, runs_table
 from service.worker import WorkerOptions, preload_backends, run_worker
 
 DRIFT_HEADERS = dict(
@@ -215,6 +221,7 @@ def _parser() -> argparse.ArgumentParser:
     runs.add_argument(
         "--json", action="store_true", help="one JSON object per line: id, status, created, counts"
     )
+    runs.add_argument("--wide", action="store_true", help="whole ids and times")
     runs.set_defaults(handler=_runs)
 
     export = commands.add_parser("export", parents=[common], help="write a stored run's files")
@@ -262,7 +269,14 @@ def _parser() -> argparse.ArgumentParser:
         "lineage", parents=[common], help="print a message's ancestors back to humans"
     )
     lineage.add_argument("run")
-    lineage.add_argument("message")
+    lineage.add_argument("message", help="a message id, with or without its run id")
+    lineage.add_argument(
+        "--depth",
+        type=parse_depth,
+        default=False,
+        help="parent links shown, or all (tree: 3; others: all)",
+    )
+    lineage.add_argument("--format", choices=LINEAGE_FORMATS, default="tree")
     lineage.set_defaults(handler=_lineage)
 
     study = commands.add_parser(
@@ -525,16 +539,10 @@ class _progress:
 
 
 def _print_drift(rows: list[dict[str, Any]]) -> None:
-    table = Table(title="drift from the original, by generation (means)")
     headers = dict(DRIFT_HEADERS)
     if any(row.get("n_judged") for row in rows):
         headers |= {"judged_fact_retention": "judged", "invented_claims": "invented"}
-    for header in headers.values():
-        table.add_column(header, justify="right")
-    columns = tuple(headers)
-    for row in rows:
-        table.add_row(*(format_value(row.get(c)) for c in columns))
-    out.print(table)
+    out.print(fitted_table("drift from the original, by generation (means)", headers, rows))
 
 
 def _print_rounds(rows: list[dict[str, Any]]) -> None:
@@ -546,12 +554,7 @@ def _print_rounds(rows: list[dict[str, Any]]) -> None:
     title = "by round: means over the messages written (msg) and the whole population (pop)"
     if step > 1:
         title += f"; every {step}th round, all in drift_by_round.csv"
-    table = Table(title=title)
-    for header in ROUND_HEADERS.values():
-        table.add_column(header, justify="right")
-    for row in shown:
-        table.add_row(*(format_value(row.get(c), 2) for c in ROUND_HEADERS))
-    out.print(table)
+    out.print(fitted_table(title, ROUND_HEADERS, shown, digits=2))
     last = rows[-1]
     out.print(
         f"last round: {last['spoke']} of {last['agents']} agents spoke "
@@ -596,20 +599,7 @@ async def _runs(args: argparse.Namespace) -> int:
         if not runs:
             out.print("no stored runs")
             return EXIT_OK
-        table = Table(title="stored runs")
-        for column in ("run", "status", "backend", "rounds", "messages", "finished"):
-            table.add_column(column)
-        for run in runs:
-            counts = run.get("counts") or {}
-            table.add_row(
-                run["id"],
-                run.get("status", "?"),
-                run.get("backend", "?"),
-                str(run.get("rounds", "?")),
-                str(counts.get("messages", "-")),
-                run.get("finished_at", "-"),
-            )
-        out.print(table)
+        out.print(runs_table(runs, width=out.width, wide=args.wide))
         return EXIT_OK
 
     return await _with_store(args.settings, go)
@@ -668,8 +658,10 @@ async def _lineage(args: argparse.Namespace) -> int:
 
     async def go(store: ProvenanceStore) -> int:
         await store.get_run(args.run)
-        ancestors = await store.ancestors(args.run, args.message)
-        out.print(render_lineage(args.message, ancestors), markup=False, soft_wrap=True)
+        message = full_message_id(args.run, args.message)
+        ancestors = await store.ancestors(args.run, message)
+        shown = lineage_for_cli(args.run, message, ancestors, args.depth, args.format)
+        out.print(shown, markup=False, soft_wrap=True, highlight=False, crop=False)
         return EXIT_OK
 
     return await _with_store(args.settings, go)
