@@ -18,7 +18,6 @@ from typing import Any
 
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from agents.embedding import make_embedder
@@ -56,13 +55,13 @@ from service.measure.export import FORMATS, export_run, iter_records
 from service.measure.report import format_value
 from service.provenance.redis_conn import RedisConnection, open_redis
 from service.provenance.store import ProvenanceStore
-from service.run.engine import RoundReport, RunResult, new_run_id
+from service.run.engine import RunResult, new_run_id
 from service.run.lease import live_holder, request_cancel
 from service.runs import RunHooks, RunOutcome, resume_run, run_spec
 from service.status import RunStatus
 from service.study.run_study import run_study
-from service.study.runner import Prepared, StudyHooks, prepare_runs
-from service.study.spec import Planned, plan, read_study
+from service.study.runner import prepare_runs
+from service.study.spec import plan, read_study
 from service.terminal.lineage_views import (
     LINEAGE_FORMATS,
     full_message_id,
@@ -70,8 +69,10 @@ from service.terminal.lineage_views import (
     parse_depth,
 )
 from service.terminal.plot_command import add_plot_command
+from service.terminal.progress import RunProgress, StudyProgress
 from service.terminal.run_args import with_run_ids_resolved
 from service.terminal.tables import fitted_table, runs_table
+from service.terminal.version import version_text
 from service.worker import WorkerOptions, preload_backends, run_worker
 
 DRIFT_HEADERS = dict(
@@ -171,6 +172,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="driftlab", description="Simulate text drift across networks of LLM agents."
     )
     parser.add_argument("--debug", action="store_true", help="show the traceback of a failure")
+    parser.add_argument("--version", action="version", version=version_text())
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
@@ -215,6 +217,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print graph size, LLM calls and a token estimate; call nothing",
     )
+    run.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")
     run.set_defaults(handler=_run)
 
     runs = commands.add_parser("runs", parents=[common], help="list stored runs")
@@ -243,6 +246,7 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("run")
     resume.add_argument("--out", type=Path, help="output directory (default runs/RUN_ID)")
     resume.add_argument("--format", default="jsonl", type=_comma_list("formats", FORMATS))
+    resume.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")
     resume.set_defaults(handler=_resume)
 
     worker = commands.add_parser(
@@ -289,6 +293,7 @@ def _parser() -> argparse.ArgumentParser:
     study.add_argument("--backend", choices=BACKEND_KINDS, help="for every condition")
     study.add_argument("--parallel", type=_positive_int, help="runs at once (default: the study's)")
     study.add_argument("--out", type=Path, help="output directory (default studies/NAME)")
+    study.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")
     study.set_defaults(handler=_study)
 
     analyze = commands.add_parser(
@@ -427,7 +432,10 @@ async def _run(args: argparse.Namespace) -> int:
     out_dir = _writable_dir(args.out or Path("runs") / run_id)
 
     async def go(store: ProvenanceStore) -> int:
-        with fewer_collections(), _progress(experiment.spec.rounds) as on_round:
+        with (
+            fewer_collections(),
+            RunProgress(experiment.spec.rounds, err, quiet=args.quiet) as on_round,
+        ):
             done = await run_spec(
                 experiment,
                 store,
@@ -450,7 +458,7 @@ async def _resume(args: argparse.Namespace) -> int:
 
     async def go(store: ProvenanceStore) -> int:
         record = await store.get_run(args.run)
-        with _progress(int(record.get("rounds", 0)) or 1) as on_round:
+        with RunProgress(int(record.get("rounds", 0)) or 1, err, quiet=args.quiet) as on_round:
             done = await resume_run(
                 store,
                 args.run,
@@ -496,46 +504,6 @@ def _print_start(run_id: str, experiment: Experiment) -> None:
         f"{experiment.spec.rounds} rounds, backend {experiment.backend}, "
         f"embedder {experiment.embedder}"
     )
-
-
-class _progress:
-    """A progress bar on a terminal; one line per round elsewhere (logs, CI)."""
-
-    def __init__(self, rounds: int) -> None:
-        self.rounds = rounds
-        self.bar: Progress | None = None
-
-    def __enter__(self) -> Callable[[RoundReport], None]:
-        if err.is_terminal:
-            self.bar = Progress(
-                TextColumn("round"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[info]}"),
-                TimeElapsedColumn(),
-                console=err,
-            )
-            task = self.bar.add_task("rounds", total=self.rounds, info="")
-            self.bar.start()
-
-            def advance(report: RoundReport) -> None:
-                assert self.bar is not None
-                self.bar.update(task, advance=1, info=f"{report.messages} messages")
-
-            return advance
-
-        def line(report: RoundReport) -> None:
-            err.print(
-                f"round {report.round + 1}/{report.rounds}: {report.messages} messages, "
-                f"{report.skips} silent, {report.seconds:.2f} s",
-                markup=False,
-            )
-
-        return line
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
 
 def _print_drift(rows: list[dict[str, Any]]) -> None:
@@ -681,7 +649,7 @@ async def _study(args: argparse.Namespace) -> int:
     )
 
     async def go(store: ProvenanceStore) -> int:
-        with _StudyProgress(prepared) as hooks:
+        with StudyProgress(prepared, err, _notice, quiet=args.quiet) as hooks:
             outcome = await run_study(
                 study, prepared, store, out_dir, hooks=hooks, lease_s=settings.lease_s
             )
@@ -697,60 +665,6 @@ async def _study(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     return await _with_store(settings, go)
-
-
-class _StudyProgress:
-    """One progress bar over every round of every run of a study (one line per finished run
-    when not on a terminal)."""
-
-    def __init__(self, prepared: list[Prepared]) -> None:
-        self.rounds = {p.planned.run_id: p.experiment.spec.rounds for p in prepared}
-        self.done: dict[str, int] = dict.fromkeys(self.rounds, 0)
-        self.total = len(prepared)
-        self.finished = 0
-        self.bar: Progress | None = None
-        self.task: Any = None
-
-    def __enter__(self) -> StudyHooks:
-        if err.is_terminal:
-            self.bar = Progress(
-                TextColumn("study"),
-                BarColumn(),
-                TextColumn("{task.fields[info]}"),
-                TimeElapsedColumn(),
-                console=err,
-            )
-            self.task = self.bar.add_task("rounds", total=sum(self.rounds.values()), info="")
-            self.bar.start()
-        return StudyHooks(round=self._round, finished=self._finished, notice=self._notice)
-
-    def _round(self, planned: Planned, report: RoundReport) -> None:
-        self.done[planned.run_id] += 1
-        if self.bar is not None:
-            self.bar.update(self.task, advance=1)
-
-    def _finished(self, planned: Planned, status: str) -> None:
-        self.finished += 1
-        left = self.rounds[planned.run_id] - self.done[planned.run_id]
-        self.done[planned.run_id] = self.rounds[planned.run_id]
-        info = f"{self.finished}/{self.total} runs"
-        if self.bar is not None:
-            self.bar.update(self.task, advance=left, info=info)
-        else:
-            err.print(
-                f"{info}: {planned.run_id} [{planned.condition.name}] replicate "
-                f"{planned.replicate}: {status}",
-                markup=False,
-                soft_wrap=True,
-            )
-
-    def _notice(self, planned: Planned, text: str) -> None:
-        if planned.replicate == 0:
-            _notice(f"{planned.condition.name}: {text}")
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
 
 async def _analyze(args: argparse.Namespace) -> int:
