@@ -68,6 +68,7 @@ from service.terminal.lineage_views import (
     lineage_for_cli,
     parse_depth,
 )
+from service.terminal.out_dirs import remember_out_dir, resume_out_dir
 from service.terminal.plot_command import add_plot_command
 from service.terminal.progress import RunProgress, StudyProgress
 from service.terminal.run_args import with_run_ids_resolved
@@ -244,7 +245,9 @@ def _parser() -> argparse.ArgumentParser:
         "resume", parents=[common], help="continue an interrupted or cancelled run"
     )
     resume.add_argument("run")
-    resume.add_argument("--out", type=Path, help="output directory (default runs/RUN_ID)")
+    resume.add_argument(
+        "--out", type=Path, help="output directory (default: the run's first --out)"
+    )
     resume.add_argument("--format", default="jsonl", type=_comma_list("formats", FORMATS))
     resume.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")
     resume.set_defaults(handler=_resume)
@@ -432,6 +435,7 @@ async def _run(args: argparse.Namespace) -> int:
     out_dir = _writable_dir(args.out or Path("runs") / run_id)
 
     async def go(store: ProvenanceStore) -> int:
+        await remember_out_dir(store.redis, run_id, out_dir)
         with (
             fewer_collections(),
             RunProgress(experiment.spec.rounds, err, quiet=args.quiet) as on_round,
@@ -454,10 +458,10 @@ async def _run(args: argparse.Namespace) -> int:
 async def _resume(args: argparse.Namespace) -> int:
     settings: Settings = args.settings
     check_run_id(args.run, settings)
-    out_dir = _writable_dir(args.out or Path("runs") / args.run)
 
     async def go(store: ProvenanceStore) -> int:
         record = await store.get_run(args.run)
+        out_dir = _writable_dir(await resume_out_dir(store.redis, args.run, args.out))
         with RunProgress(int(record.get("rounds", 0)) or 1, err, quiet=args.quiet) as on_round:
             done = await resume_run(
                 store,

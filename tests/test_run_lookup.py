@@ -3,6 +3,8 @@ candidates; in the resolver, the CLI and the HTTP API; shortest unique prefixes 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -13,6 +15,7 @@ from service.provenance.run_lookup import (
     resolve_run_id,
     shortest_unique_prefixes,
 )
+from service.terminal.out_dirs import remember_out_dir, resume_out_dir
 from tests.conftest import cli_process, cli_result, spec_dict
 from tests.test_api import api_settings
 
@@ -88,3 +91,16 @@ async def test_api_takes_unique_prefixes(aiohttp_client, stored, tmp_path):
     assert response.status == 404
     body = await response.json()
     assert IDS[0] in body["error"] and IDS[1] in body["error"]
+
+
+async def test_resume_reuses_the_first_out_dir(store, tmp_path):
+    """A run's first --out is remembered (a second start keeps it); resume uses it unless
+    given another; deleting the run forgets it."""
+    await remember_out_dir(store.redis, "r1", tmp_path / "first")
+    await remember_out_dir(store.redis, "r1", tmp_path / "second")
+    assert await resume_out_dir(store.redis, "r1", None) == (tmp_path / "first").absolute()
+    assert await resume_out_dir(store.redis, "r1", tmp_path / "x") == tmp_path / "x"
+    assert await resume_out_dir(store.redis, "r2", None) == Path("runs") / "r2"
+    await store.create_run("r1", spec_dict())
+    await store.delete_run("r1")
+    assert await resume_out_dir(store.redis, "r1", None) == Path("runs") / "r1"

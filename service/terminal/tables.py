@@ -57,7 +57,7 @@ def runs_table(runs: Sequence[Mapping[str, Any]], *, width: int = 80, wide: bool
         title="stored runs",
         title_justify="left",
         box=None,
-        padding=(0, 2, 0, 0),
+        padding=(0, 1),
         header_style="bold",
     )
     for name in RUN_COLUMNS:
