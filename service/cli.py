@@ -32,6 +32,7 @@ from service.cli_errors import (
     describe,
     settings_error,
 )
+from service.dashboard_open import open_dashboard
 from service.doctor import Verdict, diagnose
 from service.errors import BadInput
 from service.experiment.dry_run import estimate
@@ -59,9 +60,10 @@ from service.run.engine import RunResult, new_run_id
 from service.run.lease import live_holder, request_cancel
 from service.runs import RunHooks, RunOutcome, resume_run, run_spec
 from service.status import RunStatus
+from service.study.comparisons import MIN_RELIABLE_REPLICATES
 from service.study.run_study import run_study
-from service.study.runner import prepare_runs
-from service.study.spec import plan, read_study
+from service.study.runner import Prepared, prepare_runs
+from service.study.spec import aa_study, plan, read_study
 from service.terminal.lineage_views import (
     LINEAGE_FORMATS,
     full_message_id,
@@ -297,6 +299,11 @@ def _parser() -> argparse.ArgumentParser:
     study.add_argument("--parallel", type=_positive_int, help="runs at once (default: the study's)")
     study.add_argument("--out", type=Path, help="output directory (default studies/NAME)")
     study.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")
+    study.add_argument(
+        "--aa",
+        action="store_true",
+        help="A/A check: the baseline against itself under two names with independent seeds",
+    )
     study.set_defaults(handler=_study)
 
     analyze = commands.add_parser(
@@ -325,6 +332,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
     serve.add_argument("--port", type=_positive_int, default=8080, help="port (8080)")
     serve.set_defaults(handler=_serve)
+
+    dashboard = commands.add_parser(
+        "dashboard", parents=[common], help="open the web dashboard (serving it if none runs)"
+    )
+    dashboard.add_argument("--port", type=_positive_int, default=8080, help="port (8080)")
+    dashboard.add_argument("--no-browser", action="store_true", help="only print its address")
+    dashboard.set_defaults(handler=_dashboard)
 
     doctor = commands.add_parser(
         "doctor",
@@ -644,18 +658,36 @@ async def _study(args: argparse.Namespace) -> int:
     study, base = read_study(args.spec, settings)
     updates = {"replicates": args.replicates, "parallel": args.parallel}
     study = study.model_copy(update={k: v for k, v in updates.items() if v is not None})
-    prepared = prepare_runs(plan(study, base), settings, {"backend": args.backend})
+    if args.aa:
+        study = aa_study(study, base)
+
+    def replan(replicates: int | None = None) -> list[Prepared]:
+        return prepare_runs(plan(study, base, replicates), settings, {"backend": args.backend})
+
+    prepared = replan()
     out_dir = _writable_dir(args.out or Path("studies") / study.name)
     conditions = len({item.planned.condition.index for item in prepared})
     err.print(
         f"study [bold]{study.name}[/]: {conditions} conditions x {study.replicates} "
         f"replicates = {len(prepared)} runs, {study.parallel} at a time"
     )
+    if study.replicates != "auto" and study.replicates < MIN_RELIABLE_REPLICATES:
+        err.print(
+            f"warning: {study.replicates} replicates per condition; intervals and p values "
+            f"are unreliable below {MIN_RELIABLE_REPLICATES}",
+            markup=False,
+        )
 
     async def go(store: ProvenanceStore) -> int:
         with StudyProgress(prepared, err, _notice, quiet=args.quiet) as hooks:
             outcome = await run_study(
-                study, prepared, store, out_dir, hooks=hooks, lease_s=settings.lease_s
+                study,
+                prepared,
+                store,
+                out_dir,
+                hooks=hooks,
+                lease_s=settings.lease_s,
+                replan=replan,
             )
         runs = outcome.runs
         out.print(
@@ -732,6 +764,15 @@ async def _serve(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         raise settings_error(exc) from exc
     await serve(settings, args.host, args.port, announce=_notice)
+    return EXIT_OK
+
+
+async def _dashboard(args: argparse.Namespace) -> int:
+    try:
+        settings = ApiSettings()
+    except ValidationError as exc:
+        raise settings_error(exc) from exc
+    await open_dashboard(settings, args.port, browser=not args.no_browser, announce=_notice)
     return EXIT_OK
 
 

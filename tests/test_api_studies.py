@@ -79,7 +79,15 @@ async def test_study_runs_and_serves_its_summary_and_plots(api, aiohttp_client, 
     assert [c["condition"] for c in finals["conditions"]] == [c["name"] for c in body["conditions"]]
     assert all(c["round"] == 2 for c in finals["conditions"])
     retention = finals["conditions"][0]["metrics"]["fact_retention"]
-    assert retention["n"] > 0 and 0 <= retention["mean"] <= 1
+    assert retention["n"] == 1 and 0 <= retention["mean"] <= 1
+    statistics = finals["statistics"]
+    assert [c["runs"] for c in statistics["conditions"]] == [1, 1, 1, 1]
+    assert statistics["unreliable"] and statistics["fewest_replicates"] == 1
+    assert {c["measure"] for c in statistics["comparisons"]} == {
+        "final",
+        "population",
+        "spoke_share",
+    }
     for plot in ("study.png", "phase.png"):
         response = await api.get(f"/v1/studies/{study_id}/{plot}")
         assert response.status == 200 and response.content_type == "image/png"
@@ -135,8 +143,8 @@ async def test_unknown_study_is_404(api):
 
 async def test_invalid_studies_are_422_naming_the_field(api):
     """An unknown study field, an empty grid, a base spec file, a server path inside the
-    base, set by a dotted path or among a grid's values, and a bad value in one condition
-    are refused, each naming its field."""
+    base, set by a dotted path or among a grid's values, a bad value in one condition and
+    replicates 0 or auto (for the CLI only) are refused, each naming its field."""
     cases = [
         (study_dict(grids={"rounds": [1]}), "grids"),
         (study_dict(grid={}), "grid"),
@@ -148,6 +156,8 @@ async def test_invalid_studies_are_422_naming_the_field(api):
         (study_dict(set={"topology.path": "/x"}), "set.topology.path"),
         (study_dict(grid={"model": ["gpt-4o-mini", "/models/x.gguf"]}), "grid.model"),
         (study_dict(grid={"injection.rate": [0, 2.0]}), "condition [injection.rate=2.0]"),
+        (study_dict(replicates="auto"), "replicates"),
+        (study_dict(replicates=0), "replicates"),
     ]
     for study, field in cases:
         response = await api.post("/v1/studies", json=study)

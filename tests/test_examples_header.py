@@ -15,7 +15,7 @@ from service.install_hint import install_command
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml")) + sorted(
-    (ROOT / "examples" / "studies").glob("*.yaml")
+    (ROOT / "examples" / "studies").rglob("*.yaml")
 )
 HEADER = re.compile(r"# backend: (synthetic|local|openai)\b")
 
@@ -27,7 +27,8 @@ def backend_of(path: Path) -> str:
         return str(body["backend"])
     base = body["base"]
     spec = yaml.safe_load((path.parent / base).read_text()) if isinstance(base, str) else base
-    return str((body.get("set") or {}).get("backend", spec.get("backend", "synthetic")))
+    overrides = body.get("set") or {}
+    return str(overrides.get("backend", spec.get("backend", "synthetic")))
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)

@@ -14,8 +14,9 @@ from service.api.runner import RETRY_AFTER_S, TooManyRuns
 from service.api.study_tasks import StudyActive, StudyNotFound
 from service.errors import MessageNotFound, RunActive, RunExists, RunNotFound, SpecError
 
-OPEN_PATHS = ("/v1/health", "/v1/openapi.json", "/docs", "/docs/{asset}")
+OPEN_PATHS: tuple[str, ...] = ("/v1/health", "/v1/openapi.json", "/docs", "/docs/{asset}")
 """Route paths answered without the token: health, the OpenAPI document, the docs page."""
+OPEN_PATHS += ("/", "/ui/{asset}", "/ui/vendor/{asset}")  # the dashboard's page and files
 
 
 def route_path(request: web.Request) -> str:

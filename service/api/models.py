@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
@@ -63,6 +63,8 @@ class Drift(BaseModel):
     drift_by_round: list[dict[str, Any]] = []
     drift_by_min_generation: list[dict[str, Any]] = []
     drift_by_ancestry: list[dict[str, Any]] = []
+    transmission_by_round: list[dict[str, Any]] = []
+    transmission: dict[str, Any] | None = None
 
 
 class LineageEdge(BaseModel):
@@ -133,6 +135,10 @@ class StudyView(BaseModel):
     finished_at: str | None = None
 
 
+class StudyPage(Page[StudyView]):
+    pass
+
+
 class MetricSummary(BaseModel):
     n: int
     mean: float | None
@@ -141,7 +147,8 @@ class MetricSummary(BaseModel):
 
 
 class ConditionFinal(BaseModel):
-    """A condition's metrics over the model messages of its last round (from study.csv)."""
+    """A condition's metrics at its last round: n runs, the mean and 95% interval over runs
+    of each run's mean over its model messages of that round (from study.csv)."""
 
     condition: str
     round: int
@@ -152,6 +159,7 @@ class StudySummary(BaseModel):
     id: str
     outcome: str
     conditions: list[ConditionFinal]
+    statistics: dict[str, Any] | None = None  # summary.json: per-run means, paired tests
 
 
 class TopologyNode(BaseModel):
@@ -172,4 +180,16 @@ class TopologyPreview(BaseModel):
 
 
 class PersonaPage(Page[Persona]):
+    pass
+
+
+class Example(BaseModel):
+    """A bundled example: a run spec or a study (its base inline), as YAML."""
+
+    name: str
+    kind: Literal["run", "study"]
+    yaml: str
+
+
+class ExamplePage(Page[Example]):
     pass

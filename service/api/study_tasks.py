@@ -28,7 +28,10 @@ from service.study.run_study import run_study
 from service.study.runner import Prepared, StudyHooks
 from service.study.spec import MAX_NAME_IN_RUN_ID, StudySpec
 
-OUTPUT_FILES = ("summary.md", "study.csv", "study.png", "phase.png", "messages.parquet")
+OUTPUT_FILES = (
+    "summary.md", "study.csv", "study.png", "phase.png", "messages.parquet",
+    "summary.json", "runs.csv", "manifest.json",
+)  # fmt: skip
 log = logging.getLogger("driftlab.api")
 
 
@@ -198,6 +201,12 @@ class StudyTasks:
             started_at=record.get("started_at"),
             finished_at=record.get("finished_at"),
         )
+
+    async def ids(self) -> list[str]:
+        """Every study started over HTTP with this Redis (its hash's key holds the id)."""
+        prefix, suffix = keys.study("\0").split("\0")
+        found = self.store.redis.scan_iter(match=keys.study("*"), count=1000)
+        return sorted({_text(key)[len(prefix) : -len(suffix)] async for key in found})
 
     async def _status(self, run_id: str) -> RunStatus:
         try:

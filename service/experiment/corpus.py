@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from service.experiment.rng import Purpose, rng_for
 
+FRESH_NODE = "fresh"  # the node of the texts a target reach hands out (never a graph node)
+
 
 def fresh_text(corpus: list[str], seed: int, replicate: int, source: str, index: int) -> str:
     """The `index`-th (0-based) fresh text source `source` emits: sampling without replacement."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from agents.backend import WORDS_PER_TOKEN
 from service.experiment.experiment import Experiment
-from service.experiment.schedule import Pending, source_emits
+from service.experiment.schedule import Pending, source_emits, turn_rng
 
 PROMPT_OVERHEAD_WORDS = 40
 
@@ -43,7 +43,7 @@ def estimate(experiment: Experiment, replicate: int = 0) -> Estimate:
                 humans += 1
                 for receiver in graph.successors(source):
                     pending.reached(receiver)
-        acting = pending.take()
+        acting = pending.take(spec.turns_per_round, turn_rng(spec, replicate, round_))
         for node in acting:
             persona = experiment.persona_of[node]
             inputs = min(spec.max_inputs, max(1, graph.in_degree(node)))

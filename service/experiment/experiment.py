@@ -15,6 +15,7 @@ from agents.embedding import Embedder, make_embedder
 from agents.kinds import BACKEND_KINDS, EMBEDDER_KINDS
 from agents.persona import Persona
 from service.errors import Problem, SpecError
+from service.experiment.corpus import FRESH_NODE
 from service.experiment.limits import check_size
 from service.experiment.node_ids import node_id_problems
 from service.experiment.rng import Purpose, rng_for
@@ -180,6 +181,17 @@ def _consistency(spec: ExperimentSpec, agent_nodes: list[str]) -> list[Problem]:
                 "human_corpus",
                 "injection.rate > 0 needs human_corpus: fresh human-written versions to inject",
             )
+        )
+    if spec.injection.reach and not spec.human_corpus:
+        problems.append(
+            Problem(
+                "human_corpus",
+                "injection.reach > 0 needs human_corpus: fresh human-written versions to hand out",
+            )
+        )
+    if spec.injection.reach is not None and FRESH_NODE in agent_nodes:
+        problems.append(
+            Problem("topology", f"with injection.reach the node name {FRESH_NODE!r} is reserved")
         )
     known = set(spec.persona_objects())
     for node, name in spec.persona_map.items():

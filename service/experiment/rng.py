@@ -18,6 +18,8 @@ class Purpose(IntEnum):
     CORPUS = 6
     SAMPLE = 7
     ROUTE = 8
+    SCHEDULE = 9
+    FRESH = 10
 
 
 def derive_seed(seed: int, replicate: int, round_: int, node: str, purpose: Purpose) -> int:

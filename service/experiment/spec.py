@@ -23,6 +23,7 @@ from agents.personas import BUILTIN_PERSONAS
 from agents.tasks import TaskName
 from service.experiment.fact_context import in_one_sentence
 from service.experiment.limits import (
+    HUGE,
     check_at_most,
     check_size,
     check_text,
@@ -144,10 +145,11 @@ class LineTopology(Strict):
     n_agents: int
     sources: int = 1
     attach_at: list[int] = Field(default_factory=list)
+    chains: int = 1  # parallel chains splitting n_agents, each fed by its own sources
 
     @model_validator(mode="after")
     def _within_limits(self, info: ValidationInfo) -> LineTopology:
-        extra = self.sources + len(self.attach_at)
+        extra = self.sources * max(self.chains, 1) + len(self.attach_at)
         check_size("line", self.n_agents + extra, self.n_agents - 1 + extra, settings_of(info))
         return self
 
@@ -156,11 +158,13 @@ class TreeTopology(Strict):
     kind: Literal["tree"]
     branching: int
     depth: int
+    trees: int = 1  # a forest: trees of the same shape, each fed by its own source
 
     @model_validator(mode="after")
     def _within_limits(self, info: ValidationInfo) -> TreeTopology:
-        agents = tree_agents(self.branching, self.depth)
-        check_size("tree", agents + 1, agents, settings_of(info))
+        trees = max(self.trees, 1)
+        agents = min(tree_agents(self.branching, self.depth) * trees, HUGE)
+        check_size("tree", agents + trees, agents, settings_of(info))
         return self
 
 
@@ -214,9 +218,17 @@ Topology = Annotated[
 
 
 class Injection(Strict):
-    """Fresh human text: each human source emits the next corpus text with this chance per round."""
+    """Fresh human text: each human source emits the next corpus text with this chance per
+    round; with `reach`, the engine also hands fresh corpus texts to acting agents so that
+    this share of the model messages reads a human text directly (docs/concepts.md)."""
 
     rate: float = Field(0.0, ge=0, le=1)
+    reach: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="target share of model messages that read a human text directly",
+    )
 
 
 class Policy(Strict):
@@ -384,6 +396,9 @@ class ExperimentSpec(Strict):
     persona_map: dict[NodeId, str] = Field(default_factory=dict)
     rounds: int = Field(10, ge=1)
     max_inputs: int = Field(3, ge=1)
+    turns_per_round: int | None = Field(
+        None, ge=1, description="agents acting per round at most; longest waiting first"
+    )
     max_tokens: int | None = Field(None, ge=1)
     concurrency: int = Field(16, ge=1)
     workers: int = Field(1, ge=1, le=64)  # processes running agent steps; 1: the engine's own

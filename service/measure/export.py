@@ -15,6 +15,7 @@ from service.measure.drift_table import CORE_METRICS, JUDGED, METRICS, TAIL_METR
 from service.measure.manifest import build_manifest
 from service.measure.plots import plot_drift
 from service.measure.report import SHOWN, write_report
+from service.measure.transmission import TRANSMISSION_COLUMNS, Transmission
 from service.measure.views import (
     ANCESTRY_COLUMNS,
     MIN_GENERATION_COLUMNS,
@@ -39,6 +40,7 @@ VIEW_FILES = {
     "drift_by_round": ROUND_COLUMNS,
     "drift_by_min_generation": MIN_GENERATION_COLUMNS,
     "drift_by_ancestry": ANCESTRY_COLUMNS,
+    "transmission_by_round": TRANSMISSION_COLUMNS,
 }
 
 
@@ -119,6 +121,7 @@ async def export_run_views(
     run = await store.get_run(run_id)
     table = DriftTable()
     views = views_of(run)
+    transmission = Transmission(views.rounds)
     first: list[dict[str, Any]] = []
     last: deque[dict[str, Any]] = deque(maxlen=SHOWN)
     kept: list[dict[str, Any]] = []
@@ -133,6 +136,7 @@ async def export_run_views(
         async for record in iter_records(store, run_id):
             add_record(table, record)
             views.add(record)
+            transmission.add(record)
             if len(first) < SHOWN:
                 first.append(record)
             last.append(record)
@@ -145,7 +149,9 @@ async def export_run_views(
     with failed_path.open("w", encoding="utf-8") as failed:
         for step in await store.failed_steps(run_id):
             failed.write(step.model_dump_json() + "\n")
-    tables = {"drift": rows, **views.tables()}
+    tables = {"drift": rows, **views.tables(), "transmission_by_round": transmission.by_round()}
+    run["transmission"] = transmission.totals()
+    await store.update_run(run_id, transmission=run["transmission"])
     manifest = build_manifest(run, tables)
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     shown_last = [r for r in last if all(r is not f for f in first)]

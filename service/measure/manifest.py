@@ -46,7 +46,8 @@ def build_manifest(
     run: dict[str, Any], views: dict[str, list[dict[str, Any]]] | None = None
 ) -> dict[str, Any]:
     """The manifest of a stored run record, with its drift views (by round, population-wide
-    measures included; by min_generation; by fresh human ancestry)."""
+    measures included; by min_generation; by fresh human ancestry; transmission by round)
+    and its transmission totals (merges, reach, human-text reads)."""
     spec = run.get("spec", {})
     manifest: dict[str, Any] = {name: run.get(name) for name in RUN_FIELDS if name in run}
     manifest.update(
@@ -54,6 +55,7 @@ def build_manifest(
         graph_seed=spec.get("seed") if spec.get("graph_seed") is None else spec["graph_seed"],
         spec=spec,
         counts=run.get("counts"),
+        transmission=run.get("transmission"),
         faults=run.get("faults", {}),
         notices=run.get("notices", []),
         timings={

@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from service.measure.drift_table import SHOWN_COLUMNS
+from service.measure.transmission import TRANSMISSION_COLUMNS
 
 SHOWN = 3
+TRANSMISSION_SHOWN = tuple(c for c in TRANSMISSION_COLUMNS if c != "reach_2")
 
 
 def format_value(value: Any, digits: int = 3) -> str:
@@ -80,6 +82,20 @@ def write_report(
             drift_markdown(
                 views["drift_by_round"], tuple(ROUND_SHOWN), tuple(ROUND_SHOWN.values())
             ),
+            "",
+        ]
+    totals = run.get("transmission")
+    if views and views.get("transmission_by_round") and totals:
+        parts += [
+            "## Transmission: merges and human-text exposure",
+            "",
+            f"{totals['model']} model messages: {format_value(totals['parents_mean'], 2)} "
+            f"parents each on average, {format_value(totals['merged_share'])} merged (2 or "
+            f"more parents), {totals['human_reads']} human texts read; reach "
+            f"{format_value(totals['reach_1'])} directly, {format_value(totals['reach_3'])} "
+            f"within 3 retellings; generation {totals['generation_max']} reached.",
+            "",
+            drift_markdown(views["transmission_by_round"], TRANSMISSION_SHOWN),
             "",
         ]
     parts += [

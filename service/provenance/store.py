@@ -39,6 +39,8 @@ JSON_FIELDS = (
     "drift_by_round",
     "drift_by_min_generation",
     "drift_by_ancestry",
+    "transmission_by_round",
+    "transmission",
     "notices",
     "round_seconds",
     "versions",

@@ -18,10 +18,10 @@ from agents.completion import run_to_completion
 from agents.embedding import Embedder
 from agents.pool import BackendPool
 from service.errors import RunFailed, describe_failure
-from service.experiment.corpus import fresh_text, next_injection
+from service.experiment.corpus import FRESH_NODE, fresh_text, next_injection
 from service.experiment.experiment import Experiment
 from service.experiment.rng import Purpose, derive_seed
-from service.experiment.schedule import Pending, source_emits
+from service.experiment.schedule import Pending, source_emits, turn_rng
 from service.measure.drift_table import EMBEDDING_METRICS, DriftTable
 from service.measure.manifest import versions
 from service.measure.metrics import cosine_distance, euclidean
@@ -31,8 +31,10 @@ from service.run.binding import RunScope, bind_agents
 from service.run.budget import BudgetExceeded
 from service.run.inbox import new_inbox
 from service.run.lease import Lease
+from service.run.reach import ReachController, fresh_rng
 from service.run.record_writer import RecordWriter
 from service.run.replay import Replay, clear_error
+from service.run.round_drift import round_drift
 from service.run.runners import StepRunner, open_runner
 from service.run.step import (
     Emitted,
@@ -75,12 +77,14 @@ class RoundReport:
     counts: dict[str, int]
     faults: dict[str, int]
     latencies_ms: tuple[float, ...]
+    live_view: dict[str, Any] = field(default_factory=dict)  # round_drift: for live pages
 
     def event(self) -> dict[str, Any]:
-        """The `round` event: all but the call latencies."""
+        """The `round` event: all but the call latencies, with the drift fields."""
         fields = dataclasses.asdict(self)
         del fields["latencies_ms"]
-        return {"type": "round", **fields}
+        live_view = fields.pop("live_view")
+        return {"type": "round", **fields, **live_view}
 
 
 @dataclass
@@ -143,6 +147,9 @@ class Engine:
         self._pending = Pending(experiment.agents)
         self._injected = dict.fromkeys(experiment.sources, 0)
         self._next_injection: int | None = None
+        reach = self.spec.injection.reach
+        self._reach = ReachController(reach) if reach else None
+        self._fresh_handed = 0
         self._reservoirs: dict[int, list[tuple[str, str]]] = {}
         self._seen_per_generation: dict[int, int] = {}
         self._status = RunStatus.QUEUED
@@ -286,7 +293,9 @@ class Engine:
             self.run_id, [s.carried.id for s in sources], len(ctx.human_ids) - len(sources)
         )
         self._account_and_deliver(sources, round_)
-        acting = self._pending.take()
+        spec = self.spec
+        acting = self._pending.take(spec.turns_per_round, turn_rng(spec, self.replicate, round_))
+        fresh = await self._hand_fresh_text(ctx, round_, acting)
         outcomes = await self._run_agents(ctx, runner, round_, acting)
         for node in acting:
             inbox = self._inboxes[node]
@@ -305,20 +314,25 @@ class Engine:
         failed = [o for o in outcomes if isinstance(o, Failed) and not o.unfunded]
         await self._record_failures(failed)
         self._account_and_deliver(settled, round_)
+        if self._reach is not None:
+            direct = {item.node: item.carried.min_generation == 1 for item in settled}
+            self._reach.update(direct, [node for item in fresh for node in item.observed])
+        humans = [*sources, *fresh]
         seconds = time.perf_counter() - started
         report = RoundReport(
             round_,
             self.spec.rounds,
-            len(sources) + len(settled),
-            len(sources),
+            len(humans) + len(settled),
+            len(humans),
             len(skipped),
             len(failed),
             seconds,
-            message_ids=tuple(item.carried.id for item in (*sources, *settled)),
+            message_ids=tuple(item.carried.id for item in (*humans, *settled)),
             failed_nodes=tuple(item.node for item in failed),
             counts={k: v - counts[k] for k, v in self.counts.items()},
             faults={k: v - faults.get(k, 0) for k, v in self.faults.items() if v != faults.get(k)},
             latencies_ms=tuple(item.latency_ms for item in settled if item.attempts),
+            live_view=round_drift(self.run_id, self.replicate, [*sources, *settled]),
         )
         if self._announces(round_):
             await self.store.add_event(self.run_id, report.event())
@@ -399,6 +413,37 @@ class Engine:
                 self._injected[source] += 1
             emitted.append(human_step(ctx, round_, source, text))
         return emitted
+
+    async def _hand_fresh_text(
+        self, ctx: RunContext, round_: int, acting: list[str]
+    ) -> list[Settled]:
+        """Under a target reach: this round's fresh human text, stored and delivered to the
+        acting agents the controller picks (none or one message)."""
+        if self._reach is None or not acting:
+            return []
+        spec = self.spec
+        holding = {
+            node
+            for node in acting
+            if any(d.message.origin == "human" for d in self._inboxes[node].contents())
+        }
+        receivers = self._reach.receivers(
+            acting, holding, fresh_rng(spec.seed, self.replicate, round_)
+        )
+        if not receivers:
+            return []
+        text = fresh_text(
+            spec.human_corpus, spec.seed, self.replicate, FRESH_NODE, self._fresh_handed
+        )
+        self._fresh_handed += 1
+        writer = RecordWriter(self.store, self.run_id)
+        fresh = await writer.add(human_step(ctx, round_, FRESH_NODE, text, receivers))
+        await writer.flush()
+        await self.store.record_humans(self.run_id, [fresh.carried.id], len(ctx.human_ids) - 1)
+        self._account(fresh)
+        for receiver, delivery in deliveries(fresh, round_):
+            self._inboxes[receiver].deliver(delivery)
+        return [fresh]
 
     async def _run_agents(
         self, ctx: RunContext, runner: StepRunner, round_: int, active: list[str]

@@ -77,6 +77,7 @@ class Settled:
     attempts: int
     faults: tuple[str, ...]  # the kind of each error survived, and "truncated" if cut
     latency_ms: float
+    parents: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, emitted: Emitted) -> Settled:
@@ -91,6 +92,7 @@ class Settled:
             message.attempts,
             (*faults, "truncated") if message.truncated else faults,
             message.latency_ms,
+            tuple(message.parents),
         )
 
 
@@ -125,12 +127,15 @@ class Failed:
         return self.record.kind == BUDGET_EXCEEDED
 
 
-def human_step(ctx: RunContext, round_: int, node: str, text: str) -> Emitted:
-    """A human source emits `text`; it becomes the next root of the run."""
+def human_step(
+    ctx: RunContext, round_: int, node: str, text: str, receivers: list[str] | None = None
+) -> Emitted:
+    """A human source emits `text` to its out-neighbours (or to `receivers`, all of them
+    even in matched mode); it becomes the next root of the run."""
     mid = message_id(ctx.run_id, ctx.replicate, round_, node)
     ctx.human_ids.append(mid)
     tags = human_tags(len(ctx.human_ids) - 1)
-    return _emitted(_human_message(ctx, round_, node, mid, tags, text), tags)
+    return _emitted(_human_message(ctx, round_, node, mid, tags, text, receivers), tags)
 
 
 async def agent_step(
@@ -169,10 +174,16 @@ async def agent_step(
 
 
 def _human_message(
-    ctx: RunContext, round_: int, node: str, mid: str, tags: Tags, text: str
+    ctx: RunContext,
+    round_: int,
+    node: str,
+    mid: str,
+    tags: Tags,
+    text: str,
+    receivers: list[str] | None,
 ) -> Message:
     return complete_message(
-        _shared_fields(ctx, round_, node, mid, tags, text)
+        _shared_fields(ctx, round_, node, mid, tags, text, receivers)
         | dict(
             agent=None,
             persona=None,
@@ -230,7 +241,13 @@ def _model_message(
 
 
 def _shared_fields(
-    ctx: RunContext, round_: int, node: str, mid: str, tags: Tags, text: str
+    ctx: RunContext,
+    round_: int,
+    node: str,
+    mid: str,
+    tags: Tags,
+    text: str,
+    receivers: list[str] | None = None,
 ) -> dict[str, Any]:
     """The fields every message has, human or model: identity, tags, text and its metrics."""
     listed_roots, n_roots = root_bits(tags.roots, MAX_ROOTS_LISTED)
@@ -247,7 +264,7 @@ def _shared_fields(
         "roots": [ctx.human_ids[bit] for bit in listed_roots],
         "n_roots": n_roots,
         "human_input_share": tags.human_input_share,
-        "observed": _observations(ctx, round_, node, tags),
+        "observed": _observations(ctx, round_, node, tags, receivers),
         "text": text,
         "created_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
         "drift": ctx.meter(text),
@@ -294,14 +311,18 @@ def _failed(
     )
 
 
-def _observations(ctx: RunContext, round_: int, node: str, tags: Tags) -> dict[str, Observed]:
-    """The tags each out-neighbour will see, drawn in receiver order from one generator."""
+def _observations(
+    ctx: RunContext, round_: int, node: str, tags: Tags, receivers: list[str] | None = None
+) -> dict[str, Observed]:
+    """The tags each receiver (by default each out-neighbour) will see, drawn in receiver
+    order from one generator."""
     spec = ctx.experiment.spec
     provenance = spec.provenance
-    receivers = ctx.successors[node]
-    if spec.matched and len(receivers) > 1:
-        route = rng_for(spec.seed, ctx.replicate, round_, node, Purpose.ROUTE)
-        receivers = [route.choice(receivers)]
+    if receivers is None:
+        receivers = ctx.successors[node]
+        if spec.matched and len(receivers) > 1:
+            route = rng_for(spec.seed, ctx.replicate, round_, node, Purpose.ROUTE)
+            receivers = [route.choice(receivers)]
     share = tags.human_input_share
     if provenance.tag_loss == 0:
         intact = observed_tags(True, tags.origin, tags.generation, tags.min_generation, share)

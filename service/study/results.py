@@ -42,6 +42,8 @@ class RunInfo:
     group: str
     labels: dict[str, str]
     skips: int
+    seed: int
+    graph_seed: int
 
 
 @dataclass
@@ -84,6 +86,8 @@ async def collect(
                 group or "all",
                 dict(condition.labels),
                 len(await store.skips(planned.run_id)),
+                experiment.spec.seed,
+                experiment.spec.structure_seed,
             )
         )
         async for record in iter_records(store, planned.run_id):

@@ -10,7 +10,7 @@ import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -26,6 +26,8 @@ AttractorMetric = Literal["length_words", "unique_words", "type_token_ratio", "l
 DEFAULT_ATTRACTOR_METRICS: tuple[AttractorMetric, ...] = ("length_words", "type_token_ratio")
 SOURCE_AXIS = "source"
 MAX_NAME_IN_RUN_ID = 60
+AUTO_START = 5  # replicates a `replicates: auto` study starts with
+AA_SEED_OFFSET = 1_000_003  # the A/A copy's seed: far from seeds a user picks by hand
 
 
 class SourceVariant(BaseModel):
@@ -49,7 +51,9 @@ class StudySpec(BaseModel):
     set: dict[str, Any] = Field(default_factory=dict)
     grid: dict[str, list[Any] | dict[str, Any]]
     source_variants: list[SourceVariant] = Field(default_factory=list)
-    replicates: int = Field(1, ge=1, le=1000)
+    replicates: Annotated[int, Field(ge=1, le=1000)] | Literal["auto"] = 1
+    replicates_cap: int = Field(30, ge=AUTO_START, le=1000)
+    target_ci_width: float = Field(0.1, gt=0)
     vary_graph: bool = False
     parallel: int = Field(2, ge=1, le=64)
     baseline: str | None = None
@@ -58,6 +62,13 @@ class StudySpec(BaseModel):
     attractor_metrics: list[AttractorMetric] = Field(
         default_factory=lambda: list(DEFAULT_ATTRACTOR_METRICS)
     )
+
+    @field_validator("replicates", mode="before")
+    @classmethod
+    def _replicates(cls, value: Any) -> Any:
+        if value == "auto" or (type(value) is int and 1 <= value <= 1000):
+            return value
+        raise ValueError(f"replicates must be a whole number from 1 to 1000 or auto, got {value!r}")
 
     @field_validator("set")
     @classmethod
@@ -203,10 +214,14 @@ def _set(raw: dict[str, Any], path: str, value: Any, where: str) -> None:
     node[last] = value
 
 
-def plan(study: StudySpec, base: dict[str, Any]) -> list[Planned]:
-    """Every run of the study: conditions x replicates 0..N-1, each with a run id derived
-    from the study name, the condition's full spec and the replicate (so a restarted study
-    finds its runs again, and a changed condition does not reuse an old run)."""
+def plan(study: StudySpec, base: dict[str, Any], replicates: int | None = None) -> list[Planned]:
+    """Every run of the study: conditions x replicates 0..N-1 (N: `replicates`, else the
+    study's, AUTO_START for `auto`), each with a run id derived from the study name, the
+    condition's full spec and the replicate (so a restarted study finds its runs again, and
+    a changed condition does not reuse an old run). Replicate i of every condition runs with
+    the same seeds: the seed, graph_seed and replicate index are not part of the grid."""
+    if replicates is None:
+        replicates = AUTO_START if study.replicates == "auto" else study.replicates
     runs = []
     cells = conditions(study, base)
     names = [c.name for c in cells]
@@ -215,7 +230,7 @@ def plan(study: StudySpec, base: dict[str, Any]) -> list[Planned]:
             [Problem("baseline", f"{study.baseline!r} is not a condition; conditions: {names}")]
         )
     for condition in cells:
-        for replicate in range(study.replicates):
+        for replicate in range(replicates):
             raw = copy.deepcopy(condition.raw)
             if study.vary_graph:
                 graph_seed = raw.get("graph_seed")
@@ -229,3 +244,27 @@ def plan(study: StudySpec, base: dict[str, Any]) -> list[Planned]:
             )
             runs.append(Planned(condition, replicate, run_id, raw))
     return runs
+
+
+def aa_study(study: StudySpec, base: dict[str, Any]) -> StudySpec:
+    """The A/A check of a study: its baseline condition against itself under two names, `A`
+    and `A'`, whose runs differ only in their dynamics seed (the graph and persona draw are
+    kept: graph_seed is pinned to the baseline's). Source variants stay an axis, so each text
+    gets its own pair. Every comparison it reports is a false positive when supported."""
+    cells = conditions(study, base)
+    chosen = next((c for c in cells if c.name == study.baseline), cells[0])
+    fixed = dict(study.set)
+    for axis in chosen.labels:
+        if axis != SOURCE_AXIS:
+            fixed[axis] = chosen.values[axis]
+    seed = int(chosen.raw.get("seed", 0))
+    graph_seed = chosen.raw.get("graph_seed")
+    fixed["graph_seed"] = seed if graph_seed is None else int(graph_seed)
+    return study.model_copy(
+        update={
+            "name": f"{study.name}-aa",
+            "set": fixed,
+            "grid": {"seed": {"A": seed, "A'": seed + AA_SEED_OFFSET}},
+            "baseline": None,
+        }
+    )

@@ -1,5 +1,5 @@
-"""The numbers of a study: curves by round and generation, final values per condition over
-the messages written and over the whole population, speaking shares, attractors."""
+"""The curves of a study (per round and per generation, one mean per run, then their mean
+and interval over runs) and its attractor fits."""
 
 from __future__ import annotations
 
@@ -11,30 +11,39 @@ from pathlib import Path
 from typing import Any
 
 from service.measure.attractor import Attractor, attractor
-from service.measure.stats import Summary, summarize
+from service.study.inference import replicate_mean
+from service.study.outcomes import PROPORTIONS
 from service.study.results import METRICS, StudyData, metric
 
-CURVE_COLUMNS = ("condition", "by", "step", "metric", "n", "mean", "sd", "ci_low", "ci_high")
-ZERO_WHEN_SILENT = frozenset({"fact_retention", "rare_word_retention"})
+CURVE_COLUMNS = (
+    "condition", "by", "step", "metric", "n", "mean", "sd", "ci_low", "ci_high", "messages"
+)  # fmt: skip
 
 
 def curves(data: StudyData) -> list[dict[str, Any]]:
     """Per condition, per round (model messages) and per generation (all messages), per
-    metric: n, mean, sd and 95% CI over the messages pooled across replicates."""
-    cells: dict[tuple[str, str, int, str], list[float]] = defaultdict(list)
+    metric: each run's mean over its messages there, then n (runs), mean, sd and the 95% t
+    interval over those run means (inside [0, 1] for proportions); `messages` counts the
+    messages there (descriptive)."""
+    per_run: dict[tuple[str, str, int, str], dict[str, list[float]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
     for row in data.rows:
         for name in METRICS:
             value = metric(row, name)
             if value is None:
                 continue
-            cells[row["condition"], "generation", row["generation"], name].append(value)
+            per_run[row["condition"], "generation", row["generation"], name][row["run"]].append(
+                value
+            )
             if row["origin"] == "model":
-                cells[row["condition"], "round", row["round"], name].append(value)
+                per_run[row["condition"], "round", row["round"], name][row["run"]].append(value)
     order = {c: i for i, c in enumerate(data.conditions)}
     rows = []
-    for key in sorted(cells, key=lambda k: (order[k[0]], k[1], METRICS.index(k[3]), k[2])):
+    for key in sorted(per_run, key=lambda k: (order[k[0]], k[1], METRICS.index(k[3]), k[2])):
         condition, by, step, name = key
-        s = summarize(cells[key])
+        runs = per_run[key].values()
+        s = replicate_mean([sum(v) / len(v) for v in runs], bounded=name in PROPORTIONS)
         rows.append(
             {
                 "condition": condition,
@@ -46,6 +55,7 @@ def curves(data: StudyData) -> list[dict[str, Any]]:
                 "sd": s.sd,
                 "ci_low": s.ci_low,
                 "ci_high": s.ci_high,
+                "messages": sum(len(values) for values in runs),
             }
         )
     return rows
@@ -57,73 +67,6 @@ def write_curves(rows: list[dict[str, Any]], path: Path) -> Path:
         writer.writeheader()
         writer.writerows(rows)
     return path
-
-
-@dataclass(frozen=True)
-class Final:
-    """A condition's outcome at the end: over the final round's messages, over the whole
-    population (every agent's latest text), and how many agent-rounds had a speaker."""
-
-    condition: str
-    messages: list[float]
-    population: list[float]
-    spoke_share: float
-    ever_spoke_share: float
-    spoke_when_reading: float
-
-
-def finals(data: StudyData, outcome: str) -> dict[str, Final]:
-    """Final values of `outcome` per condition. Population: each agent's latest message at
-    the end of the run; an agent that never spoke counts as retaining nothing for retention
-    outcomes and is left out of the others (its share is reported beside)."""
-    by_run: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in data.rows:
-        if row["origin"] == "model":
-            by_run[row["run"]].append(row)
-    messages: dict[str, list[float]] = defaultdict(list)
-    population: dict[str, list[float]] = defaultdict(list)
-    agent_rounds: dict[str, int] = defaultdict(int)
-    spoke: dict[str, int] = defaultdict(int)
-    agents_total: dict[str, int] = defaultdict(int)
-    ever: dict[str, int] = defaultdict(int)
-    skips: dict[str, int] = defaultdict(int)
-    for info in data.runs:
-        rows = by_run[info.run_id]
-        final_round = info.rounds - 1
-        latest: dict[str, dict[str, Any]] = {}
-        for row in rows:
-            value = metric(row, outcome)
-            if row["round"] == final_round and value is not None:
-                messages[info.condition].append(value)
-            if row["node"] not in latest or row["round"] > latest[row["node"]]["round"]:
-                latest[row["node"]] = row
-        for agent in info.agents:
-            last = latest.get(agent)
-            value = metric(last, outcome) if last else None
-            if value is None and last is None and outcome in ZERO_WHEN_SILENT:
-                value = 0.0
-            if value is not None:
-                population[info.condition].append(value)
-        agent_rounds[info.condition] += len(info.agents) * info.rounds
-        spoke[info.condition] += len(rows)
-        agents_total[info.condition] += len(info.agents)
-        ever[info.condition] += len(latest)
-        skips[info.condition] += info.skips
-    return {
-        c: Final(
-            c,
-            messages[c],
-            population[c],
-            spoke[c] / agent_rounds[c] if agent_rounds[c] else 0.0,
-            ever[c] / agents_total[c] if agents_total[c] else 0.0,
-            spoke[c] / (spoke[c] + skips[c]) if spoke[c] + skips[c] else 0.0,
-        )
-        for c in data.conditions
-    }
-
-
-def final_summaries(final: Final) -> tuple[Summary, Summary]:
-    return summarize(final.messages), summarize(final.population)
 
 
 @dataclass(frozen=True)

@@ -158,7 +158,7 @@ class StudyProgress:
         self.ticker.__exit__(*exc)
 
     def _round(self, planned: Planned, report: RoundReport) -> None:
-        self.done[planned.run_id] += 1
+        self.done[planned.run_id] = self.done.get(planned.run_id, 0) + 1
         if self.ticker.bar is not None:
             self.ticker.advance(1, f"{self.finished}/{self.runs} runs", "")
         else:
@@ -166,8 +166,11 @@ class StudyProgress:
 
     def _finished(self, planned: Planned, status: str) -> None:
         self.finished += 1
-        left = self.rounds[planned.run_id] - self.done[planned.run_id]
-        self.done[planned.run_id] = self.rounds[planned.run_id]
+        self.runs = max(self.runs, self.finished)  # `replicates: auto` adds runs
+        done = self.done.get(planned.run_id, 0)
+        rounds = self.rounds.setdefault(planned.run_id, done)
+        left = rounds - done
+        self.done[planned.run_id] = rounds
         info = f"{self.finished}/{self.runs} runs"
         if self.ticker.bar is not None:
             self.ticker.advance(left, info, "")

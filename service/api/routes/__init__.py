@@ -2,6 +2,7 @@
 
 from service.api.routes import (
     catalog,
+    dashboard,
     docs,
     drift,
     events,
@@ -25,4 +26,5 @@ ROUTE_GROUPS: tuple[Routes, ...] = (
     events.routes,
     metrics.routes,
     docs.routes,
+    dashboard.routes,
 )

@@ -17,6 +17,7 @@ from service.api.routing import Routes, parse_query
 from service.api.state import json_response, run_view
 from service.measure.export import DRIFT_COLUMNS, dump_csv
 from service.measure.plots import render_drift
+from service.measure.transmission import TRANSMISSION_COLUMNS
 from service.measure.views import ANCESTRY_COLUMNS, MIN_GENERATION_COLUMNS, ROUND_COLUMNS
 
 routes = Routes("drift")
@@ -27,11 +28,12 @@ CSV_TABLES: dict[str, tuple[str, Iterable[str]]] = {
     "round": ("drift_by_round", ROUND_COLUMNS),
     "min_generation": ("drift_by_min_generation", MIN_GENERATION_COLUMNS),
     "ancestry": ("drift_by_ancestry", ANCESTRY_COLUMNS),
+    "transmission": ("transmission_by_round", TRANSMISSION_COLUMNS),
 }
 
 
 class DriftQuery(BaseModel):
-    table: Literal["generation", "round", "min_generation", "ancestry"] = Field(
+    table: Literal["generation", "round", "min_generation", "ancestry", "transmission"] = Field(
         "generation", description="the table a CSV answer holds (JSON holds them all)"
     )
 

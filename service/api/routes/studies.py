@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +16,13 @@ from service.api.models import (
     ErrorBody,
     MetricSummary,
     StudyCreated,
+    StudyPage,
     StudySummary,
     StudyView,
 )
-from service.api.routing import Routes
-from service.api.state import SETTINGS, STUDIES, caller, json_response
-from service.api.study_tasks import study_id
+from service.api.routing import Routes, parse_query
+from service.api.state import SETTINGS, STUDIES, PageQuery, caller, json_response, next_cursor
+from service.api.study_tasks import StudyNotFound, study_id
 from service.errors import Problem, SpecError
 from service.status import RunStatus
 from service.study.runner import prepare_runs
@@ -44,6 +47,8 @@ async def start_study(request: web.Request) -> web.Response:
     if not settings.allow_server_paths and (problems := _server_problems(raw)):
         raise SpecError(problems)
     study, base = parse_study(raw, Path.cwd(), settings)
+    if study.replicates == "auto":
+        raise SpecError([Problem("replicates", "auto is for `driftlab study`; give a number")])
     prepared = prepare_runs(plan(study, base), settings, {})
     if problems := [
         Problem(f"condition [{run.planned.condition.name}] {problem.field}", problem.message)
@@ -77,6 +82,21 @@ def _server_problems(raw: dict[str, Any]) -> list[Problem]:
     return list(dict.fromkeys(problems))
 
 
+@routes.get("/v1/studies", query=PageQuery, responses={200: StudyPage, 422: ErrorBody})
+async def list_studies(request: web.Request) -> web.Response:
+    """Studies started over HTTP (with this server's Redis), newest first."""
+    query = parse_query(request, PageQuery)
+    studies = request.app[STUDIES]
+    views = []
+    for study in await studies.ids():
+        with contextlib.suppress(StudyNotFound):  # deleted meanwhile
+            views.append(await studies.view(study))
+    views.sort(key=lambda view: view.started_at or "", reverse=True)
+    end = query.cursor + query.limit
+    page = StudyPage(items=views[query.cursor : end], next_cursor=next_cursor(end, len(views)))
+    return json_response(page)
+
+
 @routes.get("/v1/studies/{study}", responses={200: StudyView, 404: ErrorBody})
 async def get_study(request: web.Request) -> web.Response:
     """One study: status, conditions, its runs with their statuses, progress, outputs."""
@@ -86,10 +106,14 @@ async def get_study(request: web.Request) -> web.Response:
 @routes.get("/v1/studies/{study}/summary", responses={200: StudySummary, 404: ErrorBody})
 async def get_summary(request: web.Request) -> web.StreamResponse:
     """summary.md (text/markdown), or with `Accept: application/json` each condition's
-    metrics over its last round's model messages (from study.csv)."""
+    metrics at its last round, means over runs (from study.csv), and the replicate-level
+    statistics of summary.json."""
     if "application/json" in request.headers.get("Accept", ""):
         view, path = await _output(request, "study.csv")
-        return json_response(_summary(view, path))
+        summary = _summary(view, path)
+        if (statistics := path.with_name("summary.json")).is_file():
+            summary.statistics = json.loads(statistics.read_text(encoding="utf-8"))
+        return json_response(summary)
     _, path = await _output(request, "summary.md")
     return web.Response(text=path.read_text(encoding="utf-8"), content_type=MARKDOWN)
 
