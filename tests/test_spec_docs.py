@@ -24,7 +24,7 @@ def spec_schemas() -> dict:
 
 
 def test_shipped_descriptions_equal_the_docs():
-    """Regenerate with `python -m service.api.spec_docs docs/spec.md` after editing the docs."""
+    """Regenerate with `python scripts/spec_field_docs.py` after editing the docs."""
     parsed = parse_field_tables((ROOT / "docs" / "spec.md").read_text(encoding="utf-8"))
     assert json.loads(FIELDS_FILE.read_text(encoding="utf-8")) == parsed
     assert len(parsed) > 80

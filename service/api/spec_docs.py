@@ -1,12 +1,11 @@
 """Descriptions of the spec's fields in the OpenAPI document, taken from the field tables of
-docs/spec.md (the one source): `python -m service.api.spec_docs docs/spec.md` regenerates
+docs/spec.md (the one source): `python scripts/spec_field_docs.py` regenerates
 spec_fields.json, which ships with the package; a test keeps the two equal."""
 
 from __future__ import annotations
 
 import json
 import re
-import sys
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -106,8 +105,8 @@ def describe_spec_fields(schemas: dict[str, Any]) -> None:
             prop.setdefault("description", meaning)
 
 
-if __name__ == "__main__":
-    source = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/spec.md")
-    table = parse_field_tables(source.read_text(encoding="utf-8"))
+def write_field_docs(spec_md: Path) -> int:
+    """Regenerate spec_fields.json from `spec_md`; returns the number of fields."""
+    table = parse_field_tables(spec_md.read_text(encoding="utf-8"))
     FIELDS_FILE.write_text(json.dumps(table, indent=1, ensure_ascii=False) + "\n", "utf-8")
-    print(f"{len(table)} field descriptions -> {FIELDS_FILE}")
+    return len(table)
