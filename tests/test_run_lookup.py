@@ -57,14 +57,13 @@ async def test_unknown_text_is_left_for_the_callers_not_found(stored):
     assert await resolve_run_id(stored.redis, "zeta") == "zeta"
 
 
-def test_shortest_unique_prefixes():
-    assert shortest_unique_prefixes(IDS, minimum=1) == [
-        "alpha-20260101-aa",
-        "alpha-20260101-ab",
-        "b",
-    ]
-    assert shortest_unique_prefixes(IDS) == ["alpha-20260101-aa", "alpha-20260101-ab", "beta-2"]
+def test_shortest_unique_prefixes_end_at_word_ends():
+    assert shortest_unique_prefixes(IDS, minimum=1) == [*IDS[:2], "beta"]
+    assert shortest_unique_prefixes(IDS) == [*IDS[:2], "beta-20260102"]
     assert shortest_unique_prefixes(["ab", "abc"], minimum=1) == ["ab", "abc"]
+    assert shortest_unique_prefixes(["cli-run"]) == ["cli-run"]
+    generated = ["mix-20261203-081400-4a70e8", "mix-20261203-081401-77aa00"]
+    assert shortest_unique_prefixes(generated) == ["mix-20261203-081400", "mix-20261203-081401"]
 
 
 async def test_cli_takes_prefixes_and_latest(stored, tmp_path):

@@ -70,15 +70,21 @@ async def resolve_run_id(redis: Redis, text: str, *, latest: bool = True) -> str
 
 
 def shortest_unique_prefixes(ids: Sequence[str], minimum: int = MIN_SHOWN_PREFIX) -> list[str]:
-    """For each id, its shortest prefix (at least `minimum` characters, or the whole id) that
-    no other id starts with."""
+    """For each id, its shortest prefix that no other id starts with, at least `minimum`
+    characters and carried on to the end of the word it stops in (words end at `-`), so a
+    prefix reads as whole words: `mixing-20261203-081400`, not `mixing-20261203-0814`."""
     ordered = sorted(set(ids))
     shortest: dict[str, int] = {}
     for before, after in itertools.pairwise(ordered):
         common = _common_length(before, after)
         shortest[before] = max(shortest.get(before, 0), common + 1)
         shortest[after] = max(shortest.get(after, 0), common + 1)
-    return [run_id[: max(minimum, shortest.get(run_id, 1))] for run_id in ids]
+    shown = []
+    for run_id in ids:
+        length = max(minimum, shortest.get(run_id, 1))
+        word_end = run_id.find("-", length)
+        shown.append(run_id if word_end < 0 else run_id[:word_end])
+    return shown
 
 
 def _common_length(a: str, b: str) -> int:
