@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from types import SimpleNamespace
 
 import yaml
 from rich.console import Console
 
-from service.terminal.progress import FIRST_LINES, LINE_INTERVAL_S, Ticker, eta_text
+from service.terminal.progress import (
+    FIRST_LINES,
+    LINE_INTERVAL_S,
+    StudyProgress,
+    Ticker,
+    eta_text,
+)
 from tests.conftest import cli_process, cli_result, spec_dict
 
 
@@ -41,6 +48,31 @@ def test_plain_lines_first_steps_then_periodic_then_last():
     later = lines[FIRST_LINES:-1]
     assert 0 < len(later) <= 100 // LINE_INTERVAL_S
     assert lines[-1] == "step 100"
+
+
+def test_study_lines_give_the_time_left_at_the_pace_of_runs():
+    """Off a terminal, a study prints one line per finished run; the ETA extrapolates the
+    runs finished so far, and the last line has none."""
+    console, text = plain_console()
+    runs = [
+        SimpleNamespace(run_id=f"s-c0-r{i}", condition=SimpleNamespace(name="c0"), replicate=i)
+        for i in range(4)
+    ]
+    prepared = [SimpleNamespace(planned=r, experiment=_rounds(3)) for r in runs]
+    progress = StudyProgress(prepared, console, lambda text: None)  # type: ignore[arg-type]
+    clock = Clock()
+    progress.ticker.clock, progress.ticker.started = clock, clock.now
+    with progress as hooks:
+        for planned in runs:
+            clock.now += 10.0
+            hooks.finished(planned, "succeeded")  # type: ignore[arg-type]
+    lines = text.getvalue().splitlines()
+    assert lines[0] == "1/4 runs: s-c0-r0 [c0] replicate 0: succeeded, ETA 30 s"
+    assert lines[2].endswith("ETA 10 s") and lines[3].endswith("succeeded")
+
+
+def _rounds(rounds: int) -> SimpleNamespace:
+    return SimpleNamespace(spec=SimpleNamespace(rounds=rounds))
 
 
 def test_quiet_prints_nothing():

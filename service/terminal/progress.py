@@ -131,8 +131,8 @@ class RunProgress:
 
 
 class StudyProgress:
-    """The hooks of a study: one bar over every round of every run (one line per finished
-    run, with the time left, when not on a terminal)."""
+    """The hooks of a study: one bar over every round of every run; when not on a terminal,
+    one line per finished run with the time left at the pace of the runs finished so far."""
 
     def __init__(
         self,
@@ -161,8 +161,6 @@ class StudyProgress:
         self.done[planned.run_id] = self.done.get(planned.run_id, 0) + 1
         if self.ticker.bar is not None:
             self.ticker.advance(1, f"{self.finished}/{self.runs} runs", "")
-        else:
-            self.ticker.done += 1
 
     def _finished(self, planned: Planned, status: str) -> None:
         self.finished += 1
@@ -175,14 +173,16 @@ class StudyProgress:
         if self.ticker.bar is not None:
             self.ticker.advance(left, info, "")
             return
-        self.ticker.done += left - 1  # advance() counts the last one and prints
-        self.ticker.last_line = None
-        self.ticker.advance(
-            1,
-            info,
+        if self.quiet:
+            return
+        line = (
             f"{info}: {planned.run_id} [{planned.condition.name}] replicate "
-            f"{planned.replicate}: {status}",
+            f"{planned.replicate}: {status}"
         )
+        if self.finished < self.runs:
+            spent = self.ticker.clock() - self.ticker.started
+            line += f", {eta_text(spent / self.finished * (self.runs - self.finished))}"
+        self.ticker.console.print(line, markup=False, highlight=False, soft_wrap=True)
 
     def _notice(self, planned: Planned, text: str) -> None:
         if planned.replicate == 0 and not self.quiet:
