@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from agents.backend import BackendError, ChatBackend
+from agents.channel import DEFAULT_CHANNEL, Channel
 from agents.kinds import BACKEND_KINDS, DEFAULT_OPENAI_CHAT_MODEL
 from agents.retrying import CallPolicy, RetryingBackend
 
@@ -29,6 +30,7 @@ class BackendConfig:
     n_threads: int | None = None
     n_ctx: int = 2048
     calls: CallPolicy = field(default_factory=CallPolicy)
+    channel: Channel = DEFAULT_CHANNEL  # the synthetic channel's parameters
 
 
 @dataclass
@@ -72,7 +74,7 @@ def _create(config: BackendConfig) -> ChatBackend:
     if config.kind == "synthetic":
         from agents.synthetic import SyntheticBackend
 
-        return SyntheticBackend()
+        return SyntheticBackend(config.channel)
     if config.kind == "openai":
         from agents.openai_chat import OpenAIChatBackend
 

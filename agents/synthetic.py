@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from agents.backend import WORDS_PER_TOKEN, ChatRequest, Completion, Usage
+from agents.channel import DEFAULT_CHANNEL, Channel, Salience
 from agents.invention import (
     DEFAULT_PHRASING,
     Vocabulary,
@@ -27,7 +28,7 @@ from agents.invention import (
     population,
     substitute,
 )
-from agents.persona import RetellingStyle
+from agents.persona import Persona, RetellingStyle
 from agents.reading import TaskEffect, distrust, task_effect
 
 SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
@@ -83,16 +84,33 @@ CACHE_SIZE = 1 << 18
 
 
 class SyntheticBackend:
-    """A chat backend that retells by rule: drops, distorts and colours clauses per persona."""
+    """A chat backend that retells by rule: drops, distorts and colours clauses per persona,
+    by the parameters of its `channel` (the spec's `channel:` block)."""
 
     name = "synthetic"
+
+    def __init__(self, channel: Channel = DEFAULT_CHANNEL) -> None:
+        self.channel = channel
+        self._styles: dict[int, tuple[Persona, RetellingStyle]] = {}
+
+    def style_of(self, persona: Persona) -> RetellingStyle:
+        """The persona's style under the channel, resolved once per persona object."""
+        known = self._styles.get(id(persona))
+        if known is None or known[0] is not persona:
+            known = self._styles[id(persona)] = (persona, self.channel.style_of(persona))
+        return known[1]
 
     async def complete(self, request: ChatRequest) -> Completion:
         await asyncio.sleep(0)  # it never waits on I/O: let the event loop run (Redis writes)
         started = time.perf_counter()
         rng = random.Random(request.seed)
         text = retell(
-            list(request.inputs), request.persona.style, rng, request.task, request.labels
+            list(request.inputs),
+            self.style_of(request.persona),
+            rng,
+            request.task,
+            request.labels,
+            self.channel,
         )
         prompt_tokens = _tokens(request.system) + _tokens(request.user)
         completion_tokens = _tokens(text)
@@ -118,9 +136,11 @@ def retell(
     rng: random.Random,
     task: str = "summarize",
     labels: tuple[str | None, ...] = (),
+    channel: Channel = DEFAULT_CHANNEL,
 ) -> str:
-    """One retelling of `inputs` (merged when several) in `style` for `task`, drawing only from
-    `rng`; `labels` (one per input, or none) steer what survives by the persona's trust."""
+    """One retelling of `inputs` (merged when several) in `style` (already resolved by
+    `channel`) for `task`, drawing only from `rng`; `labels` (one per input, or none) steer
+    what survives by the persona's trust; `channel` gives the global rules."""
     if labels and len(labels) != len(inputs):
         raise ValueError(f"{len(labels)} labels for {len(inputs)} inputs")
     effect = task_effect(task)
@@ -133,7 +153,9 @@ def retell(
     sentences, sources = _merge(parsed)
     total_words = _words(sentences)
     target = style.target_words * effect.target
-    pressure = max(1.0, total_words / target) ** 0.5
+    if total_words <= target and _stays_settled(channel.settled_change, rng):
+        return " ".join(_sentence(list(clauses)) for clauses in sentences)
+    pressure = max(1.0, total_words / target) ** channel.length_pressure
     base_drop = style.drop_rate * effect.drop * pressure
     adds = effect.added_sentences or style.invent or style.attraction
     vocabulary = population(inputs) if adds or style.substitute else None
@@ -146,24 +168,34 @@ def retell(
         Substitution(min(1.0, style.substitute * effect.substitute), vocabulary),
         phrasings,
         rng,
+        channel,
     )
     if vocabulary is not None and kept:
         _invent(kept, style, effect, vocabulary, rng)
-        _attract(kept, kept_doubt, style, effect, target, vocabulary, rng)
-    limit = 1.5 * target
+        _attract(kept, kept_doubt, style, effect, target, vocabulary, rng, channel.salience)
+    limit = channel.length_cap * target
     if effect.keep_length:
         limit = max(limit, max((_words(text) for text in parsed), default=0))
-    kept = _trim_to_attractor(kept, kept_doubt, limit, phrasings if style.attraction else ())
+    kept = _trim_to_attractor(
+        kept, kept_doubt, limit, phrasings if style.attraction else (), channel
+    )
     if not kept:
+        weights = channel.salience
         best = max(
             ((i, p == 0, c) for i, s in enumerate(sentences) for p, c in enumerate(s)),
-            key=lambda item: _salience(item[2], item[0], item[1]),
+            key=lambda item: _salience(item[2], item[0], weights, item[1]),
             default=(0, True, ""),
         )
         kept = [[best[2]]] if best[2] else []
     if vocabulary is not None and kept:
         kept += [[continuation(style, vocabulary, rng)] for _ in range(effect.added_sentences)]
     return " ".join(_colour(_sentence(clauses), style, rng) for clauses in kept).strip()
+
+
+def _stays_settled(settled_change: float, rng: random.Random) -> bool:
+    """Whether a text at or under its target length is passed on as it is (a fixed point):
+    with chance 1 - settled_change; at 1 no draw is made (the channel before calibration)."""
+    return settled_change < 1.0 and rng.random() >= settled_change
 
 
 class Substitution(NamedTuple):
@@ -179,29 +211,26 @@ def _level(
     substitution: Substitution,
     phrasings: tuple[str, ...],
     rng: random.Random,
+    channel: Channel,
 ) -> tuple[list[list[str]], list[float]]:
     """Levelling: each clause dropped by its salience and its sentence's doubt; the survivors
     distorted and substituted. Returns the kept sentences and the doubt of each."""
     protection = style.salience_protection
     rate, vocabulary = substitution
+    weights = channel.salience
+    max_drop = channel.max_drop
     draw = rng.random
     kept: list[list[str]] = []
     kept_doubt: list[float] = []
     for index, clauses in enumerate(sentences):
         doubt = doubts[index]
-        scale = base_drop * (1.0 + (2.0 if doubt > 0 else 1.0) * doubt)
+        steer = channel.doubt_drop if doubt > 0 else channel.trust_keep
+        scale = base_drop * (1.0 + steer * doubt)
         own = style.attraction > 0 and is_own_phrasing(phrasings, clauses)
         survivors = []
         for position, clause in enumerate(clauses):
-            facts = _clause_facts(clause)
-            salience = (
-                1.0
-                if own
-                else _in_sentence(
-                    facts.opening_salience if position == 0 else facts.inner_salience, index
-                )
-            )
-            if draw() >= min(0.95, scale * (1.0 - protection * salience)):
+            salience = 1.0 if own else _salience(clause, index, weights, position == 0)
+            if draw() >= min(max_drop, scale * (1.0 - protection * salience)):
                 survivors.append((position, clause))
         if survivors:
             distorted = []
@@ -240,6 +269,7 @@ def _attract(
     target: float,
     vocabulary: Vocabulary,
     rng: random.Random,
+    weights: Salience,
 ) -> None:
     """With chance attraction x the task's factor, one of the persona's own sentences comes in:
     in place of the least salient sentence after the first when the text is over its target
@@ -251,7 +281,9 @@ def _attract(
     if any(clauses == [sentence] for clauses in kept):
         return
     if len(kept) > 1 and _words(kept) > target:
-        weakest = min(range(1, len(kept)), key=lambda i: (_salience(" ".join(kept[i]), i), -i))
+        weakest = min(
+            range(1, len(kept)), key=lambda i: (_salience(" ".join(kept[i]), i, weights), -i)
+        )
         kept[weakest] = [sentence]
         kept_doubt[weakest] = 0.0
     else:
@@ -265,20 +297,25 @@ def _words(sentences: Sequence[Sequence[str]]) -> int:
 
 
 def _trim_to_attractor(
-    kept: list[list[str]], doubts: list[float], limit: float, phrasings: tuple[str, ...]
+    kept: list[list[str]],
+    doubts: list[float],
+    limit: float,
+    phrasings: tuple[str, ...],
+    channel: Channel,
 ) -> list[list[str]]:
     """Drop the least salient sentences while the text is over `limit` words; a sentence from
-    a text its labels make doubtful counts as less salient (0.3 x the doubt), and one of the
-    persona's own phrasings as fully salient."""
+    a text its labels make doubtful counts as less salient (doubt_trim x the doubt), and one
+    of the persona's own phrasings as fully salient."""
     words = [_words([clauses]) for clauses in kept]
     total = sum(words)
     if total <= limit:
         return kept
+    weights = channel.salience
 
     def salience(i: int) -> float:
         if phrasings and is_own_phrasing(phrasings, tuple(kept[i])):
             return 1.0
-        return _salience(" ".join(kept[i]), i) - 0.3 * doubts[i]
+        return _salience(" ".join(kept[i]), i, weights) - channel.doubt_trim * doubts[i]
 
     ranked = sorted(range(len(kept)), key=lambda i: (salience(i), -i))
     dropped: set[int] = set()
@@ -300,18 +337,24 @@ class ClauseFacts(NamedTuple):
     """What retelling needs to know of one clause, worked out once per distinct clause."""
 
     words: int
-    opening_salience: float  # when the clause opens its sentence
-    inner_salience: float
+    has_number: bool
+    has_name: bool  # a capitalised word after the first
+    opens_with_name: bool  # the first word is capitalised (a name only inside a sentence)
+    has_salient_word: bool
     number_parts: tuple[str, ...] | None  # text, number, text, ...; None without numbers
 
 
 @lru_cache(maxsize=CACHE_SIZE)
 def _clause_facts(clause: str) -> ClauseFacts:
+    words = WORD.findall(clause)
+    has_number = _has_digit(clause)
     return ClauseFacts(
         words=len(clause.split()),
-        opening_salience=_content_salience(clause, True),
-        inner_salience=_content_salience(clause, False),
-        number_parts=tuple(NUMBER.split(clause)) if _has_digit(clause) else None,
+        has_number=has_number,
+        has_name=any(w[0].isupper() for w in words[1:]),
+        opens_with_name=bool(words) and words[0][0].isupper(),
+        has_salient_word=any(w.lower() in SALIENT_WORDS for w in words),
+        number_parts=tuple(NUMBER.split(clause)) if has_number else None,
     )
 
 
@@ -345,30 +388,22 @@ def _merge(texts: list[tuple[tuple[str, ...], ...]]) -> tuple[list[tuple[str, ..
     return merged, sources
 
 
-def _salience(clause: str, sentence_index: int, opens_sentence: bool = True) -> float:
-    """0..1: numbers, names, threat or surprise words and an opening position make it stick."""
-    return _in_sentence(_content_salience(clause, opens_sentence), sentence_index)
-
-
-def _in_sentence(content_salience: float, sentence_index: int) -> float:
-    """A clause's salience where it stands: the opening sentence sticks better."""
-    if sentence_index == 0:
-        content_salience += 0.2
-    return min(content_salience, 1.0)
-
-
-@lru_cache(maxsize=CACHE_SIZE)
-def _content_salience(clause: str, opens_sentence: bool) -> float:
+def _salience(
+    clause: str, sentence_index: int, weights: Salience, opens_sentence: bool = True
+) -> float:
+    """0..1: numbers, names, threat or surprise words and the text's opening sentence make a
+    clause stick, each by its weight in the channel."""
+    facts = _clause_facts(clause)
     score = 0.0
-    if _has_digit(clause):
-        score += 0.4
-    words = WORD.findall(clause)
-    names = words[1:] if opens_sentence else words
-    if any(w[0].isupper() for w in names):
-        score += 0.2
-    if any(w.lower() in SALIENT_WORDS for w in words):
-        score += 0.3
-    return score
+    if facts.has_number:
+        score += weights.number
+    if facts.has_name or (facts.opens_with_name and not opens_sentence):
+        score += weights.name
+    if facts.has_salient_word:
+        score += weights.word
+    if sentence_index == 0:
+        score += weights.opening_sentence
+    return min(score, 1.0)
 
 
 def _distort(clause: str, style: RetellingStyle, rng: random.Random) -> str:

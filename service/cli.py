@@ -24,6 +24,7 @@ from agents.embedding import make_embedder
 from agents.kinds import BACKEND_KINDS, EMBEDDER_KINDS
 from service.api.serve import serve
 from service.api.settings import ApiSettings
+from service.calibrate.command import add_calibrate_command
 from service.cli_errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -347,6 +348,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     doctor.add_argument("--json", action="store_true", help="one JSON object per check")
     doctor.set_defaults(handler=_doctor)
+    add_calibrate_command(commands, common)
     add_plot_command(commands, common)
     return parser
 

@@ -33,8 +33,14 @@ def _local(ids: list[str]) -> list[str]:
 
 async def test_label_differs_from_all_on_the_synthetic_backend(store):
     """The same network and seed with `label` instead of `all`: the same inputs are read, but
-    the persona's trust in the labels changes what it writes."""
-    common = {"topology": MIXING, "rounds": 5, "personas": ["scientist", "editor"]}
+    the persona's trust in the labels changes what it writes. Every text is retold (none
+    passed on as a fixed point: settled_change 1), so that labels have texts to act on."""
+    common = {
+        "topology": MIXING,
+        "rounds": 5,
+        "personas": ["scientist", "editor"],
+        "channel": {"settled_change": 1.0},
+    }
     plain = await run(store, "all", policy="all", **common)
     labelled = await run(store, "label", policy="label", **common)
     by_key = {(m.round, m.node): m for m in plain}

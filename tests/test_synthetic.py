@@ -9,12 +9,14 @@ import statistics
 import pytest
 from pydantic import ValidationError
 
+from agents import synthetic
 from agents.agent import Agent
 from agents.backend import Completion
+from agents.channel import Channel
 from agents.persona import Persona, RetellingStyle
 from agents.personas import BUILTIN_PERSONAS
 from agents.reading import distrust
-from agents.synthetic import SyntheticBackend, retell
+from agents.synthetic import SyntheticBackend
 from agents.tasks import InputText
 from service.experiment.spec import Fact
 from service.measure.metrics import facts_retained
@@ -36,6 +38,22 @@ FACTS = [
     Fact(name="launch", patterns=["1962"]),
     Fact(name="designer", patterns=["Keller"]),
 ]
+# These tests check the steps of one retelling. The calibrated channel passes a text at or
+# under its target length on unchanged with chance 1 - settled_change (tests/test_channel.py
+# checks that), so here every text is retold, as by the channel before calibration.
+RETOLD = Channel(settled_change=1.0)
+
+
+def retell(
+    inputs: list[str],
+    style: RetellingStyle,
+    rng: random.Random,
+    task: str = "summarize",
+    labels: tuple[str | None, ...] = (),
+) -> str:
+    return synthetic.retell(inputs, style, rng, task, labels, RETOLD)
+
+
 # Verbatim: no clause dropped, no number or qualifier touched, no colouring, nothing added.
 VERBATIM = RetellingStyle(drop_rate=0, number_drift=0, qualifier_loss=0)
 # What a built-in persona needs switched off to test one of its older rates alone.

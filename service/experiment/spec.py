@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from agents.channel import Channel
 from agents.endpoints import check_base_url
 from agents.kinds import BackendKind, EmbedderKind
 from agents.persona import Persona
@@ -415,6 +416,7 @@ class ExperimentSpec(Strict):
     cache: Cache = Field(default_factory=Cache)
     judge: Judge | None = None  # off by default
     store_prompts: bool = True
+    channel: Channel = Field(default_factory=Channel)  # the synthetic backend's assumptions
 
     @field_validator("matched")
     @classmethod
@@ -505,6 +507,16 @@ class ExperimentSpec(Strict):
         for index, text in enumerate(corpus):
             check_text(text, settings, f"human_corpus text {index}")
         return corpus
+
+    @model_validator(mode="after")
+    def _channel_personas_known(self) -> ExperimentSpec:
+        unknown = sorted(set(self.channel.personas) - set(self.persona_objects()))
+        if unknown:
+            raise ValueError(
+                f"channel.personas names {', '.join(map(repr, unknown))}, not a persona of "
+                f"this spec; its personas are {', '.join(self.persona_objects())}"
+            )
+        return self
 
     @property
     def structure_seed(self) -> int:

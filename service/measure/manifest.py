@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import platform
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
+
+from agents.channel import Channel
+from agents.persona import Persona
+from agents.personas import BUILTIN_PERSONAS
 
 PACKAGES = (
     "driftlab",
@@ -66,5 +71,19 @@ def build_manifest(
         },
         versions=run.get("versions") or versions(),
     )
+    if run.get("backend") == "synthetic":
+        manifest["channel"] = channel_in_force(spec)
     manifest.update(views or {})
     return manifest
+
+
+def channel_in_force(spec: dict[str, Any]) -> dict[str, Any]:
+    """The synthetic channel's rules and each persona's resolved style for a stored spec."""
+    personas = {
+        p["name"]: Persona.model_validate_json(json.dumps(p)) for p in spec.get("personas", [])
+    }
+    for name in spec.get("persona_map", {}).values():
+        if name in BUILTIN_PERSONAS:
+            personas.setdefault(name, BUILTIN_PERSONAS[name])
+    channel = Channel.model_validate_json(json.dumps(spec.get("channel", {})))
+    return channel.in_force(list(personas.values()))

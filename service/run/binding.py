@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 
 from agents.agent import Agent
 from agents.backend import ChatBackend
+from agents.channel import DEFAULT_CHANNEL
 from agents.kinds import DEFAULT_CHAT_MODELS
 from agents.persona import Persona
 from agents.pool import DEFAULT_TIMEOUTS, BackendConfig, BackendPool
@@ -51,6 +52,7 @@ def bind_agents(
             n_threads=spec.local.n_threads,
             n_ctx=spec.local.n_ctx,
             calls=call_policy(spec.calls, persona, kind),
+            channel=spec.channel if kind == "synthetic" else DEFAULT_CHANNEL,
         )
         if config not in guarded:
             guarded[config] = _guard(pool.get(config), config, spec, scope)

@@ -4,6 +4,7 @@ messages.parquet, study.png, effects.png and phase.png."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,11 @@ STREAMS = (
 )
 
 
-def write_outputs(study: StudySpec, data: StudyData, out_dir: Path) -> list[Path]:
-    """Every output of a study whose runs are all stored; returns the paths written."""
+def write_outputs(
+    study: StudySpec, data: StudyData, out_dir: Path, assumptions: Sequence[str] = ()
+) -> list[Path]:
+    """Every output of a study whose runs are all stored; returns the paths written
+    (`assumptions`: markdown lines summary.md ends with, see channel_notes)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     baseline = study.baseline or data.conditions[0]
     runs = run_outcomes(data, study.outcome)
@@ -41,6 +45,7 @@ def write_outputs(study: StudySpec, data: StudyData, out_dir: Path) -> list[Path
             attractors=attractors(data, study.attractor_metrics),
             replicates=replicates,
             run_count=len(runs),
+            assumptions=assumptions,
         ),
         write_summary_json(
             out_dir / "summary.json", name=study.name, stats=stats, replicates=replicates

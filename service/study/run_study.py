@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from service.provenance.store import ProvenanceStore
+from service.study.channel_notes import channel_section
 from service.study.comparisons import study_stats
 from service.study.outcomes import run_outcomes
 from service.study.outputs import write_outputs
@@ -64,7 +65,9 @@ async def run_study(
         more, data = await run(replan(count))
         runs.ran += more.ran
         runs.prepared = more.prepared
-    written = write_outputs(study, data, out_dir)
+    experiments = [(item.planned.condition.name, item.experiment) for item in runs.prepared]
+    notes = channel_section(experiments, data.axes)
+    written = write_outputs(study, data, out_dir, notes)
     written += write_transmission(await run_transmission(store, runs.prepared), out_dir)
     return StudyOutcome(runs, written)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,7 @@ def write_summary(
     attractors: list[AttractorRow],
     replicates: int,
     run_count: int,
+    assumptions: Sequence[str] = (),
 ) -> Path:
     lines = [
         f"# Study {name}",
@@ -145,6 +147,8 @@ def write_summary(
             "to reach 80% power at 0.05 / (comparisons in the family), Holm's strictest step.",
         ]
     lines += ["", NOTE, "", *attractor_section(attractors)]
+    if assumptions:
+        lines += ["", *assumptions]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 

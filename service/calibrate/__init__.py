@@ -1,0 +1,1 @@
+"""Calibration of the synthetic channel against a chat model (`driftlab calibrate`)."""
