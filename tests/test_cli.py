@@ -151,7 +151,8 @@ async def test_runs_lineage_export_delete(tmp_path, redis):
     lineage = driftlab("lineage", "cli-run", "cli-run:0:1:a1", cwd=tmp_path)
     assert lineage.returncode == 0, lineage.stderr
     lines = lineage.stdout.splitlines()
-    assert lines[0].startswith("cli-run:0:1:a1") and lines[-1].strip().startswith("cli-run:0:0:h0")
+    assert lines[0].startswith("0:1:a1  ") and lines[-2].strip().startswith("0:0:h0  human")
+    assert lines[-1].startswith("2 ancestors in all")
     exported = driftlab("export", "cli-run", "--out", "exp", cwd=tmp_path)
     assert exported.returncode == 0
     assert len((tmp_path / "exp" / "messages.jsonl").read_text().splitlines()) == 3

@@ -8,8 +8,8 @@ from service.errors import MessageNotFound, RunNotFound
 from service.experiment.experiment import load
 from service.measure.export import iter_records
 from service.provenance import keys
-from service.provenance.lineage import render_lineage
 from service.run.engine import Engine
+from service.terminal.lineage_views import render_tree
 from tests.conftest import spec_dict
 
 DIAMOND = {
@@ -55,12 +55,12 @@ async def test_lineage_queries_on_unknown_ids(store):
 async def test_render_lineage_draws_a_shared_ancestor_once(store):
     """The indented tree shows the merge's shared ancestor once, then a reference."""
     await diamond_run(store)
-    text = render_lineage("L:0:2:d", await store.ancestors("L", "L:0:2:d"))
+    text = render_tree("L:0:2:d", await store.ancestors("L", "L:0:2:d"), None)
     lines = text.splitlines()
-    assert lines[0].startswith("L:0:2:d  [model gen 3")
-    assert lines[1].startswith("    L:0:1:b")
-    assert lines[3].startswith("            L:0:0:h0  [human gen 0")
-    assert sum("(shown above)" in line for line in lines) == 1
+    assert lines[0].startswith("0:2:d  ") and " g3 r2 " in lines[0]
+    assert lines[1].startswith("  0:1:b  ")
+    assert lines[3].startswith("      0:0:h0  human g0 r0 ")
+    assert sum(line.strip() == "↑ 0:0:a" for line in lines) == 1
 
 
 async def test_list_and_delete_runs(store, redis):

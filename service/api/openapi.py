@@ -15,6 +15,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from service.api.models import ErrorBody
 from service.api.routing import Answer, Answers, Operation, Routes
+from service.api.spec_docs import describe_spec_fields
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 PATH_PARAMETER = re.compile(r"\{(\w+)(?::[^{}]*(?:\{[^{}]*\}[^{}]*)*)?\}")
@@ -32,6 +33,7 @@ def build_document(
     error middleware does."""
     operations = [operation for group in groups for operation in group.operations]
     refs, schemas = _schemas(operations)
+    describe_spec_fields(schemas)
     paths: dict[str, dict[str, Any]] = {}
     operation_ids: set[str] = set()
     for operation in operations:

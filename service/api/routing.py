@@ -11,6 +11,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from pydantic import BaseModel
 
+from service.api.run_ids import resolving_run_ids
+
 Query = TypeVar("Query", bound=BaseModel)
 Answer = type[BaseModel] | str
 """A JSON body of a model, or a media type (`""`: no body)."""
@@ -82,7 +84,10 @@ class Routes:
 
     def register(self, app: web.Application) -> None:
         for operation in self.operations:
-            app.router.add_route(operation.method, operation.path, operation.handler)
+            handler = operation.handler
+            if "{run}" in operation.path:
+                handler = resolving_run_ids(handler)
+            app.router.add_route(operation.method, operation.path, handler)
 
 
 def parse_query(request: web.Request, model: type[Query]) -> Query:

@@ -30,7 +30,10 @@ def main(argv: list[str] | None = None) -> int:
         args.settings = _settings()
         module, name = args.handler.split(":")
         handler = getattr(importlib.import_module(f"service.cli.{module}"), name)
-        return asyncio.run(_stopped_by_sigterm_as_by_ctrl_c(handler(args)))
+        from service.terminal.run_args import with_run_ids_resolved
+
+        command = with_run_ids_resolved(args, handler)
+        return asyncio.run(_stopped_by_sigterm_as_by_ctrl_c(command))
     except KeyboardInterrupt:
         err.print(f"interrupted: {CANCELLED_NOTE}")
         return EXIT_INTERRUPTED

@@ -3,17 +3,16 @@ and the closing report."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from service.cli.console import err, out
 from service.experiment.experiment import Experiment
-from service.lifecycle import RoundReport, RunOutcome, RunResult, RunStatus
+from service.lifecycle import RunOutcome, RunResult, RunStatus
 from service.measure.drift_table import SHOWN_COLUMNS
 from service.measure.report import format_value
+from service.terminal.tables import fitted_table
 
 EXIT_OK, EXIT_FAILED = 0, 1
 DRIFT_HEADERS = dict(
@@ -71,57 +70,11 @@ def print_start(run_id: str, experiment: Experiment) -> None:
     )
 
 
-class round_progress:
-    """A progress bar on a terminal; one line per round elsewhere (logs, CI)."""
-
-    def __init__(self, rounds: int) -> None:
-        self.rounds = rounds
-        self.bar: Progress | None = None
-
-    def __enter__(self) -> Callable[[RoundReport], None]:
-        if err.is_terminal:
-            self.bar = Progress(
-                TextColumn("round"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[info]}"),
-                TimeElapsedColumn(),
-                console=err,
-            )
-            task = self.bar.add_task("rounds", total=self.rounds, info="")
-            self.bar.start()
-
-            def advance(report: RoundReport) -> None:
-                assert self.bar is not None
-                self.bar.update(task, advance=1, info=f"{report.messages} messages")
-
-            return advance
-
-        def line(report: RoundReport) -> None:
-            err.print(
-                f"round {report.round + 1}/{report.rounds}: {report.messages} messages, "
-                f"{report.skips} silent, {report.seconds:.2f} s",
-                markup=False,
-            )
-
-        return line
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-
-
 def print_drift(rows: list[dict[str, Any]]) -> None:
-    table = Table(title="drift from the original, by generation (means)")
     headers = dict(DRIFT_HEADERS)
     if any(row.get("n_judged") for row in rows):
         headers |= {"judged_fact_retention": "judged", "invented_claims": "invented"}
-    for header in headers.values():
-        table.add_column(header, justify="right")
-    columns = tuple(headers)
-    for row in rows:
-        table.add_row(*(format_value(row.get(c)) for c in columns))
-    out.print(table)
+    out.print(fitted_table("drift from the original, by generation (means)", headers, rows))
 
 
 def print_rounds(rows: list[dict[str, Any]]) -> None:
@@ -133,12 +86,7 @@ def print_rounds(rows: list[dict[str, Any]]) -> None:
     title = "by round: means over the messages written (msg) and the whole population (pop)"
     if step > 1:
         title += f"; every {step}th round, all in drift_by_round.csv"
-    table = Table(title=title)
-    for header in ROUND_HEADERS.values():
-        table.add_column(header, justify="right")
-    for row in shown:
-        table.add_row(*(format_value(row.get(c), 2) for c in ROUND_HEADERS))
-    out.print(table)
+    out.print(fitted_table(title, ROUND_HEADERS, shown, digits=2))
     last = rows[-1]
     out.print(
         f"last round: {last['spoke']} of {last['agents']} agents spoke "

@@ -5,18 +5,12 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from agents.kinds import BACKEND_KINDS, EMBEDDER_KINDS
 from service.measure.choices import ANALYSES, FORMATS
-
-
-def _version() -> str:
-    try:
-        return version("driftlab")
-    except PackageNotFoundError:  # a checkout that is not installed
-        return "unknown"
+from service.terminal.lineage_views import LINEAGE_FORMATS, parse_depth
+from service.terminal.version import version_text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="driftlab", description="Simulate text drift across networks of LLM agents."
     )
     parser.add_argument("--debug", action="store_true", help="show the traceback of a failure")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action="version", version=version_text())
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
@@ -70,12 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print graph size, LLM calls and a token estimate; call nothing",
     )
+    run.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")
     run.set_defaults(handler="runs:run")
 
     runs = commands.add_parser("runs", parents=[common], help="list stored runs")
     runs.add_argument(
         "--json", action="store_true", help="one JSON object per line: id, status, created, counts"
     )
+    runs.add_argument("--wide", action="store_true", help="whole ids and times")
     runs.set_defaults(handler="runs:list_runs")
 
     export = commands.add_parser("export", parents=[common], help="write a stored run's files")
@@ -95,7 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
         "resume", parents=[common], help="continue an interrupted or cancelled run"
     )
     resume.add_argument("run")
-    resume.add_argument("--out", type=Path, help="output directory (default runs/RUN_ID)")
+    resume.add_argument(
+        "--out", type=Path, help="output directory (default: the run's first --out)"
+    )
+    resume.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")
     resume.add_argument("--format", default="jsonl", type=comma_list("formats", FORMATS))
     resume.set_defaults(handler="runs:resume")
 
@@ -123,7 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
         "lineage", parents=[common], help="print a message's ancestors back to humans"
     )
     lineage.add_argument("run")
-    lineage.add_argument("message")
+    lineage.add_argument("message", help="a message id, with or without its run id")
+    lineage.add_argument(
+        "--depth",
+        type=parse_depth,
+        default=False,
+        help="parent links shown, or all (tree: 3; others: all)",
+    )
+    lineage.add_argument("--format", choices=LINEAGE_FORMATS, default="tree")
     lineage.set_defaults(handler="runs:lineage")
 
     study = commands.add_parser(
@@ -141,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="A/A check: the baseline against itself under two names with independent seeds",
     )
+    study.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")
     study.set_defaults(handler="study:study")
 
     analyze = commands.add_parser(
@@ -185,8 +192,10 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true", help="one JSON object per check")
     doctor.set_defaults(handler="services:doctor")
     from service.cli.calibrate import add_calibrate_command
+    from service.cli.plot import add_plot_command
 
     add_calibrate_command(commands, common)
+    add_plot_command(commands, common)
     return parser
 
 

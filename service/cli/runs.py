@@ -6,10 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from rich.table import Table
-
 from service.cli.console import err, notice, out, with_store, writable_dir
-from service.cli.display import EXIT_OK, print_estimate, print_start, report, round_progress
+from service.cli.display import EXIT_OK, print_estimate, print_start, report
 from service.experiment.dry_run import estimate
 from service.experiment.experiment import apply_overrides, load
 from service.experiment.run_ids import check_run_id
@@ -18,8 +16,11 @@ from service.experiment.spec_file import read_spec_file
 from service.gc_tuning import fewer_collections
 from service.lifecycle import RunControl, RunHooks, new_run, resume_run, start_run
 from service.measure.export import export_run
-from service.provenance.lineage import render_lineage
 from service.provenance.store import ProvenanceStore
+from service.terminal.lineage_views import full_message_id, lineage_for_cli
+from service.terminal.out_dirs import remember_out_dir, resume_out_dir
+from service.terminal.progress import RunProgress
+from service.terminal.tables import runs_table
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -46,7 +47,11 @@ async def run(args: argparse.Namespace) -> int:
     writable_dir(run.out_dir)
 
     async def go(store: ProvenanceStore) -> int:
-        with fewer_collections(), round_progress(experiment.spec.rounds) as on_round:
+        await remember_out_dir(store.redis, run.run_id, run.out_dir)
+        with (
+            fewer_collections(),
+            RunProgress(experiment.spec.rounds, err, quiet=args.quiet) as on_round,
+        ):
             done = await start_run(
                 run,
                 store,
@@ -62,11 +67,11 @@ async def run(args: argparse.Namespace) -> int:
 async def resume(args: argparse.Namespace) -> int:
     settings: Settings = args.settings
     check_run_id(args.run, settings)
-    out_dir = writable_dir(args.out or Path("runs") / args.run)
 
     async def go(store: ProvenanceStore) -> int:
         record = await store.get_run(args.run)
-        with round_progress(int(record.get("rounds", 0)) or 1) as on_round:
+        out_dir = writable_dir(await resume_out_dir(store.redis, args.run, args.out))
+        with RunProgress(int(record.get("rounds", 0)) or 1, err, quiet=args.quiet) as on_round:
             done = await resume_run(
                 store,
                 args.run,
@@ -97,20 +102,7 @@ async def list_runs(args: argparse.Namespace) -> int:
         if not runs:
             out.print("no stored runs")
             return EXIT_OK
-        table = Table(title="stored runs")
-        for column in ("run", "status", "backend", "rounds", "messages", "finished"):
-            table.add_column(column)
-        for run in runs:
-            counts = run.get("counts") or {}
-            table.add_row(
-                run["id"],
-                run.get("status", "?"),
-                run.get("backend", "?"),
-                str(run.get("rounds", "?")),
-                str(counts.get("messages", "-")),
-                run.get("finished_at", "-"),
-            )
-        out.print(table)
+        out.print(runs_table(runs, width=out.width, wide=args.wide))
         return EXIT_OK
 
     return await with_store(args.settings, go)
@@ -148,8 +140,10 @@ async def lineage(args: argparse.Namespace) -> int:
 
     async def go(store: ProvenanceStore) -> int:
         await store.get_run(args.run)
-        ancestors = await store.ancestors(args.run, args.message)
-        out.print(render_lineage(args.message, ancestors), markup=False, soft_wrap=True)
+        message = full_message_id(args.run, args.message)
+        ancestors = await store.ancestors(args.run, message)
+        shown = lineage_for_cli(args.run, message, ancestors, args.depth, args.format)
+        out.print(shown, markup=False, soft_wrap=True, highlight=False, crop=False)
         return EXIT_OK
 
     return await with_store(args.settings, go)

@@ -167,7 +167,7 @@ async def export_run_views(
             for name, columns in VIEW_FILES.items()
         ),
         out_dir / "manifest.json",
-        plot_drift(rows, out_dir / "drift.png", title=f"{run['id']} ({run.get('backend')})"),
+        *plot_drift(rows, out_dir / "drift.png", title=f"run {run['id']} ({run.get('backend')})"),
         write_report(run, first, shown_last, rows, out_dir / "report.md", tables),
         failed_path,
     ]

@@ -105,6 +105,11 @@ def study_lease(study_id: str) -> str:
     return f"{PREFIX}:study:{{{study_id}}}:lease"
 
 
+def out_dir(run_id: str) -> str:
+    """String: the directory the CLI first exported the run to (`resume` reuses it)."""
+    return f"{PREFIX}:run:{{{run_id}}}:out"
+
+
 def all_for_run(run_id: str) -> list[str]:
     """Every key that belongs to one run."""
     return [
@@ -121,4 +126,5 @@ def all_for_run(run_id: str) -> list[str]:
         dead_letters(run_id),
         in_flight(run_id),
         events(run_id),
+        out_dir(run_id),
     ]

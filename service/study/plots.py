@@ -1,6 +1,6 @@
-"""study.png (curves per condition with 95% CI bands over runs), effects.png (paired
-differences with the baseline) and phase.png (final outcome over two numeric axes),
-matplotlib with the Agg backend."""
+"""study.png (curves per condition with 95% CI bands over runs, drawn by service.figures),
+effects.png (paired differences with the baseline) and phase.png (final outcome over two
+numeric axes), matplotlib with the Agg backend."""
 
 from __future__ import annotations
 
@@ -10,61 +10,18 @@ from typing import Any
 
 import numpy as np
 
+from service.figures import save, study_figure
 from service.study.comparisons import StudyStats
-
-PANELS = (
-    ("fact_retention", "share of facts retained"),
-    ("length_words", "length (words)"),
-    ("rare_word_retention", "rare words of the original kept"),
-    ("euclidean", "embedding distance to the original"),
-)
-FALLBACK = ("type_token_ratio", "type-token ratio")
-MIN_BAND_N = 3  # a t interval over 2 runs is too wide to draw
 
 
 def plot_study(rows: list[dict[str, Any]], conditions: list[str], path: Path, title: str) -> Path:
-    """Per-round means over runs (each run's mean over its model messages of the round), one
-    line per condition, with their 95% CI bands where a round has at least MIN_BAND_N runs."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
-    measured = {r["metric"] for r in rows}
-    panels = [p if p[0] in measured or p[0] != "euclidean" else FALLBACK for p in PANELS]
-    figure, axes = plt.subplots(2, 2, figsize=(12, 8), sharex=True)
-    for axis, (name, label) in zip(axes.flat, panels, strict=True):
-        for condition in conditions:
-            points = [
-                r
-                for r in rows
-                if r["condition"] == condition and r["by"] == "round" and r["metric"] == name
-            ]
-            if not points:
-                continue
-            xs = [p["step"] for p in points]
-            line = axis.plot(xs, [p["mean"] for p in points], linewidth=1.4, label=condition)
-            banded = [p for p in points if p["n"] >= MIN_BAND_N]
-            axis.fill_between(
-                [p["step"] for p in banded],
-                [p["ci_low"] for p in banded],
-                [p["ci_high"] for p in banded],
-                alpha=0.15,
-                color=line[0].get_color(),
-            )
-        axis.set_title(label, fontsize=10)
-        axis.grid(alpha=0.3)
-    for axis in axes[1]:
-        axis.set_xlabel("round")
-        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="lower center", ncol=min(3, len(labels)), fontsize=8)
-    figure.suptitle(title)
-    figure.tight_layout(rect=(0, 0.04 + 0.025 * ((len(labels) + 2) // 3), 1, 1))
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    """study.png and study.svg, drawn by service.figures: per-round means over runs (each
+    run's mean over its model messages of the round), one line per condition (in the order of
+    `conditions`), with their 95% intervals over runs."""
+    present = {row["condition"] for row in rows}
+    drawn = [condition for condition in conditions if condition in present]
+    figure = study_figure(rows, title=title, x="round", conditions=drawn or None)
+    return save(figure, path)[0]
 
 
 def numeric_axes(axes: dict[str, dict[str, Any]]) -> list[str]:

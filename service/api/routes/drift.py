@@ -10,6 +10,7 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from service.api.middleware import error_response
 from service.api.models import Drift, ErrorBody
 from service.api.negotiation import preferred
 from service.api.routing import Routes, parse_query
@@ -72,6 +73,9 @@ async def get_drift_svg(request: web.Request) -> web.Response:
 async def _plot(request: web.Request, image_format: str) -> web.Response:
     run_id = request.match_info["run"]
     record = (await run_view(request, run_id)).record
-    title = f"{run_id} ({record.get('backend')})"
-    image = await asyncio.to_thread(render_drift, record.get("drift", []), title, image_format)
+    rows = record.get("drift") or []
+    if not rows:
+        return error_response(404, f"run {run_id!r} has no drift measured yet")
+    title = f"run {run_id} ({record.get('backend')})"
+    image = await asyncio.to_thread(render_drift, rows, title, image_format)
     return web.Response(body=image, content_type=IMAGE_TYPES[image_format])

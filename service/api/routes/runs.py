@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from service.api.body import BodyError, read_json
 from service.api.guards import Checked, admit
@@ -15,6 +15,7 @@ from service.api.middleware import error_response
 from service.api.models import ErrorBody, Health, RunCreated, RunPage, RunView
 from service.api.redis_watch import REDIS_WATCH
 from service.api.routing import Routes, parse_query
+from service.api.run_fields import FIELDS_HELP, listed_view, requested
 from service.api.runner import TooManyRuns
 from service.api.state import (
     RUNS,
@@ -25,7 +26,6 @@ from service.api.state import (
     control,
     json_response,
     next_cursor,
-    record_view,
     run_view,
 )
 from service.errors import Problem, SpecError
@@ -40,6 +40,7 @@ IDEMPOTENCY_TTL_S = 24 * 3600
 
 class RunQuery(PageQuery):
     status: RunStatus | None = None
+    fields: str | None = Field(None, description=FIELDS_HELP)
 
 
 class DeleteQuery(BaseModel):
@@ -109,11 +110,13 @@ def _created(run_id: str, status: RunStatus) -> web.Response:
 
 @routes.get("/v1/runs", query=RunQuery, responses={200: RunPage, 422: ErrorBody})
 async def list_runs(request: web.Request) -> web.Response:
-    """Runs, newest first (this server's queued runs before stored ones), by `status`."""
+    """Runs, newest first (this server's queued runs before stored ones), by `status`;
+    `fields=summary` keeps each item small."""
     query = parse_query(request, RunQuery)
     store = request.app[STORE]
     queued = [RunView(id=i, status=RunStatus.QUEUED) for i in request.app[RUNS].queued]
-    stored = [record_view(record) for record in reversed(await store.list_runs())]
+    fields = requested(query.fields)
+    stored = [listed_view(record, fields) for record in reversed(await store.list_runs())]
     for view in stored:
         view.status = request.app[RUNS].status(view.id, view.status)
     seen = {view.id for view in stored}
