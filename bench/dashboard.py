@@ -47,7 +47,7 @@ from bench.concurrency import free_port
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--enable-unsafe-swiftshader", "--use-angle=swiftshader", "--ignore-gpu-blocklist"]
-TOKEN = "bench-token"
+TOKEN = "bench-token-0123456789"  # tokens need 16 characters
 RENDERED = "() => performance.getEntriesByName('driftlab:graph-rendered').length"
 FRAME_RECORDER = """
 window.__frames = [];
@@ -124,7 +124,8 @@ def _start_run(url: str, agents: int, rounds: int) -> str:
 
 
 def _wait_run(url: str, run_id: str) -> None:
-    while json.loads(_call(f"{url}/v1/runs/{run_id}"))["status"] in ("queued", "running"):
+    live = ("queued", "running", "exporting")
+    while json.loads(_call(f"{url}/v1/runs/{run_id}"))["status"] in live:
         time.sleep(0.5)
 
 

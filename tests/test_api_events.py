@@ -127,7 +127,7 @@ async def test_resume_with_last_event_id_misses_nothing_and_repeats_nothing(api,
 
 async def finished_yet(api, run_id: str) -> bool:
     body = await (await api.get(f"/v1/runs/{run_id}")).json()
-    return body["status"] not in ("queued", "running")
+    return body["status"] not in ("queued", "running", "exporting")
 
 
 async def test_stream_of_a_queued_run_waits_for_it(

@@ -285,8 +285,8 @@ async def test_an_idempotency_key_reused_with_another_body_is_422(api):
 
 
 async def test_unknown_paths_and_methods_answer_json(api):
-    """404 and 405 are JSON error bodies everywhere (405 with Allow)."""
-    for path in ("/", "/nope", "/v1/nope"):
+    """404 and 405 are JSON error bodies everywhere (405 with Allow); `/` is the dashboard."""
+    for path in ("/nope", "/v1/nope", "/ui/nope.js"):
         response = await api.get(path)
         assert response.status == 404
         assert response.content_type == "application/json"

@@ -400,7 +400,7 @@ async def test_stack_runs_without_docker(tmp_path):
             async def finished() -> dict[str, Any] | None:
                 async with session.get(f"{base}/v1/runs/{run_id}", headers=auth) as response:
                     view = await response.json()
-                return view if view["status"] not in ("queued", "running") else None
+                return view if view["status"] not in ("queued", "running", "exporting") else None
 
             view = await wait_for(finished, "finished run", processes)
         assert view["status"] == "succeeded", view

@@ -33,7 +33,7 @@ pytestmark = pytest.mark.skipif(
 # WebGL (sigma.js) on a machine without a GPU: Chromium's software renderer
 CHROMIUM_ARGS = ["--enable-unsafe-swiftshader", "--use-angle=swiftshader", "--ignore-gpu-blocklist"]
 OUTPUT = ROOT / "tests" / "output" / "dashboard"
-TOKEN = "e2e-token"
+TOKEN = "e2e-token-0123456789"  # tokens need 16 characters
 SILENT = "#c9ced6"
 STUB_LATENCY_S = 0.4
 RUN_YAML = """\
@@ -156,7 +156,7 @@ def until_finished(server: str, path: str, timeout_s: float = 120) -> dict[str, 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         body = call(server, "GET", path)
-        if body["status"] not in ("queued", "running"):
+        if body["status"] not in ("queued", "running", "exporting"):
             return body
         time.sleep(0.2)
     raise AssertionError(f"{path} did not finish")
