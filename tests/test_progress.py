@@ -120,7 +120,7 @@ async def test_export_and_analyze_report_messages_off_a_terminal_and_quiet_silen
         await cli_process("run", str(spec), "--quiet", cwd=tmp_path), 120
     )
     assert code == 0, err
-    messages = await redis.hlen(next(k for k in await redis.keys("*:messages")))  # type: ignore[misc]
+    messages = await redis.hlen(next(k for k in await redis.keys("*:messages")))
     code, _, err = await cli_result(await cli_process("export", "latest", cwd=tmp_path), 120)
     assert code == 0, err
     assert "export: 1/" in err and "ETA" in err and f"export: {messages}/{messages} messages" in err

@@ -64,7 +64,7 @@ def curve_error(
 
 def fit_evaluations(settings: FitSettings) -> int:
     """Simulations a fit runs: every grid point, the refinement's budget and its end point
-    (Nelder-Mead may overrun its budget by a step)."""
+    (Nelder-Mead may overrun its budget by a few)."""
     grid = len(list(itertools.product(*(values for _, values in settings.grid))))
     return grid + (settings.refine_evaluations + 1 if settings.refine_evaluations else 0)
 
