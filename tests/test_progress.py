@@ -107,3 +107,47 @@ async def test_version(tmp_path: Path):
     code, out, err = await cli_result(await cli_process("--version", cwd=tmp_path), 60)
     assert code == 0, err
     assert out.startswith("driftlab ") and "Python" in out
+
+
+async def test_export_and_analyze_report_messages_off_a_terminal_and_quiet_silences(
+    redis, tmp_path: Path
+):
+    """Off a terminal, `export` counts the messages it writes and `analyze` its steps
+    (re-scoring each message), with the time left; --quiet prints neither."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text(yaml.safe_dump(spec_dict(rounds=3)))
+    code, _, err = await cli_result(
+        await cli_process("run", str(spec), "--quiet", cwd=tmp_path), 120
+    )
+    assert code == 0, err
+    messages = await redis.hlen(next(k for k in await redis.keys("*:messages")))
+    code, _, err = await cli_result(await cli_process("export", "latest", cwd=tmp_path), 120)
+    assert code == 0, err
+    assert "export: 1/" in err and "ETA" in err and f"export: {messages}/{messages} messages" in err
+    code, _, err = await cli_result(
+        await cli_process("analyze", "latest", "--out", "a", cwd=tmp_path), 120
+    )
+    assert code == 0, err
+    assert "analyze: 1/" in err and f"analyze: {messages}/{messages} steps" in err
+    for command in (("export", "latest", "--out", "eq"), ("analyze", "latest", "--out", "aq")):
+        code, _, err = await cli_result(await cli_process(*command, "--quiet", cwd=tmp_path), 120)
+        assert code == 0, err
+        assert f"{command[0]}:" not in err and "ETA" not in err
+
+
+async def test_calibrate_reports_chains_and_fit_off_a_terminal_and_quiet_silences(
+    redis, tmp_path: Path
+):
+    """`calibrate` on the synthetic backend counts the chains' generations, then the fit's
+    evaluations; --quiet prints neither."""
+    small = ("calibrate", "--backend", "synthetic", "--embedder", "none", "--generations", "2",
+             "--personas", "editor", "--replicates", "1", "--refine", "2")  # fmt: skip
+    code, _, err = await cli_result(await cli_process(*small, "--out", "c", cwd=tmp_path), 120)
+    assert code == 0, err
+    assert "chains: 1/" in err and "generations, ETA" in err
+    assert "fit: 1/" in err and "evaluations, ETA" in err
+    code, _, err = await cli_result(
+        await cli_process(*small, "--out", "q", "--quiet", cwd=tmp_path), 120
+    )
+    assert code == 0, err
+    assert "chains:" not in err and "fit:" not in err and "ETA" not in err

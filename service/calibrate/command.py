@@ -17,17 +17,27 @@ from agents.embedding import make_embedder
 from agents.personas import BUILTIN_PERSONAS
 from service.calibrate.curves import Chain, mean_curves, measured, read_chains, write_chains
 from service.calibrate.distance import with_cosine
-from service.calibrate.fit import FITTED_METRICS, Candidate, FitSettings, curve_error, fit
+from service.calibrate.fit import (
+    FITTED_METRICS,
+    Candidate,
+    FitSettings,
+    curve_error,
+    fit,
+    fit_evaluations,
+)
 from service.calibrate.observe import ModelChoice, observe
 from service.calibrate.report import Calibration, errors, write_report
 from service.calibrate.simulate import simulate
 from service.calibrate.sources import DEFAULT_SOURCES
+from service.cli.console import err
 from service.errors import BadInput
 from service.experiment.settings import Settings
 from service.experiment.spec import Source
 from service.experiment.spec_file import read_spec_file
+from service.lifecycle import RunHooks
 from service.provenance.redis_conn import open_redis
 from service.provenance.store import ProvenanceStore
+from service.terminal.progress import Ticker
 
 SHORTLIST = 5  # best candidates on retention and length, compared on embedding distance too
 
@@ -58,7 +68,15 @@ async def calibrate(args: argparse.Namespace) -> int:
         generations, args.replicates, args.seed, refine_evaluations=args.refine
     )
     print(f"fitting the channel to {len(real_chains)} chains ...", flush=True)
-    candidates = fit(real_chains, sources, persona_objects, Channel(), settings_fit)
+    with Ticker("fit", fit_evaluations(settings_fit), err, quiet=args.quiet) as ticker:
+        candidates = fit(
+            real_chains,
+            sources,
+            persona_objects,
+            Channel(),
+            settings_fit,
+            ticker.counter("evaluations"),
+        )
     legacy = Channel.model_validate(Channel.LEGACY)
     notes = list(dict.fromkeys(notices))
     if "cosine" in measured(real):
@@ -106,7 +124,13 @@ async def _observe(
     connection = await open_redis(settings, announce=print)
     try:
         store = ProvenanceStore(connection.client, events_maxlen=settings.events_maxlen)
-        return await observe(store, sources, personas, args.generations, choice, settings, args.out)
+        rounds = len(sources) * args.generations
+        with Ticker("chains", rounds, err, quiet=args.quiet) as ticker:
+            count = ticker.counter("generations")
+            hooks = RunHooks(round=lambda report: count(1))
+            return await observe(
+                store, sources, personas, args.generations, choice, settings, args.out, hooks
+            )
     finally:
         await connection.aclose()
 

@@ -62,15 +62,23 @@ def curve_error(
     return float(sum(e for e in errors if not np.isnan(e)))
 
 
+def fit_evaluations(settings: FitSettings) -> int:
+    """Simulations a fit runs: every grid point, the refinement's budget and its end point
+    (Nelder-Mead may overrun its budget by a few)."""
+    grid = len(list(itertools.product(*(values for _, values in settings.grid))))
+    return grid + (settings.refine_evaluations + 1 if settings.refine_evaluations else 0)
+
+
 def fit(
     real_chains: list[Chain],
     sources: dict[str, Source],
     personas: Sequence[Persona],
     base: Channel,
     settings: FitSettings,
-    progress: Callable[[int, int], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> list[Candidate]:
-    """Candidates best first: every grid point, then the Nelder-Mead refinement of the best."""
+    """Candidates best first: every grid point, then the Nelder-Mead refinement of the best;
+    `on_progress` is told of each evaluation (about fit_evaluations of them)."""
     real = mean_curves(real_chains, settings.generations)
     names = [name for name, _ in settings.grid]
 
@@ -80,14 +88,14 @@ def fit(
             channel, sources, personas, settings.generations, settings.replicates, settings.seed
         )
         synthetic = mean_curves(chains, settings.generations)
+        if on_progress is not None:
+            on_progress(1)
         return Candidate(channel, curve_error(real, synthetic, FITTED_METRICS))
 
     points = list(itertools.product(*(values for _, values in settings.grid)))
     candidates = []
-    for done, point in enumerate(points, 1):
+    for point in points:
         candidates.append(evaluate(point))
-        if progress is not None:
-            progress(done, len(points) + settings.refine_evaluations)
     candidates.sort(key=lambda c: c.error)
     if settings.refine_evaluations:
         candidates.append(_refine(candidates[0], names, evaluate, settings.refine_evaluations))

@@ -9,13 +9,20 @@ from typing import Any
 from rich.table import Table
 
 from agents.embedding import make_embedder
-from service.cli.console import out, with_store, writable_dir
+from service.cli.console import err, out, with_store, writable_dir
 from service.cli.display import EXIT_OK
 from service.experiment.run_ids import check_run_id
-from service.measure.analyze import Original, original_of_spec, read_exported, write_analysis
+from service.measure.analyze import (
+    Original,
+    analysis_steps,
+    original_of_spec,
+    read_exported,
+    write_analysis,
+)
 from service.measure.export import iter_records
 from service.measure.report import format_value
 from service.provenance.store import ProvenanceStore
+from service.terminal.progress import Ticker
 
 ANALYSIS_SHOWN = (
     "fact_retention",
@@ -52,7 +59,11 @@ async def _analyze(
 ) -> int:
     writable_dir(out_dir)
     embedder = make_embedder(args.embedder, args.embedder_model)
-    done = await write_analysis(records, original, args.metrics, embedder, out_dir)
+    steps = analysis_steps(records, embedder)
+    with Ticker("analyze", steps, err, quiet=args.quiet) as ticker:
+        done = await write_analysis(
+            records, original, args.metrics, embedder, out_dir, ticker.counter("steps")
+        )
     by_round = done.by_round
     shown = [
         "round",

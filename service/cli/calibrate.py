@@ -49,6 +49,7 @@ def add_calibrate_command(commands: Any, common: argparse.ArgumentParser) -> Non
         type=Path,
         help="refit to the chains.csv of an earlier calibration instead of running the model",
     )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")
     parser.set_defaults(handler="calibrate:calibrate")
 
 

@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("run")
     export.add_argument("--out", type=Path)
     export.add_argument("--format", default="jsonl", type=comma_list("formats", FORMATS))
+    export.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")
     export.set_defaults(handler="runs:export")
 
     delete = commands.add_parser("delete", parents=[common], help="delete a stored run")
@@ -170,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"comma-separated from {', '.join(ANALYSES)} (default: text)",
     )
     analyze.add_argument("--out", type=Path, help="output directory (default: .../analysis)")
+    analyze.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")
     analyze.set_defaults(handler="analyze:analyze")
 
     serve = commands.add_parser("serve", parents=[common], help="serve the HTTP API")

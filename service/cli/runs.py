@@ -19,7 +19,7 @@ from service.measure.export import export_run
 from service.provenance.store import ProvenanceStore
 from service.terminal.lineage_views import full_message_id, lineage_for_cli
 from service.terminal.out_dirs import remember_out_dir, resume_out_dir
-from service.terminal.progress import RunProgress
+from service.terminal.progress import RunProgress, Ticker
 from service.terminal.tables import runs_table
 
 
@@ -113,7 +113,11 @@ async def export(args: argparse.Namespace) -> int:
     out_dir = writable_dir(args.out or Path("runs") / args.run)
 
     async def go(store: ProvenanceStore) -> int:
-        written = await export_run(store, args.run, out_dir, args.format)
+        total = await store.count_messages(args.run)
+        with Ticker("export", total, err, quiet=args.quiet) as ticker:
+            written = await export_run(
+                store, args.run, out_dir, args.format, ticker.counter("messages")
+            )
         for path in written:
             out.print(str(path), markup=False)
         return EXIT_OK

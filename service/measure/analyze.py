@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,7 +73,21 @@ def read_exported(path: Path) -> tuple[list[dict[str, Any]], Original]:
     return records, Original(first["text"], [])
 
 
-def rescore(records: Iterable[dict[str, Any]], original: Original, analyses: list[str]) -> None:
+Progress = Callable[[int], None]
+"""Told the number of steps just done: one per message re-scored, one per text embedded."""
+
+
+def analysis_steps(records: list[dict[str, Any]], embedder: Embedder | None) -> int:
+    """How many steps write_analysis reports: re-scoring, then embedding (with the original)."""
+    return len(records) + (len(records) + 1 if embedder is not None else 0)
+
+
+def rescore(
+    records: Iterable[dict[str, Any]],
+    original: Original,
+    analyses: list[str],
+    on_progress: Progress | None = None,
+) -> None:
     """Replace each record's drift metrics by freshly computed ones (in place)."""
     for record in records:
         drift = record.setdefault("drift", {})
@@ -85,17 +99,25 @@ def rescore(records: Iterable[dict[str, Any]], original: Original, analyses: lis
         for name in analyses:
             if name in OVERLAP:
                 drift[name] = OVERLAP[name](record["text"], original.text)
+        if on_progress is not None:
+            on_progress(1)
 
 
 async def embed_all(
-    records: list[dict[str, Any]], original: Original, embedder: Embedder
+    records: list[dict[str, Any]],
+    original: Original,
+    embedder: Embedder,
+    on_progress: Progress | None = None,
 ) -> dict[int, dict[str, float]]:
     """Embed every message and the original: distances to the original and to the parents
     go into each record's drift; returns diversity per round (model messages)."""
     texts = [original.text, *(r["text"] for r in records)]
-    chunks = [
-        await embedder.embed(texts[i : i + EMBED_BATCH]) for i in range(0, len(texts), EMBED_BATCH)
-    ]
+    chunks = []
+    for start in range(0, len(texts), EMBED_BATCH):
+        batch = texts[start : start + EMBED_BATCH]
+        chunks.append(await embedder.embed(batch))
+        if on_progress is not None:
+            on_progress(len(batch))
     vectors = np.vstack(chunks)
     origin, rest = vectors[0], vectors[1:]
     index = {r["id"]: i for i, r in enumerate(records) if "id" in r}
@@ -168,14 +190,16 @@ async def write_analysis(
     analyses: list[str],
     embedder: Embedder | None,
     out_dir: Path,
+    on_progress: Progress | None = None,
 ) -> Analysis:
     """Re-score `records` with `analyses` (and `embedder`, closed afterwards), then write the
-    messages and the tables by generation and by round under `out_dir`."""
-    rescore(records, original, analyses)
+    messages and the tables by generation and by round under `out_dir`; `on_progress` counts
+    analysis_steps."""
+    rescore(records, original, analyses, on_progress)
     diversity: dict[int, dict[str, float]] = {}
     if embedder is not None:
         try:
-            diversity = await embed_all(records, original, embedder)
+            diversity = await embed_all(records, original, embedder, on_progress)
         finally:
             await embedder.aclose()
     out_dir.mkdir(parents=True, exist_ok=True)

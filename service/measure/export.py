@@ -7,7 +7,7 @@ import contextlib
 import csv
 import json
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import IO, Any
 
@@ -99,11 +99,16 @@ def views_of(run: dict[str, Any]) -> DriftViews:
 
 
 async def export_run(
-    store: ProvenanceStore, run_id: str, out_dir: Path, formats: Iterable[str] = ("jsonl",)
+    store: ProvenanceStore,
+    run_id: str,
+    out_dir: Path,
+    formats: Iterable[str] = ("jsonl",),
+    on_progress: Callable[[int], None] = lambda steps: None,
 ) -> list[Path]:
     """Write a run's files into `out_dir` (drift tables, manifest, plot, report and the
-    messages in each of `formats`); returns the paths written."""
-    return (await export_run_views(store, run_id, out_dir, formats))[0]
+    messages in each of `formats`); returns the paths written. `on_progress` is told of each
+    message read."""
+    return (await export_run_views(store, run_id, out_dir, formats, on_progress=on_progress))[0]
 
 
 async def export_run_views(
@@ -112,6 +117,7 @@ async def export_run_views(
     out_dir: Path,
     formats: Iterable[str] = ("jsonl",),
     ending: str | None = None,
+    on_progress: Callable[[int], None] = lambda steps: None,
 ) -> tuple[list[Path], dict[str, list[dict[str, Any]]]]:
     """export_run, also returning the drift tables by name, as the run record keeps them:
     `drift` (by generation, with the fact judge's columns) and the views.
@@ -149,6 +155,7 @@ async def export_run_views(
                 jsonl.write(jsonl_line(record))
             if "csv" in formats or "parquet" in formats:
                 kept.append(record)
+            on_progress(1)
     rows = table.rows()
     failed_path = out_dir / "failed_steps.jsonl"
     with failed_path.open("w", encoding="utf-8") as failed:

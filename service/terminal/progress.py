@@ -107,6 +107,15 @@ class Ticker:
             suffix = "" if self.done >= self.total else f", {eta_text(self.eta())}"
             self.console.print(f"{line}{suffix}", markup=False, highlight=False, soft_wrap=True)
 
+    def counter(self, unit: str) -> Callable[[int], None]:
+        """A callback counting steps of `unit` (what core code takes as `on_progress`)."""
+
+        def count(steps: int) -> None:
+            done = self.done + steps
+            self.advance(steps, unit, f"{self.label}: {done}/{self.total} {unit}")
+
+        return count
+
 
 class RunProgress:
     """The `round` hook of one run."""
