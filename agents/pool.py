@@ -16,6 +16,8 @@ DEFAULT_TIMEOUTS: dict[str, float | None] = {
     "local": 600.0,
 }
 INFALLIBLE_KINDS = frozenset({"synthetic", "null"})  # computed in process: nothing to retry
+OPENAI_TRANSPORTS = ("sdk", "aiohttp")
+TRANSPORT_VARIABLE = "DRIFTLAB_OPENAI_TRANSPORT"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,16 +76,21 @@ def _create(config: BackendConfig) -> ChatBackend:
 
         return SyntheticBackend()
     if config.kind == "openai":
-        from agents.openai_chat import OpenAIChatBackend
-
         api_key = os.environ.get(config.api_key_env) if config.api_key_env else None
         if config.api_key_env and not api_key:
             raise BackendError(f"environment variable {config.api_key_env} is not set")
+        model = config.model or DEFAULT_OPENAI_CHAT_MODEL
+        timeout_s = config.calls.timeout_s
+        if openai_transport() == "aiohttp":
+            from agents.openai_http import AiohttpChatBackend
+
+            return AiohttpChatBackend(
+                base_url=config.base_url, api_key=api_key, model=model, timeout_s=timeout_s
+            )
+        from agents.openai_chat import OpenAIChatBackend
+
         return OpenAIChatBackend(
-            base_url=config.base_url,
-            api_key=api_key,
-            model=config.model or DEFAULT_OPENAI_CHAT_MODEL,
-            timeout_s=config.calls.timeout_s,
+            base_url=config.base_url, api_key=api_key, model=model, timeout_s=timeout_s
         )
     if config.kind == "null":
         from agents.null_backend import NullBackend
@@ -94,3 +101,15 @@ def _create(config: BackendConfig) -> ChatBackend:
 
         return LocalChatBackend(config.model, n_threads=config.n_threads, n_ctx=config.n_ctx)
     raise BackendError(f"unknown backend {config.kind!r}; expected one of {list(BACKEND_KINDS)}")
+
+
+def openai_transport() -> str:
+    """How the openai backend talks HTTP, from DRIFTLAB_OPENAI_TRANSPORT: `sdk` (the `openai`
+    package, the default) or `aiohttp` (the lean transport, same semantics)."""
+    transport = os.environ.get(TRANSPORT_VARIABLE, "").strip().lower() or "sdk"
+    if transport not in OPENAI_TRANSPORTS:
+        raise BackendError(
+            f"{TRANSPORT_VARIABLE}={transport!r} is not a transport; expected one of "
+            f"{list(OPENAI_TRANSPORTS)}"
+        )
+    return transport
