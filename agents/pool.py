@@ -18,6 +18,8 @@ DEFAULT_TIMEOUTS: dict[str, float | None] = {
 INFALLIBLE_KINDS = frozenset({"synthetic", "null"})  # computed in process: nothing to retry
 OPENAI_TRANSPORTS = ("sdk", "aiohttp")
 TRANSPORT_VARIABLE = "DRIFTLAB_OPENAI_TRANSPORT"
+MAX_BATCH_VARIABLE = "DRIFTLAB_LOCAL_MAX_BATCH"
+DEFAULT_LOCAL_MAX_BATCH = 1  # batching is opt-in: see docs/performance.md
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +101,12 @@ def _create(config: BackendConfig) -> ChatBackend:
     if config.kind == "local":
         from agents.local_chat import LocalChatBackend
 
-        return LocalChatBackend(config.model, n_threads=config.n_threads, n_ctx=config.n_ctx)
+        return LocalChatBackend(
+            config.model,
+            n_threads=config.n_threads,
+            n_ctx=config.n_ctx,
+            max_batch=local_max_batch(),
+        )
     raise BackendError(f"unknown backend {config.kind!r}; expected one of {list(BACKEND_KINDS)}")
 
 
@@ -113,3 +120,14 @@ def openai_transport() -> str:
             f"{list(OPENAI_TRANSPORTS)}"
         )
     return transport
+
+
+def local_max_batch() -> int:
+    """How many calls the local backend decodes together, from DRIFTLAB_LOCAL_MAX_BATCH
+    (default 1: one call at a time). The KV cache takes that many times `n_ctx` tokens."""
+    value = os.environ.get(MAX_BATCH_VARIABLE, "").strip()
+    if not value:
+        return DEFAULT_LOCAL_MAX_BATCH
+    if not value.isdigit() or int(value) < 1:
+        raise BackendError(f"{MAX_BATCH_VARIABLE}={value!r} is not a whole number of at least 1")
+    return int(value)

@@ -102,6 +102,38 @@ async def test_event_loop_keeps_ticking_during_a_local_call():
     assert ticks >= 0.5 * elapsed / 0.01
 
 
+async def test_batched_calls_give_the_one_at_a_time_texts():
+    """Three concurrent calls decoded together (max_batch 3) answer each as the one-at-a-time
+    path does for the same seed; a cancelled call leaves the others to finish."""
+    one, batched = LocalChatBackend(), LocalChatBackend(max_batch=3)
+    agents = [
+        Agent(BUILTIN_PERSONAS[name], backend, "summarize", max_tokens=8)
+        for backend in (one, batched)
+        for name in ("editor", "tabloid", "skeptic")
+    ]
+    try:
+        alone = [await a.respond([InputText(SOURCE_TEXT)], seed=5) for a in agents[:3]]
+        together = await asyncio.gather(
+            *(a.respond([InputText(SOURCE_TEXT)], seed=5) for a in agents[3:])
+        )
+        doomed = asyncio.create_task(agents[3].respond([InputText(SOURCE_TEXT)], seed=6))
+        survivor = asyncio.create_task(agents[4].respond([InputText(SOURCE_TEXT)], seed=5))
+        await asyncio.sleep(0.05)
+        doomed.cancel()
+        last = await survivor
+        peak = batched.peak_batch
+    finally:
+        await one.aclose()
+        await batched.aclose()
+    assert peak >= 2
+    assert [r.completion.text for r in together] == [r.completion.text for r in alone]
+    assert all(
+        r.completion.usage == a.completion.usage for r, a in zip(together, alone, strict=True)
+    )
+    assert [r.completion.finish_reason for r in together] == ["length"] * 3
+    assert doomed.cancelled() and last.completion.text == together[1].completion.text
+
+
 async def test_unknown_gguf_path_is_a_clear_error():
     """A model that is neither the bundled name nor a file is refused by name."""
     with pytest.raises(BackendError, match=r"no-such\.gguf"):

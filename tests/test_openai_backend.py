@@ -7,7 +7,10 @@ import pytest
 
 from agents.backend import BackendError
 from agents.embedding import OpenAIEmbedder
+from agents.openai_chat import OpenAIChatBackend
+from agents.openai_http import AiohttpChatBackend
 from agents.openai_stub import REQUESTS
+from agents.pool import BackendConfig, BackendPool
 from service.errors import RunFailed
 from service.experiment.experiment import load, open_embedder
 from service.run.engine import Engine
@@ -109,6 +112,21 @@ async def test_endpoint_errors_fail_the_run_with_a_clear_error(openai_endpoint, 
     assert len(server.app[REQUESTS]) == 1
     [failed] = await store.failed_steps("bad")
     assert (failed.node, failed.kind, failed.attempts) == ("a0", "client_error", 1)
+
+
+@pytest.mark.usefixtures("openai_transport")
+async def test_the_transport_is_chosen_by_the_environment(monkeypatch):
+    """DRIFTLAB_OPENAI_TRANSPORT picks the SDK or the aiohttp transport; a typo is refused
+    by name, listing the choices."""
+    monkeypatch.setenv("OPENAI_API_KEY", "k")
+    config = BackendConfig(kind="openai", model="m")
+    for transport, chosen in (("", OpenAIChatBackend), ("aiohttp", AiohttpChatBackend)):
+        monkeypatch.setenv("DRIFTLAB_OPENAI_TRANSPORT", transport)
+        async with BackendPool() as pool:
+            assert isinstance(pool.get(config).inner, chosen)
+    monkeypatch.setenv("DRIFTLAB_OPENAI_TRANSPORT", "httpx")
+    with pytest.raises(BackendError, match=r"'httpx' is not a transport.*'sdk', 'aiohttp'"):
+        BackendPool().get(config)
 
 
 @pytest.mark.usefixtures("openai_transport")
