@@ -28,9 +28,10 @@ MAX_CONNECTIONS = 1000  # as the SDK's pool; the engine's concurrency limit is t
 class AiohttpChatBackend:
     """POST /chat/completions with aiohttp, as `OpenAIChatBackend` does through the SDK:
     the same body and headers that matter (bearer key, OPENAI_ORG_ID and OPENAI_PROJECT_ID),
-    the same base URL resolution (argument, OPENAI_BASE_URL, api.openai.com), `timeout_s` per
-    connect and per read as the SDK applies it, no retries of its own (`RetryingBackend` is the
-    one retry layer), and every failure the BackendError the SDK transport raises for it."""
+    the same base URL resolution (argument, OPENAI_BASE_URL, api.openai.com), proxies from the
+    environment, `timeout_s` per connect and per read as the SDK applies it, no retries of its
+    own (`RetryingBackend` is the one retry layer), and every failure the BackendError the SDK
+    transport raises for it."""
 
     name = "openai"
 
@@ -82,7 +83,7 @@ class AiohttpChatBackend:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS),
                 timeout=self._timeout,
-                skip_auto_headers=("User-Agent",),
+                trust_env=True,  # HTTP(S)_PROXY and NO_PROXY, as the SDK's client honours them
             )
         return self._session
 
