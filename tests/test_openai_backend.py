@@ -8,7 +8,7 @@ import pytest
 from agents.backend import BackendError
 from agents.embedding import OpenAIEmbedder
 from agents.openai_chat import OpenAIChatBackend
-from agents.openai_http import AiohttpChatBackend
+from agents.openai_http import AiohttpChatBackend, environment_proxy
 from agents.openai_stub import REQUESTS
 from agents.pool import BackendConfig, BackendPool
 from service.errors import RunFailed
@@ -127,6 +127,17 @@ async def test_the_transport_is_chosen_by_the_environment(monkeypatch):
     monkeypatch.setenv("DRIFTLAB_OPENAI_TRANSPORT", "httpx")
     with pytest.raises(BackendError, match=r"'httpx' is not a transport.*'sdk', 'aiohttp'"):
         BackendPool().get(config)
+
+
+def test_the_aiohttp_transport_takes_its_proxy_from_the_environment(monkeypatch):
+    """HTTPS_PROXY applies to an https endpoint unless NO_PROXY names its host."""
+    for name in ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.test:3128")
+    monkeypatch.setenv("NO_PROXY", "internal.test")
+    assert environment_proxy("https://api.test/v1/chat/completions") == "http://proxy.test:3128"
+    assert environment_proxy("https://internal.test/v1/chat/completions") is None
+    assert environment_proxy("http://api.test/v1/chat/completions") is None
 
 
 @pytest.mark.usefixtures("openai_transport")
