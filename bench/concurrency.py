@@ -7,9 +7,12 @@
 
 Beside each: driftlab's CPU seconds per call (its process and step workers). The wall time is
 the rounds' own; half the agents have a human source, so every round keeps the limit busy,
-and each round holds several batches of `limit` calls.
+and each round holds several batches of `limit` calls. Each transport of the openai backend
+named by --transports (DRIFTLAB_OPENAI_TRANSPORT: `sdk`, `aiohttp`) is measured in turn, in
+the same run, against the same baseline.
 
     python -m bench.concurrency [--workers 1] [--batches 16] [--rounds 2]
+        [--transports sdk,aiohttp] [--cases ceiling,ideal]
 """
 
 from __future__ import annotations
@@ -120,25 +123,33 @@ async def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="step worker processes")
     parser.add_argument("--batches", type=int, default=16, help="calls per round / limit")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--transports", default="sdk,aiohttp", help="comma-separated")
+    parser.add_argument("--cases", default="ceiling,ideal", help="comma-separated")
     args = parser.parse_args()
-    for (latency, limits), against_bare in ((CEILING_CASE, True), (IDEAL_CASE, False)):
+    transports = [t.strip() for t in args.transports.split(",") if t.strip()]
+    cases = {"ceiling": (CEILING_CASE, True), "ideal": (IDEAL_CASE, False)}
+    for case in args.cases.split(","):
+        (latency, limits), against_bare = cases[case.strip()]
         stub, url = start_stub(latency)
         try:
             await wait_until_up(url)
             for limit in limits:
                 agents = 2 * limit * args.batches  # about limit * batches calls a round
-                rate, cpu, calls = await measure(limit, agents, args.rounds, args.workers)
-                if against_bare:
-                    bare = await raw_client(url, limit, calls)
-                    versus = f"bare aiohttp {bare:,.0f}/s; driftlab/bare {rate / bare:.3f}"
-                else:
-                    ideal = limit / latency
-                    versus = f"ideal {ideal:,.0f}/s; driftlab/ideal {rate / ideal:.3f}"
-                print(
-                    f"latency {latency * 1000:.0f} ms, limit {limit:>3}: {calls} calls, "
-                    f"driftlab {rate:,.1f}/s, {versus}; driftlab CPU {cpu * 1000:.2f} ms/call",
-                    flush=True,
-                )
+                for transport in transports:
+                    os.environ["DRIFTLAB_OPENAI_TRANSPORT"] = transport
+                    rate, cpu, calls = await measure(limit, agents, args.rounds, args.workers)
+                    if against_bare:
+                        bare = await raw_client(url, limit, calls)
+                        versus = f"bare aiohttp {bare:,.0f}/s; driftlab/bare {rate / bare:.3f}"
+                    else:
+                        ideal = limit / latency
+                        versus = f"ideal {ideal:,.0f}/s; driftlab/ideal {rate / ideal:.3f}"
+                    print(
+                        f"latency {latency * 1000:.0f} ms, limit {limit:>3}, {transport:>7}: "
+                        f"{calls} calls, driftlab {rate:,.1f}/s, {versus}; "
+                        f"driftlab CPU {cpu * 1000:.2f} ms/call",
+                        flush=True,
+                    )
         finally:
             stub.terminate()
             stub.wait()

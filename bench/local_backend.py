@@ -1,33 +1,39 @@
-"""The local backend against a bare llama-cpp-python loop on the same prompts and seeds, and
-the local embedder batched against one text at a time, measured in the same run.
+"""The local backend against a bare llama-cpp-python loop on the same prompts and seeds; the
+local backend decoding a round's calls together against one at a time; and the local embedder
+batched against one text at a time, each pair measured in the same run.
 
-    python bench/local_backend.py [--prompts 6] [--max-tokens 128] [--texts 256]
+    python -m bench.local_backend [--parts chat,round,embedding] [--prompts 6]
+        [--max-tokens 128] [--texts 256] [--round-agents 16] [--max-batch 16] [--seeds 5]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import time
+from pathlib import Path
 
 from agents.agent import Agent
 from agents.local_chat import LocalChatBackend
 from agents.local_embedding import LocalEmbedder
 from agents.personas import BUILTIN_PERSONAS
 from agents.tasks import InputText
-from bench.common import SOURCE
+from bench.common import FACTS, SOURCE
+from service.experiment.spec import Fact
+from service.measure.metrics import facts_retained, words
 
 PERSONAS = ("editor", "tabloid", "scientist", "teacher", "skeptic", "copywriter")
 
 
-def requests(count: int, max_tokens: int, backend: LocalChatBackend) -> list:
+def requests(count: int, max_tokens: int, backend: LocalChatBackend, first_seed: int = 0) -> list:
     return [
         Agent(
             BUILTIN_PERSONAS[PERSONAS[i % len(PERSONAS)]],
             backend,
             "summarize",
             max_tokens=max_tokens,
-        ).request([InputText(SOURCE)], seed=i)
+        ).request([InputText(SOURCE)], seed=first_seed + i)
         for i in range(count)
     ]
 
@@ -87,6 +93,66 @@ async def chat(prompts: int, max_tokens: int, rounds: int) -> None:
     await backend.aclose()
 
 
+async def one_round(backend: LocalChatBackend, batch: list) -> tuple[list, float]:
+    """Every agent of a round calling at once, as the engine does; (completions, seconds)."""
+    started = time.perf_counter()
+    completions = await asyncio.gather(*(backend.complete(request) for request in batch))
+    return completions, time.perf_counter() - started
+
+
+def resident_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def batched_round(agents: int, max_tokens: int, max_batch: int, seeds: int) -> None:
+    """Rounds of `agents` concurrent calls, one at a time (max_batch 1) against decoded
+    together (`max_batch`), alternating which goes first; calls per second, and the texts'
+    fact retention and length per seed on each side."""
+    facts = [Fact.model_validate(f) for f in FACTS]
+    rss_before = resident_mb()
+    sides = {"one at a time": LocalChatBackend(), "batched": LocalChatBackend(max_batch=max_batch)}
+    for backend in sides.values():  # warm-up: load the model (and the batch context)
+        await one_round(backend, requests(1, 8, backend))
+    rss_after = resident_mb()
+    seconds = dict.fromkeys(sides, 0.0)
+    calls = dict.fromkeys(sides, 0)
+    retention: dict[str, list[float]] = {name: [] for name in sides}
+    length: dict[str, list[float]] = {name: [] for name in sides}
+    identical = 0
+    for seed in range(seeds):
+        order = list(sides) if seed % 2 == 0 else list(reversed(sides))
+        texts = {}
+        for name in order:
+            batch = requests(agents, max_tokens, sides[name], first_seed=1000 * seed)
+            completions, took = await one_round(sides[name], batch)
+            seconds[name] += took
+            calls[name] += len(completions)
+            texts[name] = [c.text for c in completions]
+            retention[name].append(
+                statistics.fmean(len(facts_retained(t, facts)) / len(facts) for t in texts[name])
+            )
+            length[name].append(statistics.fmean(len(words(t)) for t in texts[name]))
+        identical += sum(a == b for a, b in zip(*texts.values(), strict=True))
+    rates = {name: calls[name] / seconds[name] for name in sides}
+    print(
+        f"round: {agents} agents x {seeds} seeds, max_tokens {max_tokens}, max_batch "
+        f"{max_batch}, {sides['batched'].n_threads} threads"
+    )
+    for name in sides:
+        print(
+            f"  {name}: {rates[name]:.2f} calls/s; per seed fact retention "
+            f"{[round(r, 3) for r in retention[name]]}, words {[round(w, 1) for w in length[name]]}"
+        )
+    print(f"  ratio batched/one at a time: {rates['batched'] / rates['one at a time']:.2f}")
+    print(f"  identical texts: {identical} of {agents * seeds}")
+    print(f"  resident memory: {rss_before:.0f} MB before loading, {rss_after:.0f} MB with both")
+    for backend in sides.values():
+        await backend.aclose()
+
+
 def embedding(texts: int) -> None:
     embedder = LocalEmbedder()
     corpus = [
@@ -112,9 +178,18 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--texts", type=int, default=256)
+    parser.add_argument("--parts", default="chat,round,embedding", help="comma-separated")
+    parser.add_argument("--round-agents", type=int, default=16)
+    parser.add_argument("--max-batch", type=int, default=16)
+    parser.add_argument("--seeds", type=int, default=5)
     args = parser.parse_args()
-    asyncio.run(chat(args.prompts, args.max_tokens, args.rounds))
-    embedding(args.texts)
+    parts = {part.strip() for part in args.parts.split(",")}
+    if "chat" in parts:
+        asyncio.run(chat(args.prompts, args.max_tokens, args.rounds))
+    if "round" in parts:
+        asyncio.run(batched_round(args.round_agents, args.max_tokens, args.max_batch, args.seeds))
+    if "embedding" in parts:
+        embedding(args.texts)
 
 
 if __name__ == "__main__":

@@ -169,3 +169,10 @@ def openai_endpoint(aiohttp_server, monkeypatch):
         return server
 
     return start
+
+
+@pytest.fixture(params=["sdk", "aiohttp"])
+def openai_transport(request, monkeypatch) -> str:
+    """Runs a test once on each transport of the openai backend (DRIFTLAB_OPENAI_TRANSPORT)."""
+    monkeypatch.setenv("DRIFTLAB_OPENAI_TRANSPORT", request.param)
+    return request.param

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agents.backend import ChatRequest
+from agents.backend import BackendError, ChatRequest
 from agents.openai_chat import OpenAIChatBackend
-from agents.openai_faults import FaultPlan
+from agents.openai_faults import FAULT_KINDS, FaultPlan
+from agents.openai_http import AiohttpChatBackend
 from agents.openai_stub import REQUESTS, create_stub_app
 from agents.personas import BUILTIN_PERSONAS
 from agents.retrying import CallFailed, CallPolicy, RetryingBackend
@@ -22,7 +23,7 @@ from service.experiment.experiment import load
 from service.experiment.rng import backend_seed
 from service.run.engine import Engine
 from service.status import RunStatus
-from tests.conftest import test_redis_url
+from tests.conftest import free_port, test_redis_url
 
 ROOT = Path(__file__).resolve().parent.parent
 MIXING = ROOT / "examples" / "mixing-injection.yaml"
@@ -55,18 +56,22 @@ async def serve(aiohttp_server, plan: FaultPlan):
     return server, str(server.make_url("/v1"))
 
 
-def backend(url: str, policy: CallPolicy = FAST) -> RetryingBackend:
-    inner = OpenAIChatBackend(base_url=url, api_key="k", model="m", timeout_s=policy.timeout_s)
+TRANSPORTS = {"sdk": OpenAIChatBackend, "aiohttp": AiohttpChatBackend}
+
+
+def backend(transport: str, url: str, policy: CallPolicy = FAST) -> RetryingBackend:
+    """The openai backend on `transport` behind the one retry layer."""
+    inner = TRANSPORTS[transport](base_url=url, api_key="k", model="m", timeout_s=policy.timeout_s)
     return RetryingBackend(inner, policy)
 
 
 @pytest.mark.parametrize("fault", sorted(KIND_SEEN))
-async def test_each_fault_is_retried_and_recorded(aiohttp_server, fault):
+async def test_each_fault_is_retried_and_recorded(aiohttp_server, openai_transport, fault):
     """One fault of each kind, then a good answer: two calls, the fault named in `errors`."""
     server, url = await serve(
         aiohttp_server, FaultPlan(script=[fault], stall_s=3.0, retry_after_s=0.05)
     )
-    chat = backend(url)
+    chat = backend(openai_transport, url)
     try:
         completion = await chat.complete(request())
     finally:
@@ -77,10 +82,10 @@ async def test_each_fault_is_retried_and_recorded(aiohttp_server, fault):
     assert len(server.app[REQUESTS]) == 2
 
 
-async def test_retry_after_is_honoured(aiohttp_server):
+async def test_retry_after_is_honoured(aiohttp_server, openai_transport):
     """A 429 asking for a one-second pause is retried no sooner, whatever the backoff says."""
     _, url = await serve(aiohttp_server, FaultPlan(script=["rate_limited"], retry_after_s=1.0))
-    chat = backend(url)
+    chat = backend(openai_transport, url)
     started = time.monotonic()
     try:
         completion = await chat.complete(request())
@@ -90,10 +95,10 @@ async def test_retry_after_is_honoured(aiohttp_server):
     assert completion.attempts == 2
 
 
-async def test_a_huge_reply_is_cut_and_flagged(aiohttp_server):
+async def test_a_huge_reply_is_cut_and_flagged(aiohttp_server, openai_transport):
     """A 1 MB reply is kept, cut at max_reply_chars, flagged, and not retried."""
     _, url = await serve(aiohttp_server, FaultPlan(script=["huge"]))
-    chat = backend(url, CallPolicy(timeout_s=5.0, max_reply_chars=500))
+    chat = backend(openai_transport, url, CallPolicy(timeout_s=5.0, max_reply_chars=500))
     try:
         completion = await chat.complete(request())
     finally:
@@ -101,10 +106,10 @@ async def test_a_huge_reply_is_cut_and_flagged(aiohttp_server):
     assert (len(completion.text), completion.truncated, completion.attempts) == (500, True, 1)
 
 
-async def test_retries_are_bounded_and_client_errors_not_retried(aiohttp_server):
+async def test_retries_are_bounded_and_client_errors_not_retried(aiohttp_server, openai_transport):
     """Faults on every call give up after max_attempts; a 400 after one call."""
     server, url = await serve(aiohttp_server, FaultPlan(rate=1.0, kinds=("http_503",)))
-    chat = backend(url)
+    chat = backend(openai_transport, url)
     try:
         with pytest.raises(CallFailed, match=r"HTTP 503.*after 4 attempts") as failed:
             await chat.complete(request())
@@ -113,13 +118,49 @@ async def test_retries_are_bounded_and_client_errors_not_retried(aiohttp_server)
     assert failed.value.attempts == 4 and len(failed.value.errors) == 4
     assert len(server.app[REQUESTS]) == 4
     bad = await aiohttp_server(create_stub_app(fail_status=400))
-    chat = backend(str(bad.make_url("/v1")))
+    chat = backend(openai_transport, str(bad.make_url("/v1")))
     try:
         with pytest.raises(CallFailed, match="HTTP 400") as failed:
             await chat.complete(request())
     finally:
         await chat.aclose()
     assert failed.value.attempts == 1 and failed.value.kind == "client_error"
+
+
+async def fault_seen(transport: str, url: str, timeout_s: float = 5.0) -> tuple:
+    """What one call without retries raises on `transport`: kind, retryable, wait asked."""
+    chat = TRANSPORTS[transport](base_url=url, api_key="k", model="m", timeout_s=timeout_s)
+    try:
+        completion = await chat.complete(request())
+    except BackendError as fault:
+        return (fault.kind, fault.retryable, fault.retry_after_s, "HTTP" in str(fault))
+    finally:
+        await chat.aclose()
+    return ("answered", completion.text[:20], len(completion.text), completion.usage)
+
+
+async def test_both_transports_raise_the_same_faults(aiohttp_server):
+    """Each injected fault, a 400 and a stall past the transport's own timeout: the SDK and
+    the aiohttp transport raise the same kind, retry advice and wait. A closed port is a
+    retryable fault on both (the SDK's aiohttp client calls it a timeout, the lean transport
+    a connection error)."""
+    bad = await aiohttp_server(create_stub_app(fail_status=400))
+    closed = f"http://127.0.0.1:{free_port()}/v1"
+    seen: dict[str, list[tuple]] = {}
+    for transport in TRANSPORTS:  # a server per transport: each plays the script once
+        _, url = await serve(
+            aiohttp_server, FaultPlan(script=list(FAULT_KINDS), stall_s=1.0, retry_after_s=0.25)
+        )
+        urls = [url] * len(FAULT_KINDS) + [str(bad.make_url("/v1")), closed]
+        seen[transport] = [await fault_seen(transport, url, timeout_s=0.3) for url in urls]
+    sdk_closed, lean_closed = seen["sdk"].pop(), seen["aiohttp"].pop()
+    assert seen["sdk"] == seen["aiohttp"]
+    kinds = [outcome[0] for outcome in seen["sdk"]]
+    answered = ("empty", "huge")  # the retry layer, not the transport, refuses an empty text
+    expected = ["answered" if k in answered else KIND_SEEN[k] for k in FAULT_KINDS]
+    assert kinds == [*expected, "client_error"]
+    assert lean_closed == ("connection", True, None, False)
+    assert sdk_closed[0] in ("connection", "timeout") and sdk_closed[1:] == lean_closed[1:]
 
 
 def test_backoff_grows_exponentially_with_full_jitter():
@@ -154,7 +195,9 @@ def mixing_spec(url: str, rounds: int = 20, **calls: float) -> dict:
 
 
 @pytest.mark.timeout(180)
-async def test_mixing_example_survives_30_percent_faults(aiohttp_server, store, monkeypatch):
+async def test_mixing_example_survives_30_percent_faults(
+    aiohttp_server, store, monkeypatch, openai_transport
+):
     """Every fault kind at 30% of calls: the run succeeds; each message's attempts and errors
     match the faults the server injected for its step; no empty text is stored."""
     plan = FaultPlan(rate=0.3, stall_s=3.0, retry_after_s=0.05, seed=11)

@@ -102,6 +102,42 @@ async def test_event_loop_keeps_ticking_during_a_local_call():
     assert ticks >= 0.5 * elapsed / 0.01
 
 
+async def test_batched_calls_decode_each_prompt_as_one_at_a_time():
+    """With max_batch 3, a call alone gives the one-at-a-time text for its seed; three
+    concurrent calls are decoded together, each from its own prompt (same prompt tokens and
+    first word as one at a time; later tokens may round differently in a batch); a cancelled
+    call leaves the others to finish."""
+    one, batched = LocalChatBackend(), LocalChatBackend(max_batch=3)
+    agents = [
+        Agent(BUILTIN_PERSONAS[name], backend, "summarize", max_tokens=8)
+        for backend in (one, batched)
+        for name in ("editor", "tabloid", "skeptic")
+    ]
+    try:
+        alone = [await a.respond([InputText(SOURCE_TEXT)], seed=5) for a in agents[:3]]
+        single = await agents[3].respond([InputText(SOURCE_TEXT)], seed=5)
+        together = await asyncio.gather(
+            *(a.respond([InputText(SOURCE_TEXT)], seed=5) for a in agents[3:])
+        )
+        doomed = asyncio.create_task(agents[3].respond([InputText(SOURCE_TEXT)], seed=6))
+        survivor = asyncio.create_task(agents[4].respond([InputText(SOURCE_TEXT)], seed=5))
+        await asyncio.sleep(0.05)
+        doomed.cancel()
+        last = await survivor
+        peak = batched.peak_batch
+    finally:
+        await one.aclose()
+        await batched.aclose()
+    assert single.completion.text == alone[0].completion.text
+    assert peak >= 2
+    for batch_reply, reply in zip(together, alone, strict=True):
+        got, expected = batch_reply.completion, reply.completion
+        assert got.usage.prompt_tokens == expected.usage.prompt_tokens
+        assert (got.usage.completion_tokens, got.finish_reason) == (8, "length")
+        assert got.text.split()[0] == expected.text.split()[0]
+    assert doomed.cancelled() and last.completion.usage.completion_tokens == 8
+
+
 async def test_unknown_gguf_path_is_a_clear_error():
     """A model that is neither the bundled name nor a file is refused by name."""
     with pytest.raises(BackendError, match=r"no-such\.gguf"):

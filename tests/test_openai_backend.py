@@ -7,7 +7,10 @@ import pytest
 
 from agents.backend import BackendError
 from agents.embedding import OpenAIEmbedder
+from agents.openai_chat import OpenAIChatBackend
+from agents.openai_http import AiohttpChatBackend, environment_proxy
 from agents.openai_stub import REQUESTS
+from agents.pool import BackendConfig, BackendPool
 from service.errors import RunFailed
 from service.experiment.experiment import load, open_embedder
 from service.run.engine import Engine
@@ -19,6 +22,7 @@ async def stub(openai_endpoint):
     return await openai_endpoint(jitter_s=0.01)
 
 
+@pytest.mark.usefixtures("openai_transport")
 async def test_line_on_the_openai_backend_records_usage_and_prompts(stub, store):
     """A 3-agent line through the endpoint: model, usage, fingerprint and prompts recorded."""
     spec = spec_dict(backend="openai", model="stub-model", rounds=3)
@@ -47,12 +51,14 @@ async def test_line_on_the_openai_backend_records_usage_and_prompts(stub, store)
     assert result.counts["prompt_tokens"] == sum(m.usage.prompt_tokens for m in agents)
 
 
+@pytest.mark.usefixtures("openai_transport")
 async def test_model_defaults_to_gpt_4o_mini(stub, store):
     """Without a model the openai backend asks for gpt-4o-mini."""
     await Engine(load(spec_dict(backend="openai", rounds=1)), store, run_id="d").run()
     assert stub.app[REQUESTS][0]["model"] == "gpt-4o-mini"
 
 
+@pytest.mark.usefixtures("openai_transport")
 async def test_persona_model_overrides_the_spec_model(stub, store):
     """An inline persona's model wins over the spec's."""
     persona = {"name": "custom", "system": "You retell.", "model": "persona-model"}
@@ -61,6 +67,7 @@ async def test_persona_model_overrides_the_spec_model(stub, store):
     assert stub.app[REQUESTS][0]["model"] == "persona-model"
 
 
+@pytest.mark.usefixtures("openai_transport")
 async def test_completion_order_does_not_change_results(stub, store):
     """With jittered latency, concurrency 1 and 32 store the same texts and parents."""
     common = dict(
@@ -89,6 +96,7 @@ async def test_completion_order_does_not_change_results(stub, store):
     assert len(results["one"]) > 20
 
 
+@pytest.mark.usefixtures("openai_transport")
 @pytest.mark.parametrize("workers", [1, 2])
 async def test_endpoint_errors_fail_the_run_with_a_clear_error(openai_endpoint, store, workers):
     """An endpoint answering 400 (not worth a retry) fails every step of the round, in the
@@ -106,6 +114,33 @@ async def test_endpoint_errors_fail_the_run_with_a_clear_error(openai_endpoint, 
     assert (failed.node, failed.kind, failed.attempts) == ("a0", "client_error", 1)
 
 
+@pytest.mark.usefixtures("openai_transport")
+async def test_the_transport_is_chosen_by_the_environment(monkeypatch):
+    """DRIFTLAB_OPENAI_TRANSPORT picks the SDK or the aiohttp transport; a typo is refused
+    by name, listing the choices."""
+    monkeypatch.setenv("OPENAI_API_KEY", "k")
+    config = BackendConfig(kind="openai", model="m")
+    for transport, chosen in (("", OpenAIChatBackend), ("aiohttp", AiohttpChatBackend)):
+        monkeypatch.setenv("DRIFTLAB_OPENAI_TRANSPORT", transport)
+        async with BackendPool() as pool:
+            assert isinstance(pool.get(config).inner, chosen)
+    monkeypatch.setenv("DRIFTLAB_OPENAI_TRANSPORT", "httpx")
+    with pytest.raises(BackendError, match=r"'httpx' is not a transport.*'sdk', 'aiohttp'"):
+        BackendPool().get(config)
+
+
+def test_the_aiohttp_transport_takes_its_proxy_from_the_environment(monkeypatch):
+    """HTTPS_PROXY applies to an https endpoint unless NO_PROXY names its host."""
+    for name in ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.test:3128")
+    monkeypatch.setenv("NO_PROXY", "internal.test")
+    assert environment_proxy("https://api.test/v1/chat/completions") == "http://proxy.test:3128"
+    assert environment_proxy("https://internal.test/v1/chat/completions") is None
+    assert environment_proxy("http://api.test/v1/chat/completions") is None
+
+
+@pytest.mark.usefixtures("openai_transport")
 async def test_missing_api_key_is_a_clear_error(monkeypatch, store):
     """Without OPENAI_API_KEY the openai backend refuses with instructions, writing nothing."""
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
