@@ -210,7 +210,10 @@ def test_open_a_lineage_from_a_node_and_read_its_diff(page, server):
     run_id = call(server, "POST", "/v1/runs", spec)["id"]
     until_finished(server, f"/v1/runs/{run_id}")
     page.goto(f"{server}/#/run/{run_id}")
-    page.wait_for_function("() => document.getElementById('view').dataset.rounds === '5'")
+    page.wait_for_function(
+        "() => { const view = document.getElementById('view');"
+        " return view.dataset.rounds === '5' && view.dataset.graphReady === 'true'; }"
+    )
     last = call(server, "GET", f"/v1/runs/{run_id}/messages?round=4&origin=model")["items"][0]
     x, y = page.evaluate(
         "(node) => { const live = document.getElementById('graph').liveGraph;"
