@@ -39,18 +39,14 @@ class StudyNotFound(DriftlabError, KeyError):
     """No study started over HTTP has this id."""
 
     category = Category.NOT_FOUND
-
-    def __str__(self) -> str:
-        return f"no study {self.args[0]!r}"
+    template = "no study {0!r}"
 
 
 class StudyActive(DriftlabError, RuntimeError):
     """The study is running now (in this server or another one sharing the Redis)."""
 
     category = Category.CONFLICT
-
-    def __str__(self) -> str:
-        return f"study {self.args[0]!r} is running; wait for it to end"
+    template = "study {0!r} is running; wait for it to end"
 
 
 def study_id(study: StudySpec, prepared: list[Prepared]) -> str:
