@@ -172,6 +172,12 @@ async def agent_step(
     return _emitted(_model_message(ctx, node, shared, agent, reply, seed), tags)
 
 
+KEPT_COMPLETION_FIELDS = (
+    "usage", "latency_ms", "finish_reason", "system_fingerprint", "attempts", "truncated", "cached",
+)  # fmt: skip
+"""A completion's fields a model message keeps as they are (besides text, model and errors)."""
+
+
 def _human_message(shared: dict[str, Any]) -> Message:
     return complete_message(
         shared
@@ -212,15 +218,9 @@ def _model_message(
             seed=seed,
             system=reply.system if keep_prompt else None,
             prompt=reply.prompt if keep_prompt else None,
-            usage=completion.usage,
-            latency_ms=completion.latency_ms,
-            finish_reason=completion.finish_reason,
-            system_fingerprint=completion.system_fingerprint,
-            attempts=completion.attempts,
             errors=list(completion.errors),
-            truncated=completion.truncated,
-            cached=completion.cached,
         )
+        | {name: getattr(completion, name) for name in KEPT_COMPLETION_FIELDS}
     )
 
 
