@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import ClassVar
 
 
 class Category(StrEnum):
@@ -21,9 +22,14 @@ class Category(StrEnum):
 
 
 class DriftlabError(Exception):
-    """The root of driftlab's own errors."""
+    """The root of driftlab's own errors; a subclass with a `template` is raised with the
+    template's arguments (`{0!r}` the first) and reads as the filled template."""
 
     category = Category.INTERNAL
+    template: ClassVar[str] = ""
+
+    def __str__(self) -> str:
+        return self.template.format(*self.args) if self.template else super().__str__()
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,30 +63,24 @@ class RunNotFound(DriftlabError, KeyError):
     """No stored run has this id."""
 
     category = Category.NOT_FOUND
-
-    def __str__(self) -> str:
-        return f"no run {self.args[0]!r} in the store"
+    template = "no run {0!r} in the store"
 
 
 class RunActive(DriftlabError, RuntimeError):
     """A process holds the run's lease: it is still going."""
 
     category = Category.CONFLICT
-
-    def __str__(self) -> str:
-        return (
-            f"run {self.args[0]!r} is still running (a process holds its lease); wait for it "
-            f"to end, or `driftlab delete --force {self.args[0]}` to cancel it first"
-        )
+    template = (
+        "run {0!r} is still running (a process holds its lease); wait for it to end, or "
+        "`driftlab delete --force {0}` to cancel it first"
+    )
 
 
 class MessageNotFound(DriftlabError, KeyError):
     """No stored message has this id."""
 
     category = Category.NOT_FOUND
-
-    def __str__(self) -> str:
-        return f"no message {self.args[0]!r} in run {self.args[1]!r}"
+    template = "no message {0!r} in run {1!r}"
 
 
 class WorkerFailed(DriftlabError, RuntimeError):
@@ -93,13 +93,7 @@ class RunExists(DriftlabError, ValueError):
     """A run with this id is already stored (or being created by another process)."""
 
     category = Category.CONFLICT
-
-    def __str__(self) -> str:
-        run_id = self.args[0]
-        return (
-            f"run {run_id!r} already exists; `driftlab delete {run_id}` first "
-            "or choose another --run-id"
-        )
+    template = "run {0!r} already exists; `driftlab delete {0}` first or choose another --run-id"
 
 
 class StudyIncomplete(DriftlabError, RuntimeError):

@@ -18,7 +18,9 @@ from service.api import create_app
 from service.api.problems import STATUS_OF, problem_status
 from service.cli.failures import EXIT_OF, describe
 from service.errors import Category, LeaseHeld, RunNotFound, UnknownWireVersion
+from service.experiment.experiment import load
 from service.experiment.settings import Settings
+from service.lifecycle import RunHooks, run_spec
 from service.provenance import keys
 from service.provenance.message import Observed, TextMetrics
 from service.provenance.policies import Delivery
@@ -211,3 +213,20 @@ def test_every_error_category_has_an_exit_code_and_an_http_status():
     ]
     for error, code, status in cases:
         assert describe(error).code == code and problem_status(error) == status
+
+
+async def test_every_log_record_of_a_run_carries_its_run_id(store, tmp_path, caplog):
+    """Records logged while a run executes (here from its round hook, inside the engine's
+    task) carry the run's id; a record logged after the run carries none."""
+    log = logging.getLogger("driftlab.test")
+    hooks = RunHooks(round=lambda report: log.warning("round %d", report.round))
+    with caplog.at_level(logging.WARNING, logger="driftlab.test"):
+        await run_spec(
+            load(spec_dict(rounds=2)), store, run_id="logged", out_dir=tmp_path, hooks=hooks
+        )
+        log.warning("after the run")
+    rounds = [r for r in caplog.records if r.getMessage().startswith("round")]
+    assert len(rounds) == 2
+    assert {getattr(r, "run_id", None) for r in rounds} == {"logged"}
+    after = [r for r in caplog.records if r.getMessage() == "after the run"]
+    assert getattr(after[0], "run_id", None) is None

@@ -35,12 +35,10 @@ class NoWorkers(DriftlabError, RuntimeError):
     """A distributed run no `driftlab worker` would take (409)."""
 
     category = Category.CONFLICT
-
-    def __init__(self, wait_s: float) -> None:
-        super().__init__(
-            f"no `driftlab worker` has announced itself in the last {wait_s:g} s "
-            "(DRIFTLAB_WORKER_WAIT_S); start workers on this Redis, then post again"
-        )
+    template = (
+        "no `driftlab worker` has announced itself in the last {0:g} s "
+        "(DRIFTLAB_WORKER_WAIT_S); start workers on this Redis, then post again"
+    )
 
 
 async def admit(

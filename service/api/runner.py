@@ -23,12 +23,10 @@ class TooManyRuns(DriftlabError, RuntimeError):
     """The caller already has `max_runs_per_token` runs queued or running (429)."""
 
     category = Category.UNAVAILABLE
-
-    def __init__(self, live: int) -> None:
-        super().__init__(
-            f"{live} runs of this caller are queued or running, the most this server allows "
-            "(DRIFTLAB_MAX_RUNS_PER_TOKEN); retry once one has finished"
-        )
+    template = (
+        "{0} runs of this caller are queued or running, the most this server allows "
+        "(DRIFTLAB_MAX_RUNS_PER_TOKEN); retry once one has finished"
+    )
 
 
 class RunTasks:

@@ -13,14 +13,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from redis.exceptions import RedisError
-
 from agents.completion import run_to_completion
 from service.api.models import StudyCondition, StudyProgress, StudyRun, StudyView
 from service.api.runner import RunTasks
 from service.api.settings import ApiSettings
-from service.errors import Category, DriftlabError, RunNotFound, StudyIncomplete
-from service.lifecycle import holder_name
+from service.errors import Category, DriftlabError, LeaseHeld, RunNotFound, StudyIncomplete
+from service.lifecycle import Lease
 from service.provenance import keys
 from service.provenance.store import Fields, ProvenanceStore, as_text
 from service.status import RunStatus
@@ -39,18 +37,14 @@ class StudyNotFound(DriftlabError, KeyError):
     """No study started over HTTP has this id."""
 
     category = Category.NOT_FOUND
-
-    def __str__(self) -> str:
-        return f"no study {self.args[0]!r}"
+    template = "no study {0!r}"
 
 
 class StudyActive(DriftlabError, RuntimeError):
     """The study is running now (in this server or another one sharing the Redis)."""
 
     category = Category.CONFLICT
-
-    def __str__(self) -> str:
-        return f"study {self.args[0]!r} is running; wait for it to end"
+    template = "study {0!r} is running; wait for it to end"
 
 
 def study_id(study: StudySpec, prepared: list[Prepared]) -> str:
@@ -81,11 +75,18 @@ class StudyTasks:
         StudyActive when the study is running already."""
         self.runs.admit(caller)
         redis = self.store.redis
-        holder = holder_name()
-        if study_id in self.tasks or not await redis.set(
-            keys.study_lease(study_id), holder, nx=True, px=self._lease_ms
-        ):
+        lease = Lease(
+            redis,
+            study_id,
+            self.settings.lease_s,
+            keys_of=(keys.study_lease(study_id), keys.study_cancel(study_id), keys.study(study_id)),
+        )
+        if study_id in self.tasks:
             raise StudyActive(study_id)
+        try:
+            await lease.take()
+        except LeaseHeld:
+            raise StudyActive(study_id) from None
         seen: dict[str, StudyCondition] = {}
         for item in prepared:
             condition = item.planned.condition
@@ -112,19 +113,17 @@ class StudyTasks:
             await pipe.execute()
         self.runs.hold(caller, [item.planned.run_id for item in prepared])
         task = asyncio.create_task(
-            self._run(study_id, study, prepared, holder), name=f"study {study_id}"
+            self._run(study_id, study, prepared, lease), name=f"study {study_id}"
         )
         self.tasks[study_id] = task
         task.add_done_callback(lambda _: self.tasks.pop(study_id, None))
 
-    @property
-    def _lease_ms(self) -> int:
-        return max(1, round(self.settings.lease_s * 1000))
-
     async def _run(
-        self, study_id: str, study: StudySpec, prepared: list[Prepared], holder: str
+        self, study_id: str, study: StudySpec, prepared: list[Prepared], lease: Lease
     ) -> None:
-        heartbeat = asyncio.create_task(self._beat(study_id, holder))
+        owner = asyncio.current_task()
+        assert owner is not None, "a study runs in a task"
+        lease.hold(owner)
         hooks = StudyHooks(
             round=lambda planned, report: self.runs.observe_round(report),
             finished=lambda planned, status: self.runs.release(planned.run_id),
@@ -150,23 +149,14 @@ class StudyTasks:
             error = self.runs.describe(exc)
             log.warning("study %s ended with %s", study_id, error)
         finally:
-            heartbeat.cancel()
             for item in prepared:
                 self.runs.release(item.planned.run_id)
-            await run_to_completion(self._finish(study_id, holder, status, error))
+            await run_to_completion(self._finish(study_id, lease, status, error))
 
-    async def _finish(self, study_id: str, holder: str, status: RunStatus, error: str) -> None:
+    async def _finish(self, study_id: str, lease: Lease, status: RunStatus, error: str) -> None:
         fields: Fields = {"status": status.value, "error": error, "finished_at": _now()}
         await self.store.redis.hset(keys.study(study_id), mapping=fields)
-        lease = await self.store.redis.get(keys.study_lease(study_id))
-        if lease is not None and as_text(lease) == holder:
-            await self.store.redis.delete(keys.study_lease(study_id))
-
-    async def _beat(self, study_id: str, holder: str) -> None:
-        while True:
-            await asyncio.sleep(self.settings.lease_s / 3)
-            with contextlib.suppress(RedisError):
-                await self.store.redis.set(keys.study_lease(study_id), holder, px=self._lease_ms)
+        await lease.release()
 
     async def view(self, study_id: str) -> StudyView:
         """The study as stored; `running` without a live lease is `interrupted` (its server

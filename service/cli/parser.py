@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print graph size, LLM calls and a token estimate; call nothing",
     )
-    run.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")
+    add_quiet(run)
     run.set_defaults(handler="runs:run")
 
     runs = commands.add_parser("runs", parents=[common], help="list stored runs")
@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument(
         "--out", type=Path, help="output directory (default: the run's first --out)"
     )
-    resume.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")
+    add_quiet(resume)
     resume.add_argument("--format", default="jsonl", type=comma_list("formats", FORMATS))
     resume.set_defaults(handler="runs:resume")
 
@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="A/A check: the baseline against itself under two names with independent seeds",
     )
-    study.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")
+    add_quiet(study)
     study.set_defaults(handler="study:study")
 
     analyze = commands.add_parser(
@@ -199,6 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_calibrate_command(commands, common)
     add_plot_command(commands, common)
     return parser
+
+
+def add_quiet(command: argparse.ArgumentParser) -> None:
+    """The --quiet of a command that shows a run's progress."""
+    command.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")
 
 
 def whole_number_at_least(minimum: int) -> Callable[[str], int]:

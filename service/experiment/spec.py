@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     JsonValue,
@@ -22,16 +21,14 @@ from agents.personas import BUILTIN_PERSONAS
 from agents.tasks import TaskName
 from service.experiment.fact_context import in_one_sentence
 from service.experiment.limits import (
-    HUGE,
     check_at_most,
-    check_size,
     check_text,
-    mixing_edges,
     settings_of,
-    tree_agents,
 )
 from service.experiment.patterns import FactPattern, PatternError, compile_fact_pattern
 from service.experiment.run_ids import max_name_length
+from service.experiment.strict import Strict
+from service.experiment.topologies import NodeId, Topology
 
 PolicyKind = Literal[
     "all",
@@ -45,12 +42,6 @@ PolicyKind = Literal[
     "anchor",
     "label",
 ]
-
-
-class Strict(BaseModel):
-    """No unknown fields, no coercion (a string or a bool is not a number), no NaN or inf."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class Fact(Strict):
@@ -120,87 +111,6 @@ class Source(Strict):
                 "context (a context word must start a word in the same sentence)"
             )
         return self
-
-
-NodeId = str | int
-Edge = Annotated[list[NodeId], Field(min_length=2, max_length=2)]
-
-
-class LineTopology(Strict):
-    kind: Literal["line"]
-    n_agents: int
-    sources: int = 1
-    attach_at: list[int] = Field(default_factory=list)
-    chains: int = 1  # parallel chains splitting n_agents, each fed by its own sources
-
-    @model_validator(mode="after")
-    def _within_limits(self, info: ValidationInfo) -> LineTopology:
-        extra = self.sources * max(self.chains, 1) + len(self.attach_at)
-        check_size("line", self.n_agents + extra, self.n_agents - 1 + extra, settings_of(info))
-        return self
-
-
-class TreeTopology(Strict):
-    kind: Literal["tree"]
-    branching: int
-    depth: int
-    trees: int = 1  # a forest: trees of the same shape, each fed by its own source
-
-    @model_validator(mode="after")
-    def _within_limits(self, info: ValidationInfo) -> TreeTopology:
-        trees = max(self.trees, 1)
-        agents = min(tree_agents(self.branching, self.depth) * trees, HUGE)
-        check_size("tree", agents + trees, agents, settings_of(info))
-        return self
-
-
-class MixingTopology(Strict):
-    kind: Literal["mixing"]
-    graph: str = "small_world"
-    n_agents: int
-    k: int = 4
-    p: float = 0.1
-    m: int = 2
-    human_sources: int = 1
-    attach_to: list[str] | None = None
-
-    @model_validator(mode="after")
-    def _within_limits(self, info: ValidationInfo) -> MixingTopology:
-        edges = mixing_edges(self.graph, self.n_agents, self.k, self.p, self.m)
-        check_size(
-            f"{self.graph} graph",
-            self.n_agents + self.human_sources,
-            edges + self.human_sources,
-            settings_of(info),
-        )
-        return self
-
-
-class EdgesTopology(Strict):
-    """Node ids are strings; integers (`[0, 1]`) become strings once validated."""
-
-    kind: Literal["edges"]
-    edges: list[Edge] | None = None
-    path: str | None = None
-    human_sources: list[NodeId] = Field(default_factory=list)
-
-    @field_validator("edges")
-    @classmethod
-    def _edges_as_strings(cls, edges: list[list[NodeId]] | None, info: ValidationInfo) -> object:
-        if edges is None:
-            return None
-        check_size("edge list", 0, len(edges), settings_of(info))
-        return [[str(u), str(v)] for u, v in edges]
-
-    @field_validator("human_sources")
-    @classmethod
-    def _sources_as_strings(cls, names: list[NodeId]) -> list[str]:
-        return [str(name) for name in names]
-
-
-Topology = Annotated[
-    LineTopology | TreeTopology | MixingTopology | EdgesTopology, Field(discriminator="kind")
-]
 
 
 class Injection(Strict):

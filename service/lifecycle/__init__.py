@@ -6,13 +6,14 @@ queued -> running -> exporting -> succeeded (or failed, cancelled, budget_exceed
 from service.lifecycle.control import LocalRuns, RunControl
 from service.lifecycle.ids import NewRun, new_run
 from service.lifecycle.running import RunHooks, RunOutcome, resume_run, run_spec, start_run
-from service.run.lease import holder_name
+from service.run.lease import Lease, holder_name
 from service.run.report import RoundReport, RunResult
 from service.run.step_worker import StepWorker, WorkerOptions
 from service.run.worker_presence import live_workers
 from service.status import RunStatus
 
 __all__ = [
+    "Lease",
     "LocalRuns",
     "NewRun",
     "RoundReport",

@@ -19,6 +19,7 @@ from service.errors import RunExists
 from service.experiment.experiment import Experiment, load, open_embedder
 from service.experiment.settings import Settings
 from service.lifecycle.ids import NewRun, new_run
+from service.lifecycle.run_logging import logging_run
 from service.measure.export import export_run_views
 from service.measure.judging import judge_run
 from service.provenance.store import ProvenanceStore
@@ -80,6 +81,7 @@ async def start_run(
         exported.update(written=written, views=views)
 
     async with AsyncExitStack() as stack:
+        stack.enter_context(logging_run(run_id))  # the run's log records carry its id
         if embedder is not None:
             await stack.enter_async_context(aclosing(embedder))
         engine = Engine(

@@ -105,6 +105,11 @@ def study_lease(study_id: str) -> str:
     return f"{PREFIX}:study:{{{study_id}}}:lease"
 
 
+def study_cancel(study_id: str) -> str:
+    """String: present while someone asks the server running the study to stop."""
+    return f"{PREFIX}:study:{{{study_id}}}:cancel"
+
+
 def out_dir(run_id: str) -> str:
     """String: the directory the CLI first exported the run to (`resume` reuses it)."""
     return f"{PREFIX}:run:{{{run_id}}}:out"

@@ -44,9 +44,23 @@ class Lease:
     asks the run to stop, or the lease is lost, the task that entered the lease is cancelled
     and the block ends with RunCancelled."""
 
-    def __init__(self, redis: Redis, run_id: str, seconds: float) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        run_id: str,
+        seconds: float,
+        *,
+        keys_of: tuple[str, str, str] | None = None,
+    ) -> None:
+        """`keys_of`: the lease, cancel and record keys (default: the run's); a study passes
+        its own."""
         self.redis = redis
         self.run_id = run_id
+        self.lease_key, self.cancel_key, self.record_key = keys_of or (
+            keys.lease(run_id),
+            keys.cancel(run_id),
+            keys.run(run_id),
+        )
         self.millis = max(1, round(seconds * 1000))
         self.holder = holder_name()
         self._heartbeat: asyncio.Task[None] | None = None
@@ -54,19 +68,27 @@ class Lease:
         self._released = False
 
     async def __aenter__(self) -> Lease:
-        taken = await self.redis.set(keys.lease(self.run_id), self.holder, nx=True, px=self.millis)
+        await self.take()
+        owner = asyncio.current_task()
+        assert owner is not None, "a lease is entered from a task"
+        self.hold(owner)
+        return self
+
+    async def take(self) -> None:
+        """Take the lease (SET NX), or LeaseHeld when another process holds it."""
+        taken = await self.redis.set(self.lease_key, self.holder, nx=True, px=self.millis)
         if not taken:
-            holder = await self.redis.get(keys.lease(self.run_id))
+            holder = await self.redis.get(self.lease_key)
             who = as_text(holder) if holder else "another process"
             raise LeaseHeld(
                 f"run {self.run_id!r} is being run by {who}; wait for it to end, or "
                 f"`driftlab delete --force {self.run_id}` to cancel it"
             )
-        await self.redis.delete(keys.cancel(self.run_id))
-        owner = asyncio.current_task()
-        assert owner is not None, "a lease is entered from a task"
+        await self.redis.delete(self.cancel_key)
+
+    def hold(self, owner: asyncio.Task[object]) -> None:
+        """Renew the taken lease until released; cancel `owner` when asked to stop or lost."""
         self._heartbeat = asyncio.create_task(self._beat(owner))
-        return self
 
     async def __aexit__(
         self,
@@ -74,19 +96,21 @@ class Lease:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._released = True  # ends the heartbeat should a Redis timeout swallow its cancel
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat
-        await self.redis.eval(
-            RELEASE, 2, keys.lease(self.run_id), keys.cancel(self.run_id), self.holder
-        )
+        await self.release()
         if self._stop_reason is not None and exc_type is asyncio.CancelledError:
             owner = asyncio.current_task()
             if owner is not None:
                 owner.uncancel()
             raise RunCancelled(self._stop_reason)
+
+    async def release(self) -> None:
+        """Stop the heartbeat and give the lease up (if still ours)."""
+        self._released = True  # ends the heartbeat should a Redis timeout swallow its cancel
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+        await self.redis.eval(RELEASE, 2, self.lease_key, self.cancel_key, self.holder)
 
     async def _beat(self, owner: asyncio.Task[object]) -> None:
         while not self._released:
@@ -95,9 +119,9 @@ class Lease:
                 state = await self.redis.eval(
                     RENEW,
                     3,
-                    keys.lease(self.run_id),
-                    keys.cancel(self.run_id),
-                    keys.run(self.run_id),
+                    self.lease_key,
+                    self.cancel_key,
+                    self.record_key,
                     self.holder,
                     self.millis,
                 )

@@ -12,6 +12,7 @@ from service.errors import BadInput
 from service.provenance import keys
 from service.provenance.message import FailedStep, Message, message_id
 from service.provenance.store import ProvenanceStore
+from service.run.step import KEPT_COMPLETION_FIELDS
 from service.status import RunStatus
 
 
@@ -76,17 +77,9 @@ class Replay:
 
 def completion_of(message: Message) -> Completion:
     """The completion a stored model message was built from."""
+    kept = {name: getattr(message, name) for name in KEPT_COMPLETION_FIELDS}
     return Completion(
-        text=message.text,
-        model=message.model or "",
-        usage=message.usage,
-        latency_ms=message.latency_ms,
-        finish_reason=message.finish_reason,
-        system_fingerprint=message.system_fingerprint,
-        attempts=message.attempts,
-        errors=tuple(message.errors),
-        truncated=message.truncated,
-        cached=message.cached,
+        text=message.text, model=message.model or "", errors=tuple(message.errors), **kept
     )
 
 

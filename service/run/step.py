@@ -132,7 +132,8 @@ def human_step(
     mid = message_id(ctx.run_id, ctx.replicate, round_, node)
     ctx.human_ids.append(mid)
     tags = human_tags(len(ctx.human_ids) - 1)
-    return _emitted(_human_message(ctx, round_, node, mid, tags, text, receivers), tags)
+    shared = _shared_fields(ctx, round_, node, mid, tags, text, receivers)
+    return _emitted(_human_message(shared), tags)
 
 
 async def agent_step(
@@ -167,20 +168,19 @@ async def agent_step(
             return _failed(ctx, round_, node, agent, str(exc), BUDGET_EXCEEDED, 0, ())
     mid = message_id(ctx.run_id, ctx.replicate, round_, node)
     tags = model_tags([d.message for d in chosen])
-    return _emitted(_model_message(ctx, round_, node, mid, tags, agent, reply, seed), tags)
+    shared = _shared_fields(ctx, round_, node, mid, tags, reply.completion.text)
+    return _emitted(_model_message(ctx, node, shared, agent, reply, seed), tags)
 
 
-def _human_message(
-    ctx: RunContext,
-    round_: int,
-    node: str,
-    mid: str,
-    tags: Tags,
-    text: str,
-    receivers: list[str] | None,
-) -> Message:
+KEPT_COMPLETION_FIELDS = (
+    "usage", "latency_ms", "finish_reason", "system_fingerprint", "attempts", "truncated", "cached",
+)  # fmt: skip
+"""A completion's fields a model message keeps as they are (besides text, model and errors)."""
+
+
+def _human_message(shared: dict[str, Any]) -> Message:
     return complete_message(
-        _shared_fields(ctx, round_, node, mid, tags, text, receivers)
+        shared
         | dict(
             agent=None,
             persona=None,
@@ -203,19 +203,12 @@ def _human_message(
 
 
 def _model_message(
-    ctx: RunContext,
-    round_: int,
-    node: str,
-    mid: str,
-    tags: Tags,
-    agent: Agent,
-    reply: Reply,
-    seed: int,
+    ctx: RunContext, node: str, shared: dict[str, Any], agent: Agent, reply: Reply, seed: int
 ) -> Message:
     completion = reply.completion
     keep_prompt = ctx.experiment.spec.store_prompts
     return complete_message(
-        _shared_fields(ctx, round_, node, mid, tags, completion.text)
+        shared
         | dict(
             agent=f"{agent.persona.name}-{node}",
             persona=agent.persona.name,
@@ -225,15 +218,9 @@ def _model_message(
             seed=seed,
             system=reply.system if keep_prompt else None,
             prompt=reply.prompt if keep_prompt else None,
-            usage=completion.usage,
-            latency_ms=completion.latency_ms,
-            finish_reason=completion.finish_reason,
-            system_fingerprint=completion.system_fingerprint,
-            attempts=completion.attempts,
             errors=list(completion.errors),
-            truncated=completion.truncated,
-            cached=completion.cached,
         )
+        | {name: getattr(completion, name) for name in KEPT_COMPLETION_FIELDS}
     )
 
 
