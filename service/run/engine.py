@@ -48,6 +48,7 @@ from service.status import RunStatus
 
 WrapUp = Callable[[RunResult], Awaitable[None]]
 WRAPPED_UP = (RunStatus.SUCCEEDED, RunStatus.BUDGET_EXCEEDED)  # the ends with exports
+UNFINISHED = (RunStatus.FAILED, RunStatus.CANCELLED)  # exported as far as they got
 
 
 def _now() -> str:
@@ -196,7 +197,12 @@ class Engine:
     ) -> bool:
         """Run `wrap_up` for a run that ended with exports to write, then make its status
         final; should `wrap_up` fail or be cancelled, the run ends so instead."""
-        if exc_type is not None or self.wrap_up is None or self._status not in WRAPPED_UP:
+        if self.wrap_up is None:
+            return False
+        if exc_type is not None:
+            await self._export_unfinished()
+            return False
+        if self._status not in WRAPPED_UP:
             return False
         try:
             await self.wrap_up(self._result())
@@ -208,6 +214,18 @@ class Engine:
             raise
         await self._settle()
         return False
+
+    async def _export_unfinished(self) -> None:
+        """Export a run that ended `failed` or `cancelled` (its status already final): the
+        messages stored so far, its failed steps and its counts. A failing export leaves a
+        notice; it never hides why the run ended."""
+        if self.wrap_up is None or self._status not in UNFINISHED:
+            return
+        try:
+            await run_to_completion(self.wrap_up(self._result()))
+        except Exception as failure:
+            self.notices.append(f"exports not written: {describe_failure(failure)}")
+            await run_to_completion(self.store.update_run(self.run_id, notices=self.notices))
 
     async def _settle(self, **fields: str) -> None:
         """Write the final status after the wrap-up, and announce it."""
@@ -244,6 +262,8 @@ class Engine:
         async for message in self.store.iter_messages(self.run_id):
             self._count(message.origin, message.generation, message.usage, message.drift)
             self.counts["llm_calls"] += message.attempts
+        for step in await self.store.failed_steps(self.run_id):
+            self.counts["llm_calls"] += step.attempts
 
     async def _round(self, ctx: RunContext, runner: StepRunner, round_: int) -> float:
         if self._announces(round_):
