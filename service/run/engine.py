@@ -51,6 +51,15 @@ WRAPPED_UP = (RunStatus.SUCCEEDED, RunStatus.BUDGET_EXCEEDED)  # the ends with e
 UNFINISHED = (RunStatus.FAILED, RunStatus.CANCELLED)  # exported as far as they got
 
 
+def _stop_if_asked() -> None:
+    """Raise the cancellation this task was asked for, should an await on the way have
+    swallowed it (a library's suppressed or shielded wait): a stop is never lost, at worst
+    delayed to the end of the round it arrived in."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -128,6 +137,7 @@ class Engine:
             stack.push_async_exit(self._finish)
             runner = await stack.enter_async_context(open_runner(ctx, self.store))
             for round_ in range(spec.rounds):
+                _stop_if_asked()
                 self._round_seconds.append(await self._round(ctx, runner, round_))
                 if round_ + 1 < spec.rounds and self._quiet_after(round_):
                     self.notices.append(
@@ -135,6 +145,7 @@ class Engine:
                         "anything to read and no human source will inject again"
                     )
                     break
+            _stop_if_asked()
             await self._embed()
         return self._result()
 
