@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from redis.asyncio import Redis
 
 from service.experiment.experiment import load
 from service.provenance import keys
@@ -124,7 +125,7 @@ class SwallowingStore(ProvenanceStore):
     """The real store, but one of its writes swallows a cancellation that arrives during it,
     as a library's suppressed or shielded wait can."""
 
-    def __init__(self, redis, swallow_in_round: int) -> None:
+    def __init__(self, redis: Redis, swallow_in_round: int) -> None:
         super().__init__(redis)
         self.calls = 0
         self.swallow_in_round = swallow_in_round
@@ -141,7 +142,7 @@ class SwallowingStore(ProvenanceStore):
             await super().record_failed_steps(run_id, failed)
 
 
-async def test_a_cancellation_swallowed_mid_round_still_stops_the_run(redis):
+async def test_a_cancellation_swallowed_mid_round_still_stops_the_run(redis: Redis) -> None:
     """A cancel swallowed inside a round, after its steps ran (where nothing else in the round
     would raise it again), ends the run `cancelled` at that round's end instead of letting it
     run on to `succeeded`."""
