@@ -26,7 +26,7 @@ from service.provenance.store import ProvenanceStore
 from service.run.binding import RunScope, bound_context
 from service.run.budget import BudgetExceeded
 from service.run.inbox import new_inbox
-from service.run.lease import Lease
+from service.run.lease import Lease, cancel_requested
 from service.run.reach import ReachController, fresh_rng
 from service.run.record_writer import RecordWriter
 from service.run.replay import Replay, clear_error
@@ -227,11 +227,15 @@ class Engine:
         return False
 
     async def _export_unfinished(self) -> None:
-        """Export a run that ended `failed` or `cancelled` (its status already final): the
-        messages stored so far, its failed steps and its counts. A failing export leaves a
-        notice; it never hides why the run ended."""
+        """Export a run that ended `failed`, or `cancelled` by a signal to this process (its
+        status already final): the messages stored so far, its failed steps and its counts.
+        A failing export leaves a notice; it never hides why the run ended."""
         if self.wrap_up is None or self._status not in UNFINISHED:
             return
+        if self._status is RunStatus.CANCELLED and await cancel_requested(
+            self.store.redis, self.run_id
+        ):
+            return  # being deleted or cancelled from outside: its owner decides what stays
         try:
             await run_to_completion(self.wrap_up(self._result()))
         except Exception as failure:
