@@ -4,15 +4,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from redis.asyncio import Redis
 
+from service.experiment.experiment import load
 from service.provenance import keys
+from service.provenance.message import FailedStep
 from service.provenance.store import ProvenanceStore
+from service.run.engine import Engine
 from tests.conftest import cli_process, spec_dict
 
 
@@ -114,3 +119,37 @@ async def test_workers_die_with_a_killed_engine(openai_endpoint, redis, tmp_path
         return not [pid for pid in workers_seen if alive(pid)]
 
     await wait_for(all_gone, timeout=5)
+
+
+class SwallowingStore(ProvenanceStore):
+    """The real store, but one of its writes swallows a cancellation that arrives during it,
+    as a library's suppressed or shielded wait can."""
+
+    def __init__(self, redis: Redis, swallow_in_round: int) -> None:
+        super().__init__(redis)
+        self.calls = 0
+        self.swallow_in_round = swallow_in_round
+
+    async def record_failed_steps(self, run_id: str, failed: list[FailedStep]) -> None:
+        self.calls += 1  # once a round, after its steps ran
+        if self.calls != self.swallow_in_round:
+            return await super().record_failed_steps(run_id, failed)
+        task = asyncio.current_task()
+        assert task is not None
+        task.cancel()  # the stop arrives while this write is under way
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(0.01)
+            await super().record_failed_steps(run_id, failed)
+
+
+async def test_a_cancellation_swallowed_mid_round_still_stops_the_run(redis: Redis) -> None:
+    """A cancel swallowed inside a round, after its steps ran (where nothing else in the round
+    would raise it again), ends the run `cancelled` at that round's end instead of letting it
+    run on to `succeeded`."""
+    store = SwallowingStore(redis, swallow_in_round=2)
+    experiment = load(spec_dict(rounds=8))
+    with pytest.raises(asyncio.CancelledError):
+        await Engine(experiment, store, run_id="swallowed").run()
+    record = await store.get_run("swallowed")
+    assert record["status"] == "cancelled"
+    assert len(record["round_seconds"]) <= 2 < 8

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 import time
@@ -23,7 +24,7 @@ from service.experiment.experiment import load
 from service.experiment.rng import backend_seed
 from service.run.engine import Engine
 from service.status import RunStatus
-from tests.conftest import free_port, test_redis_url
+from tests.conftest import cli_process, cli_result, free_port, test_redis_url
 
 ROOT = Path(__file__).resolve().parent.parent
 MIXING = ROOT / "examples" / "mixing-injection.yaml"
@@ -258,3 +259,33 @@ async def test_all_calls_failing_ends_the_run_failed_in_one_line(aiohttp_server,
     record = await store.get_run("doomed")
     assert record["status"] == "failed"
     assert record["counts"]["failed_steps"] > 0
+
+
+@pytest.mark.timeout(120)
+async def test_a_failed_run_writes_its_out_and_counts_its_calls(aiohttp_server, store, tmp_path):
+    """Calls succeed, then every call fails: the CLI run ends `failed` (exit 1) and still writes
+    its --out: the messages stored before, its failed steps, and a manifest whose counts (as the
+    run record's) hold every call the server answered."""
+    plan = FaultPlan(script=[None] * 12, rate=1.0, kinds=("http_500",))
+    server, url = await serve(aiohttp_server, plan)
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(yaml.safe_dump(mixing_spec(url, rounds=6, max_attempts=2)))
+    out = tmp_path / "out"
+    process = await cli_process(
+        "run", str(spec_path), "--run-id", "half", "--out", str(out),
+        cwd=tmp_path, OPENAI_API_KEY="test-key",
+    )  # fmt: skip
+    code, _, stderr = await cli_result(process, 100)
+    assert code == 1, stderr
+    assert "Traceback" not in stderr
+    messages = [json.loads(line) for line in (out / "messages.jsonl").read_text().splitlines()]
+    failed = (out / "failed_steps.jsonl").read_text().splitlines()
+    manifest = json.loads((out / "manifest.json").read_text())
+    record = await store.get_run("half")
+    calls = len(server.app[REQUESTS])
+    assert any(m["origin"] == "model" for m in messages) and failed
+    assert manifest["status"] == record["status"] == "failed"
+    assert "agent steps failed" in manifest["error"]
+    assert manifest["counts"]["llm_calls"] == record["counts"]["llm_calls"] == calls > 12
+    assert manifest["counts"]["failed_steps"] == len(failed)
+    assert manifest["counts"]["messages"] == len(messages)

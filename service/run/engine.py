@@ -26,7 +26,7 @@ from service.provenance.store import ProvenanceStore
 from service.run.binding import RunScope, bound_context
 from service.run.budget import BudgetExceeded
 from service.run.inbox import new_inbox
-from service.run.lease import Lease
+from service.run.lease import Lease, cancel_requested
 from service.run.reach import ReachController, fresh_rng
 from service.run.record_writer import RecordWriter
 from service.run.replay import Replay, clear_error
@@ -48,6 +48,16 @@ from service.status import RunStatus
 
 WrapUp = Callable[[RunResult], Awaitable[None]]
 WRAPPED_UP = (RunStatus.SUCCEEDED, RunStatus.BUDGET_EXCEEDED)  # the ends with exports
+UNFINISHED = (RunStatus.FAILED, RunStatus.CANCELLED)  # exported as far as they got
+
+
+def _stop_if_asked() -> None:
+    """Raise the cancellation this task was asked for, should an await on the way have
+    swallowed it (a library's suppressed or shielded wait): a stop is never lost, at worst
+    delayed to the end of the round it arrived in."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _now() -> str:
@@ -127,6 +137,7 @@ class Engine:
             stack.push_async_exit(self._finish)
             runner = await stack.enter_async_context(open_runner(ctx, self.store))
             for round_ in range(spec.rounds):
+                _stop_if_asked()
                 self._round_seconds.append(await self._round(ctx, runner, round_))
                 if round_ + 1 < spec.rounds and self._quiet_after(round_):
                     self.notices.append(
@@ -134,6 +145,7 @@ class Engine:
                         "anything to read and no human source will inject again"
                     )
                     break
+            _stop_if_asked()
             await self._embed()
         return self._result()
 
@@ -196,7 +208,12 @@ class Engine:
     ) -> bool:
         """Run `wrap_up` for a run that ended with exports to write, then make its status
         final; should `wrap_up` fail or be cancelled, the run ends so instead."""
-        if exc_type is not None or self.wrap_up is None or self._status not in WRAPPED_UP:
+        if self.wrap_up is None:
+            return False
+        if exc_type is not None:
+            await self._export_unfinished()
+            return False
+        if self._status not in WRAPPED_UP:
             return False
         try:
             await self.wrap_up(self._result())
@@ -208,6 +225,22 @@ class Engine:
             raise
         await self._settle()
         return False
+
+    async def _export_unfinished(self) -> None:
+        """Export a run that ended `failed`, or `cancelled` by a signal to this process (its
+        status already final): the messages stored so far, its failed steps and its counts.
+        A failing export leaves a notice; it never hides why the run ended."""
+        if self.wrap_up is None or self._status not in UNFINISHED:
+            return
+        if self._status is RunStatus.CANCELLED and await cancel_requested(
+            self.store.redis, self.run_id
+        ):
+            return  # being deleted or cancelled from outside: its owner decides what stays
+        try:
+            await run_to_completion(self.wrap_up(self._result()))
+        except Exception as failure:
+            self.notices.append(f"exports not written: {describe_failure(failure)}")
+            await run_to_completion(self.store.update_run(self.run_id, notices=self.notices))
 
     async def _settle(self, **fields: str) -> None:
         """Write the final status after the wrap-up, and announce it."""
@@ -244,6 +277,8 @@ class Engine:
         async for message in self.store.iter_messages(self.run_id):
             self._count(message.origin, message.generation, message.usage, message.drift)
             self.counts["llm_calls"] += message.attempts
+        for step in await self.store.failed_steps(self.run_id):
+            self.counts["llm_calls"] += step.attempts
 
     async def _round(self, ctx: RunContext, runner: StepRunner, round_: int) -> float:
         if self._announces(round_):

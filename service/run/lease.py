@@ -138,6 +138,12 @@ class Lease:
             return
 
 
+async def cancel_requested(redis: Redis, run_id: str) -> bool:
+    """Whether someone asked the run to stop through Redis (`delete --force`, an HTTP
+    cancel), rather than by a signal to its process."""
+    return bool(await redis.exists(keys.cancel(run_id)))
+
+
 async def live_holder(redis: Redis, run_id: str) -> str | None:
     """Who holds the run's lease now, or None when nobody does."""
     holder = await redis.get(keys.lease(run_id))
