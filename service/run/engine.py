@@ -18,15 +18,15 @@ from service.experiment.corpus import FRESH_NODE, fresh_text, next_injection
 from service.experiment.experiment import Experiment
 from service.experiment.rng import Purpose, derive_seed
 from service.experiment.schedule import Pending, source_emits, turn_rng
-from service.measure.drift_table import EMBEDDING_METRICS, DriftTable
+from service.measure.drift_table import DriftTable
 from service.measure.manifest import versions
-from service.measure.metrics import cosine_distance, euclidean
 from service.provenance.message import FailedStep, TextMetrics
 from service.provenance.store import ProvenanceStore
 from service.run.binding import RunScope, bound_context
 from service.run.budget import BudgetExceeded
-from service.run.inbox import new_inbox
-from service.run.lease import Lease, cancel_requested
+from service.run.embedding_sample import EmbeddingSample
+from service.run.inbox import holds_human, new_inbox
+from service.run.lease import Lease, cancel_requested, stop_if_asked
 from service.run.reach import ReachController, fresh_rng
 from service.run.record_writer import RecordWriter
 from service.run.replay import Replay, clear_error
@@ -49,15 +49,6 @@ from service.status import RunStatus
 WrapUp = Callable[[RunResult], Awaitable[None]]
 WRAPPED_UP = (RunStatus.SUCCEEDED, RunStatus.BUDGET_EXCEEDED)  # the ends with exports
 UNFINISHED = (RunStatus.FAILED, RunStatus.CANCELLED)  # exported as far as they got
-
-
-def _stop_if_asked() -> None:
-    """Raise the cancellation this task was asked for, should an await on the way have
-    swallowed it (a library's suppressed or shielded wait): a stop is never lost, at worst
-    delayed to the end of the round it arrived in."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 def _now() -> str:
@@ -105,13 +96,14 @@ class Engine:
         reach = self.spec.injection.reach
         self._reach = ReachController(reach) if reach else None
         self._fresh_handed = 0
-        self._reservoirs: dict[int, list[tuple[str, str]]] = {}
-        self._seen_per_generation: dict[int, int] = {}
         self._status = RunStatus.QUEUED
         self._started = self._finished = ""
         self._round_seconds: list[float] = []
-        self._sample_rng = random.Random(
-            derive_seed(self.spec.seed, replicate, 0, "embedding-sample", Purpose.SAMPLE)
+        self._sample = EmbeddingSample(
+            self.spec.embed_sample,
+            random.Random(
+                derive_seed(self.spec.seed, replicate, 0, "embedding-sample", Purpose.SAMPLE)
+            ),
         )
 
     async def run(self) -> RunResult:
@@ -137,7 +129,7 @@ class Engine:
             stack.push_async_exit(self._finish)
             runner = await stack.enter_async_context(open_runner(ctx, self.store))
             for round_ in range(spec.rounds):
-                _stop_if_asked()
+                stop_if_asked()
                 self._round_seconds.append(await self._round(ctx, runner, round_))
                 if round_ + 1 < spec.rounds and self._quiet_after(round_):
                     self.notices.append(
@@ -145,7 +137,7 @@ class Engine:
                         "anything to read and no human source will inject again"
                     )
                     break
-            _stop_if_asked()
+            stop_if_asked()
             await self._embed()
         return self._result()
 
@@ -422,14 +414,9 @@ class Engine:
         if self._reach is None or not acting:
             return []
         spec = self.spec
-        holding = {
-            node
-            for node in acting
-            if any(d.message.origin == "human" for d in self._inboxes[node].contents())
-        }
-        receivers = self._reach.receivers(
-            acting, holding, fresh_rng(spec.seed, self.replicate, round_)
-        )
+        rng = fresh_rng(spec.seed, self.replicate, round_)
+        holding = {n for n in acting if holds_human(self._inboxes[n])}
+        receivers = self._reach.receivers(acting, holding, rng)
         if not receivers:
             return []
         text = fresh_text(
@@ -492,39 +479,21 @@ class Engine:
         self.table.add_text_metrics(generation, drift)
 
     def _reserve_for_embedding(self, generation: int, message_id: str, text: str) -> None:
-        """Reservoir sampling: a uniform sample of `embed_sample` messages per generation."""
-        if self.embedder is None:
-            return
-        limit = self.spec.embed_sample
-        seen = self._seen_per_generation.get(generation, 0) + 1
-        self._seen_per_generation[generation] = seen
-        reservoir = self._reservoirs.setdefault(generation, [])
-        if limit == "all" or len(reservoir) < limit:
-            reservoir.append((message_id, text))
-        else:
-            slot = self._sample_rng.randrange(seen)
-            if slot < limit:
-                reservoir[slot] = (message_id, text)
+        if self.embedder is not None:
+            self._sample.offer(generation, message_id, text)
 
     async def _embed(self) -> None:
         if self.embedder is None:
             return
-        sampled = [
-            item for generation in sorted(self._reservoirs) for item in self._reservoirs[generation]
-        ]
-        if not sampled:
-            return
         try:
-            vectors = await self.embedder.embed([self.spec.source.text, *(t for _, t in sampled)])
+            measured = await self._sample.distances(self.embedder, self.spec.source.text)
         except BackendError as exc:
             self.notices.append(f"embedding metrics skipped: {exc}")
             return
-        original, rest = vectors[0], vectors[1:]
-        distances = zip(euclidean(rest, original), cosine_distance(rest, original), strict=True)
-        generation_of = {mid: g for g, items in self._reservoirs.items() for mid, _ in items}
         stored = {}
-        for (message_id, _), (euc, cos) in zip(sampled, distances, strict=True):
-            values = dict(zip(EMBEDDING_METRICS, (float(euc), float(cos)), strict=True))
-            stored[message_id] = values
-            self.table.add_values(generation_of[message_id], values)
-        await self.store.write_embeddings(self.run_id, stored)
+        for generation, by_message in measured.items():
+            for message_id, values in by_message.items():
+                stored[message_id] = values
+                self.table.add_values(generation, values)
+        if stored:
+            await self.store.write_embeddings(self.run_id, stored)

@@ -72,6 +72,11 @@ class Queue:
         return [self.waiting[i] for i in range(min(self.cap, len(self.waiting)))]
 
 
+def holds_human(inbox: Inbox | Queue) -> bool:
+    """Whether a (true) human text waits among what the agent will be offered."""
+    return any(delivery.message.origin == "human" for delivery in inbox.contents())
+
+
 def new_inbox(spec: ExperimentSpec) -> Inbox | Queue:
     """The inbox the spec's memory and matched mode call for."""
     if spec.matched:

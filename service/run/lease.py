@@ -159,3 +159,12 @@ async def request_cancel(redis: Redis, run_id: str, seconds: float) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise LeaseHeld(f"run {run_id!r} did not stop within {seconds * 2:g} s")
         await asyncio.sleep(0.1)
+
+
+def stop_if_asked() -> None:
+    """Raise the cancellation this task was asked for, should an await on the way have
+    swallowed it (a library's suppressed or shielded wait): a stop is never lost, at worst
+    delayed to the end of the round it arrived in."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
