@@ -18,7 +18,7 @@ from service.lifecycle import RunControl, RunHooks, new_run, resume_run, start_r
 from service.measure.export import export_run
 from service.provenance.store import ProvenanceStore
 from service.terminal.lineage_views import full_message_id, lineage_for_cli
-from service.terminal.out_dirs import remember_out_dir, resume_out_dir
+from service.terminal.out_dirs import forget_out_dir, remember_out_dir, resume_out_dir
 from service.terminal.progress import RunProgress, Ticker
 from service.terminal.tables import runs_table
 
@@ -48,17 +48,22 @@ async def run(args: argparse.Namespace) -> int:
 
     async def go(store: ProvenanceStore) -> int:
         await remember_out_dir(store.redis, run.run_id, run.out_dir)
-        with (
-            fewer_collections(),
-            RunProgress(experiment.spec.rounds, err, quiet=args.quiet) as on_round,
-        ):
-            done = await start_run(
-                run,
-                store,
-                formats=args.format,
-                hooks=RunHooks(notice=notice, started=print_start, round=on_round),
-                lease_s=settings.lease_s,
-            )
+        try:
+            with (
+                fewer_collections(),
+                RunProgress(experiment.spec.rounds, err, quiet=args.quiet) as on_round,
+            ):
+                done = await start_run(
+                    run,
+                    store,
+                    formats=args.format,
+                    hooks=RunHooks(notice=notice, started=print_start, round=on_round),
+                    lease_s=settings.lease_s,
+                )
+        except BaseException:
+            if not await store.run_exists(run.run_id):  # refused before it was stored
+                await forget_out_dir(store.redis, run.run_id)
+            raise
         return report(done)
 
     return await with_store(settings, go)

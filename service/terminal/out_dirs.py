@@ -16,6 +16,11 @@ async def remember_out_dir(redis: Redis, run_id: str, out_dir: Path) -> None:
     await redis.set(keys.out_dir(run_id), str(out_dir.absolute()), nx=True)
 
 
+async def forget_out_dir(redis: Redis, run_id: str) -> None:
+    """Drop what `remember_out_dir` kept, for a run refused before it was stored."""
+    await redis.delete(keys.out_dir(run_id))
+
+
 async def resume_out_dir(redis: Redis, run_id: str, given: Path | None) -> Path:
     """`given`, else the directory the run was first exported to, else runs/RUN_ID."""
     if given is not None:
