@@ -42,7 +42,8 @@ class Lease:
     """Held while a run executes (`async with`): taken with SET NX, renewed every third of
     `seconds` (re-taken after a Redis restart lost it), released at the end. When someone
     asks the run to stop, or the lease is lost, the task that entered the lease is cancelled
-    and the block ends with RunCancelled."""
+    and the block ends with RunCancelled; asked to stop, it keeps renewing the lease until
+    released, so a run (or study) winding down never reads `interrupted` meanwhile."""
 
     def __init__(
         self,
@@ -127,15 +128,16 @@ class Lease:
                 )
             except RedisError:
                 continue  # the client reconnects with backoff; the run's own writes wait too
-            if state == 0:
-                continue
+            if state == 0 or (state == 1 and self._stop_reason is not None):
+                continue  # renewed; an owner asked to stop keeps its lease until it has
             self._stop_reason = (
                 f"run {self.run_id!r} was cancelled by `driftlab delete --force`"
                 if state == 1
                 else f"run {self.run_id!r} lost its lease (deleted, or taken by another process)"
             )
             owner.cancel()
-            return
+            if state == -1:
+                return
 
 
 async def cancel_requested(redis: Redis, run_id: str) -> bool:
@@ -153,11 +155,20 @@ async def live_holder(redis: Redis, run_id: str) -> str | None:
 async def request_cancel(redis: Redis, run_id: str, seconds: float) -> None:
     """Ask the process holding the run's lease to stop, and wait until it released it (or
     its lease expired)."""
-    await redis.set(keys.cancel(run_id), "1", px=max(1, round(seconds * 2000)))
+    await request_stop(redis, (keys.lease(run_id), keys.cancel(run_id)), seconds, f"run {run_id!r}")
+
+
+async def request_stop(
+    redis: Redis, lease_keys: tuple[str, str], seconds: float, what: str
+) -> None:
+    """Ask the holder of a lease (`lease_keys`: its lease and cancel keys, a run's or a
+    study's) to stop, and wait until it released it (or it expired)."""
+    lease_key, cancel_key = lease_keys
+    await redis.set(cancel_key, "1", px=max(1, round(seconds * 2000)))
     deadline = asyncio.get_running_loop().time() + seconds * 2
-    while await redis.exists(keys.lease(run_id)):
+    while await redis.exists(lease_key):
         if asyncio.get_running_loop().time() > deadline:
-            raise LeaseHeld(f"run {run_id!r} did not stop within {seconds * 2:g} s")
+            raise LeaseHeld(f"{what} did not stop within {seconds * 2:g} s")
         await asyncio.sleep(0.1)
 
 
