@@ -4,6 +4,8 @@ topology and the list of studies, through aiohttp's test client against the real
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import Path
 from statistics import fmean
 
@@ -11,9 +13,11 @@ import yaml
 from pydantic import SecretStr
 
 from service.api import create_app
+from service.api.models import TopologyPreview
+from service.provenance import keys
 from tests.conftest import spec_dict
 from tests.test_api import TOKEN, api, api_settings, finished, start
-from tests.test_api_events import read_events
+from tests.test_api_events import FRESH, read_events, stub_spec
 from tests.test_api_studies import post_study, study_dict, study_finished
 
 __all__ = ["api"]  # the fixture, imported from test_api
@@ -75,15 +79,57 @@ async def test_examples_list_runs_and_studies_with_their_base_inline(api):
     assert yaml.safe_load(study["yaml"])["base"] == base
 
 
-async def test_a_stored_runs_topology_is_its_specs_preview(api):
-    """`GET /v1/runs/{id}/topology` gives the graph that previewing the run's spec gives."""
+async def test_a_stored_runs_topology_is_its_specs_preview_kept_with_the_run(api, redis):
+    """`GET /v1/runs/{id}/topology` gives the graph that previewing the run's spec gives (a
+    valid TopologyPreview); built at the first request, it is then read from the run's
+    keys, and removed with the run."""
     spec = spec_dict(rounds=1, topology=MIXING)
     run_id = await start(api, spec)
     await finished(api, run_id)
+    assert not await redis.exists(keys.topology(run_id))
     stored = await (await api.get(f"/v1/runs/{run_id}/topology")).json()
     preview = await (await api.post("/v1/topologies/preview", json=spec)).json()
     assert stored == preview and stored["human_sources"] == 2
+    assert TopologyPreview.model_validate(stored).model_dump() == stored
+    assert {node["persona"] for node in stored["nodes"] if node["role"] == "agent"} <= {
+        "editor",
+        "tabloid",
+    }
+    kept = json.loads(await redis.get(keys.topology(run_id)))
+    assert kept == stored
+    await redis.set(keys.topology(run_id), json.dumps(kept | {"agents": 99}))
+    assert (await (await api.get(f"/v1/runs/{run_id}/topology")).json())["agents"] == 99
+    assert (await api.delete(f"/v1/runs/{run_id}")).status == 204
+    assert not await redis.exists(keys.topology(run_id))
+    assert (await api.get(f"/v1/runs/{run_id}/topology")).status == 404
     assert (await api.get("/v1/runs/no-such-run/topology")).status == 404
+
+
+async def test_a_topology_is_not_kept_for_a_run_deleted_meanwhile(store, redis):
+    """Keeping a topology for a run no longer stored writes nothing (a request that built
+    it while the run was deleted leaves no key behind)."""
+    await store.cache_topology("gone", "{}")
+    assert not await redis.exists(keys.topology("gone"))
+
+
+async def test_a_running_runs_record_counts_its_rounds_done(api, openai_endpoint):
+    """While a run goes, its record (and its listing's summary) carries `rounds_done`, the
+    rounds finished so far, below `rounds` while it runs and equal to it at the end."""
+    await openai_endpoint(latency_s=0.05)
+    run_id = await start(api, stub_spec(rounds=12, **FRESH))
+    seen: set[int] = set()
+    for _ in range(600):
+        page = await (await api.get("/v1/runs", params={"fields": "summary"})).json()
+        listed = [item["record"] for item in page["items"] if item["id"] == run_id]
+        record = listed[0] if listed else {}  # not stored yet
+        if record.get("status") == "running" and "rounds_done" in record:
+            seen.add(record["rounds_done"])
+        if record.get("status") not in (None, "queued", "running"):
+            break
+        await asyncio.sleep(0.05)
+    assert seen and min(seen) < 12 and all(0 < done <= 12 for done in seen), seen
+    record = (await finished(api, run_id))["record"]
+    assert record["rounds_done"] == record["rounds"] == 12
 
 
 async def test_studies_are_listed(api):

@@ -16,6 +16,7 @@ SUMMARY_FIELDS = (
     "backend",
     "embedder",
     "rounds",
+    "rounds_done",
     "agents",
     "counts",
     "faults",

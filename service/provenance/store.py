@@ -30,6 +30,11 @@ for i = 2, #ARGV do
     end
 end
 """
+CACHE_IF_STORED = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+    redis.call('SET', KEYS[2], ARGV[1])
+end
+"""
 LEASED = {status.value for status in RunStatus if status.leased}
 EVENTS_PAGE = 500  # events one XREAD returns at most
 JSON_FIELDS = (
@@ -47,7 +52,7 @@ JSON_FIELDS = (
     "versions",
 )
 
-NUMBER_FIELDS = ("replicate", "rounds", "agents")
+NUMBER_FIELDS = ("replicate", "rounds", "agents", "rounds_done")
 """Record fields Redis keeps as text that are whole numbers (the record shows numbers)."""
 
 
@@ -174,6 +179,16 @@ class ProvenanceStore:
             pipe.zrem(keys.RUNS, run_id)
             await pipe.execute()
 
+    async def topology(self, run_id: str) -> str | None:
+        """The run's topology JSON as `cache_topology` kept it, or None."""
+        cached = await self.redis.get(keys.topology(run_id))
+        return None if cached is None else as_text(cached)
+
+    async def cache_topology(self, run_id: str, text: str) -> None:
+        """Keep the run's topology JSON, unless the run was deleted meanwhile (its keys go
+        with it, so the cache never outlives the run)."""
+        await self.redis.eval(CACHE_IF_STORED, 2, keys.run(run_id), keys.topology(run_id), text)
+
     # messages -------------------------------------------------------------
     async def write_messages(self, run_id: str, records: Iterable[tuple[str, str]]) -> int:
         """Store serialised message records (id, JSON), one HSET field each, pipelined in
@@ -277,13 +292,19 @@ class ProvenanceStore:
 
     # events ---------------------------------------------------------------
     async def add_event(self, run_id: str, event: dict[str, Any]) -> str:
-        """Append a progress event; its stream id doubles as an SSE event id."""
-        entry = await self.redis.xadd(
-            keys.events(run_id),
-            {"data": json.dumps(event)},
-            maxlen=self.events_maxlen,
-            approximate=True,
-        )
+        """Append a progress event; its stream id doubles as an SSE event id. A `round`
+        event also sets the record's `rounds_done` (its round + 1), in the same transaction,
+        so a run's progress can be read from its record while it runs."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(
+                keys.events(run_id),
+                {"data": json.dumps(event)},
+                maxlen=self.events_maxlen,
+                approximate=True,
+            )
+            if event.get("type") == "round":
+                pipe.hset(keys.run(run_id), "rounds_done", event["round"] + 1)
+            entry, *_ = await pipe.execute()
         return as_text(entry)
 
     async def events(self, run_id: str, after: str = "-") -> list[tuple[str, dict[str, Any]]]:
