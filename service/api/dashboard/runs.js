@@ -58,13 +58,17 @@ export function renderRuns(view) {
     studiesTable.replaceChildren(
       h("tr", {}, ...["study", "status", "progress", "started", "conditions", ""].map((name) => h("th", {}, name))),
       ...studies.filter(keep).sort(order).map((row) =>
-        h("tr", {},
+        h("tr", { dataset: { study: row.id } },
           h("td", {}, h("a", { href: `#/study/${encodeURIComponent(row.id)}` }, row.id)),
           h("td", {}, badge(row.status)),
           h("td", {}, progress(row.progress)),
           h("td", {}, when(row.started)),
           h("td", {}, row.summary),
-          h("td", {}, h("a", { href: `#/study/${encodeURIComponent(row.id)}` }, "compare conditions")),
+          h("td", { class: "actions" },
+            h("a", { href: `#/study/${encodeURIComponent(row.id)}` }, "compare conditions"),
+            row.live && h("button", { onclick: () => act(`cancel study ${row.id} and its live runs?`, () => api.post(`${api.study(row.id)}/cancel`)) }, "Cancel"),
+            h("button", { class: "danger", onclick: () => act(`delete study ${row.id}${row.live ? " (cancelling it first)" : ""}? Its ${row.runs} runs and their messages are removed.`, () => api.del(`${api.study(row.id)}${row.live ? "?force=true" : ""}`)) }, "Delete"),
+          ),
         )),
     );
     runsTable.replaceChildren(
@@ -106,7 +110,8 @@ export function renderRuns(view) {
 function runRow(view) {
   const record = view.record || {};
   const rounds = record.rounds || 0;
-  const done = api.FINAL.has(view.status) ? rounds : (record.round_seconds || []).length;
+  // rounds_done: set by each round as it ends; a run that succeeded ran all it needed
+  const done = view.status === "succeeded" ? rounds : record.rounds_done ?? (record.round_seconds || []).length;
   const summary = [record.backend, record.agents && `${record.agents} agents`, rounds && `${rounds} rounds`,
     record.counts && `${record.counts.messages} messages`].filter(Boolean).join(" · ");
   return {
@@ -126,6 +131,8 @@ function studyRow(view) {
     id: view.id,
     status: view.status,
     started: view.started_at,
+    live: !api.FINAL.has(view.status),
+    runs: view.runs.length,
     progress: view.progress.fraction,
     summary,
     text: `${view.id} ${view.name} ${view.status} ${summary}`.toLowerCase(),
