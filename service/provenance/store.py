@@ -101,6 +101,10 @@ class ProvenanceStore:
         if mapping:
             await self.redis.hset(keys.run(run_id), mapping=mapping)
 
+    async def clear_error(self, run_id: str) -> None:
+        """A resumed run starts without the error of its earlier attempt."""
+        await self.redis.hdel(keys.run(run_id), "error")
+
     async def get_run(self, run_id: str) -> dict[str, Any]:
         """The run record; a `running` run whose lease expired (its process is gone) is
         reported `interrupted`."""
