@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from agents.backend import ChatBackend, ChatRequest, Completion
+from agents.backend import ChatBackend, ChatRequest, Completion, WrappedBackend
 from agents.retrying import CallFailed
 from service.errors import Category, DriftlabError
 from service.provenance.run_limits import add_spending, reserve_call
@@ -28,13 +28,12 @@ class Budget:
     max_tokens: int | None = None
 
 
-class BudgetedBackend:
+class BudgetedBackend(WrappedBackend):
     """Reserves one call before each step (refusing it once the run has spent its budget)
     and adds the step's further attempts and its tokens after it."""
 
     def __init__(self, inner: ChatBackend, budget: Budget, redis: Redis, run_id: str) -> None:
-        self.inner = inner
-        self.name = inner.name
+        super().__init__(inner)
         self.budget = budget
         self.redis = redis
         self.run_id = run_id
@@ -58,6 +57,3 @@ class BudgetedBackend:
         if self.budget.max_tokens is not None and tokens >= self.budget.max_tokens:
             return f"{tokens} tokens used, budget.max_tokens={self.budget.max_tokens}"
         return None
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()

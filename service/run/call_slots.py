@@ -10,18 +10,17 @@ import secrets
 
 from redis.asyncio import Redis
 
-from agents.backend import ChatBackend, ChatRequest, Completion
+from agents.backend import ChatBackend, ChatRequest, Completion, WrappedBackend
 from service.provenance.run_limits import give_call_slot, take_call_slot
 
 
-class SlottedBackend:
+class SlottedBackend(WrappedBackend):
     """`inner` called only while holding one of the run's `limit` call slots."""
 
     def __init__(
         self, inner: ChatBackend, redis: Redis, run_id: str, limit: int, hold_s: float
     ) -> None:
-        self.inner = inner
-        self.name = inner.name
+        super().__init__(inner)
         self.redis = redis
         self.run_id = run_id
         self.limit = limit
@@ -37,6 +36,3 @@ class SlottedBackend:
             return await self.inner.complete(request)
         finally:
             await give_call_slot(self.redis, self.run_id, token)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()

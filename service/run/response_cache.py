@@ -10,7 +10,7 @@ import json
 
 from redis.asyncio import Redis
 
-from agents.backend import ChatBackend, ChatRequest, Completion
+from agents.backend import ChatBackend, ChatRequest, Completion, WrappedBackend
 from service.provenance.response_cache import cached_completion, keep_completion
 
 
@@ -30,13 +30,12 @@ def request_digest(endpoint: str, request: ChatRequest) -> str:
     return hashlib.sha256(identity.encode()).hexdigest()
 
 
-class CachingBackend:
+class CachingBackend(WrappedBackend):
     """Answers a request seen before from Redis (attempts 0, `cached` set); otherwise asks
     `inner` and keeps the completion for `ttl_s` seconds."""
 
     def __init__(self, inner: ChatBackend, endpoint: str, redis: Redis, ttl_s: int) -> None:
-        self.inner = inner
-        self.name = inner.name
+        super().__init__(inner)
         self.endpoint = endpoint
         self.redis = redis
         self.ttl_s = ttl_s
@@ -51,6 +50,3 @@ class CachingBackend:
         completion = await self.inner.complete(request)
         await keep_completion(self.redis, digest, completion.model_dump_json(), self.ttl_s)
         return completion
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
