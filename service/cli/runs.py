@@ -16,9 +16,9 @@ from service.experiment.spec_file import read_spec_file
 from service.gc_tuning import fewer_collections
 from service.lifecycle import RunControl, RunHooks, new_run, resume_run, start_run
 from service.measure.export import export_run
+from service.provenance.out_dirs import forget_out_dir, remember_out_dir, resume_out_dir
 from service.provenance.store import ProvenanceStore
 from service.terminal.lineage_views import full_message_id, lineage_for_cli
-from service.terminal.out_dirs import forget_out_dir, remember_out_dir, resume_out_dir
 from service.terminal.progress import RunProgress, Ticker
 from service.terminal.tables import runs_table
 

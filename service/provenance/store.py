@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -100,6 +100,10 @@ class ProvenanceStore:
             mapping["status"] = status.value
         if mapping:
             await self.redis.hset(keys.run(run_id), mapping=mapping)
+
+    async def clear_error(self, run_id: str) -> None:
+        """A resumed run starts without the error of its earlier attempt."""
+        await self.redis.hdel(keys.run(run_id), "error")
 
     async def get_run(self, run_id: str) -> dict[str, Any]:
         """The run record; a `running` run whose lease expired (its process is gone) is
@@ -236,23 +240,24 @@ class ProvenanceStore:
         return sorted(steps, key=lambda f: (f.replicate, f.round, natural_key(f.node)))
 
     async def write_embeddings(self, run_id: str, distances: dict[str, dict[str, float]]) -> None:
-        if distances:
-            await self.redis.hset(
-                keys.embeddings(run_id), mapping={k: json.dumps(v) for k, v in distances.items()}
-            )
+        await self._write_json_hash(keys.embeddings(run_id), distances)
 
     async def embeddings(self, run_id: str) -> dict[str, dict[str, float]]:
-        raw = await self.redis.hgetall(keys.embeddings(run_id))
-        return {as_text(k): json.loads(v) for k, v in raw.items()}
+        return await self._json_hash(keys.embeddings(run_id))
 
     async def write_judgements(self, run_id: str, verdicts: dict[str, dict[str, Any]]) -> None:
-        if verdicts:
-            await self.redis.hset(
-                keys.judgements(run_id), mapping={k: json.dumps(v) for k, v in verdicts.items()}
-            )
+        await self._write_json_hash(keys.judgements(run_id), verdicts)
 
     async def judgements(self, run_id: str) -> dict[str, dict[str, Any]]:
-        raw = await self.redis.hgetall(keys.judgements(run_id))
+        return await self._json_hash(keys.judgements(run_id))
+
+    async def _write_json_hash(self, key: str, values: Mapping[str, Any]) -> None:
+        """Add `values` to the hash at `key`, each as JSON (nothing for none)."""
+        if values:
+            await self.redis.hset(key, mapping={k: json.dumps(v) for k, v in values.items()})
+
+    async def _json_hash(self, key: str) -> dict[str, Any]:
+        raw = await self.redis.hgetall(key)
         return {as_text(k): json.loads(v) for k, v in raw.items()}
 
     async def get_message(self, run_id: str, message_id: str) -> Message:

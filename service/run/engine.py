@@ -20,16 +20,17 @@ from service.experiment.rng import Purpose, derive_seed
 from service.experiment.schedule import Pending, source_emits, turn_rng
 from service.measure.drift_table import DriftTable
 from service.measure.manifest import versions
+from service.provenance.leases import cancel_requested
 from service.provenance.message import FailedStep, TextMetrics
 from service.provenance.store import ProvenanceStore
 from service.run.binding import RunScope, bound_context
 from service.run.budget import BudgetExceeded
 from service.run.embedding_sample import EmbeddingSample
 from service.run.inbox import holds_human, new_inbox
-from service.run.lease import Lease, cancel_requested, stop_if_asked
+from service.run.lease import Lease, stop_if_asked
 from service.run.reach import ReachController, fresh_rng
 from service.run.record_writer import RecordWriter
-from service.run.replay import Replay, clear_error
+from service.run.replay import Replay
 from service.run.report import MESSAGE_COUNTS, RoundReport, RunResult
 from service.run.round_drift import round_drift
 from service.run.runners import StepRunner, open_runner
@@ -173,7 +174,7 @@ class Engine:
             self._started = now
             await self.store.update_run(self.run_id, RunStatus.RUNNING, started_at=now)
         else:
-            await clear_error(self.store, self.run_id)
+            await self.store.clear_error(self.run_id)
             await self.store.update_run(self.run_id, RunStatus.RUNNING, resumed_at=now)
             self._started = (await self.store.get_run(self.run_id)).get("started_at", now)
         event = {"type": "status", "status": RunStatus.RUNNING.value}
