@@ -74,7 +74,8 @@ def print_drift(rows: list[dict[str, Any]]) -> None:
     headers = dict(DRIFT_HEADERS)
     if any(row.get("n_judged") for row in rows):
         headers |= {"judged_fact_retention": "judged", "invented_claims": "invented"}
-    out.print(fitted_table("drift from the original, by generation (means)", headers, rows))
+    title = "drift from the original, by generation (means)"
+    out.print(fitted_table(title, headers, rows, width=out.width))
 
 
 def print_rounds(rows: list[dict[str, Any]]) -> None:
@@ -85,8 +86,8 @@ def print_rounds(rows: list[dict[str, Any]]) -> None:
     shown = [row for row in rows if row["round"] % step == 0 or row is rows[-1]]
     title = "by round: means over the messages written (msg) and the whole population (pop)"
     if step > 1:
-        title += f"; every {step}th round, all in drift_by_round.csv"
-    out.print(fitted_table(title, ROUND_HEADERS, shown, digits=2))
+        title += f"; one round in {step}, all in drift_by_round.csv"
+    out.print(fitted_table(title, ROUND_HEADERS, shown, digits=2, width=out.width))
     last = rows[-1]
     out.print(
         f"last round: {last['spoke']} of {last['agents']} agents spoke "

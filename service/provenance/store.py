@@ -298,6 +298,16 @@ class ProvenanceStore:
         )
         return [(as_text(i), json.loads(f[b"data"])) for i, f in entries]
 
+    async def rounds_announced(self, run_id: str) -> int:
+        """Rounds a live run has finished, by its last event: a round's start or its end."""
+        entries = cast(
+            list[tuple[bytes, dict[bytes, bytes]]],
+            await self.redis.xrevrange(keys.events(run_id), count=1),
+        )
+        last = json.loads(entries[0][1][b"data"]) if entries else {}
+        ended = {"round_started": 0, "round": 1}.get(last.get("type", ""))
+        return 0 if ended is None else int(last["round"]) + ended
+
     async def read_events(
         self, run_id: str, after: str, *, block_ms: int | None = None, count: int = EVENTS_PAGE
     ) -> list[tuple[str, dict[str, Any]]]:

@@ -106,7 +106,7 @@ export function renderRuns(view) {
 function runRow(view) {
   const record = view.record || {};
   const rounds = record.rounds || 0;
-  const done = api.FINAL.has(view.status) ? rounds : (record.round_seconds || []).length;
+  const done = api.FINAL.has(view.status) ? rounds : record.rounds_done || 0;
   const summary = [record.backend, record.agents && `${record.agents} agents`, rounds && `${rounds} rounds`,
     record.counts && `${record.counts.messages} messages`].filter(Boolean).join(" · ");
   return {
