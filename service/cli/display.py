@@ -62,6 +62,28 @@ def report(done: RunOutcome) -> int:
     return EXIT_OK
 
 
+def print_run_header(record: dict[str, Any], rounds_done: int) -> None:
+    """A stored run's identity, status, size, times and counts, one fact a line."""
+    counts = record.get("counts") or {}
+    lines = [
+        ("run", record["id"]),
+        ("status", record.get("status", "?")),
+        ("error", record.get("error")),
+        ("backend", f"{record.get('backend')} (embedder {record.get('embedder')})"),
+        ("size", f"{record.get('agents')} agents, {rounds_done} of {record.get('rounds')} rounds"),
+        ("created", record.get("created_at")),
+        ("finished", record.get("finished_at")),
+        ("counts", ", ".join(f"{kind} {n}" for kind, n in counts.items()) or None),
+        (
+            "faults",
+            ", ".join(f"{kind} {n}" for kind, n in sorted(record.get("faults", {}).items())),
+        ),
+    ]
+    for label, value in lines:
+        if value:
+            out.print(f"{label:<9} {value}", markup=False, soft_wrap=True)
+
+
 def print_start(run_id: str, experiment: Experiment) -> None:
     err.print(
         f"run [bold]{run_id}[/]: {len(experiment.agents)} agents, "
