@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from agents.backend import ChatBackend, ChatRequest, Completion
 from agents.persona import Persona
 from agents.tasks import InputText, render_prompt
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
+class Reply(NamedTuple):
     """An agent's answer with the exact prompt it was given."""
 
     completion: Completion

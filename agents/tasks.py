@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 TaskName = Literal["summarize", "rephrase", "retell", "inspire", "continue", "merge"]
 
@@ -36,8 +35,7 @@ MERGE_FOLLOW_UP: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class InputText:
+class InputText(NamedTuple):
     """One text an agent reads, with an optional label shown above it (e.g. its provenance)."""
 
     text: str

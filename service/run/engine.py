@@ -7,7 +7,6 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack
-from datetime import UTC, datetime
 
 from agents.backend import BackendError, Completion, Usage
 from agents.completion import run_to_completion
@@ -25,6 +24,7 @@ from service.provenance.message import FailedStep, TextMetrics
 from service.provenance.store import ProvenanceStore
 from service.run.binding import RunScope, bound_context
 from service.run.budget import BudgetExceeded
+from service.run.clock import now_iso
 from service.run.embedding_sample import EmbeddingSample
 from service.run.inbox import holds_human, new_inbox
 from service.run.lease import Lease, stop_if_asked
@@ -50,10 +50,6 @@ from service.status import RunStatus
 WrapUp = Callable[[RunResult], Awaitable[None]]
 WRAPPED_UP = (RunStatus.SUCCEEDED, RunStatus.BUDGET_EXCEEDED)  # the ends with exports
 UNFINISHED = (RunStatus.FAILED, RunStatus.CANCELLED)  # exported as far as they got
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 class Engine:
@@ -169,7 +165,7 @@ class Engine:
         )
 
     async def _mark_running(self) -> None:
-        now = _now()
+        now = now_iso()
         if self._replay is None:
             self._started = now
             await self.store.update_run(self.run_id, RunStatus.RUNNING, started_at=now)
@@ -247,7 +243,7 @@ class Engine:
             await self.store.update_run(self.run_id, error=describe_failure(exc))
         if self._status is RunStatus.BUDGET_EXCEEDED:
             await self.store.update_run(self.run_id, error=str(exc))
-        self._finished = _now()
+        self._finished = now_iso()
         wrapping_up = self.wrap_up is not None and self._status in WRAPPED_UP
         stored = RunStatus.EXPORTING if wrapping_up else self._status
         await self.store.update_run(
@@ -458,11 +454,12 @@ class Engine:
 
     def _account_and_deliver(self, settled: list[Settled], round_: int) -> None:
         """Count and deliver stored messages, in a fixed order (never completion order)."""
+        inboxes = self._inboxes
         for item in settled:
             self._account(item)
             for receiver, delivery in deliveries(item, round_):
-                self._inboxes[receiver].deliver(delivery)
-                self._pending.reached(receiver)
+                inboxes[receiver].deliver(delivery)
+            self._pending.reached_all(item.observed)
 
     def _account(self, item: Settled) -> None:
         carried = item.carried

@@ -17,10 +17,16 @@ class RecordWriter:
         self._pending: list[tuple[str, str]] = []
 
     async def add(self, emitted: Emitted) -> Settled:
-        message = emitted.message
-        self._pending.append((message.id, message.model_dump_json()))
+        settled = self.keep(emitted)
         if len(self._pending) >= WRITE_CHUNK:
             await self.flush()
+        return settled
+
+    def keep(self, emitted: Emitted) -> Settled:
+        """Serialise the record for the next flush (the caller flushes at least every
+        WRITE_CHUNK records)."""
+        message = emitted.message
+        self._pending.append((message.id, message.model_dump_json()))
         return Settled.of(emitted)
 
     async def flush(self) -> None:
