@@ -53,7 +53,7 @@ def render_prompt(task: str, inputs: list[InputText]) -> str:
     if len(inputs) == 1 and task != "merge":
         return f"{INSTRUCTIONS[task]}\n\n{guide}{_block(inputs[0])}"
     intro = MERGE_INTRO.format(n=len(inputs), instruction=MERGE_FOLLOW_UP[task])
-    blocks = "\n\n".join(f"Text {i}:\n{_block(item)}" for i, item in enumerate(inputs, start=1))
+    blocks = "\n\n".join([f"Text {i}:\n{_block(item)}" for i, item in enumerate(inputs, start=1)])
     return f"{intro}\n\n{guide}{blocks}"
 
 

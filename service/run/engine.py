@@ -26,7 +26,7 @@ from service.run.binding import RunScope, bound_context
 from service.run.budget import BudgetExceeded
 from service.run.clock import now_iso
 from service.run.embedding_sample import EmbeddingSample
-from service.run.inbox import holds_human, new_inbox
+from service.run.inbox import deliver_to, holds_human, new_inbox
 from service.run.lease import Lease, stop_if_asked
 from service.run.reach import ReachController, fresh_rng
 from service.run.record_writer import RecordWriter
@@ -40,7 +40,6 @@ from service.run.step import (
     RunContext,
     Settled,
     Skipped,
-    deliveries,
     fault_kind,
     human_step,
 )
@@ -425,8 +424,7 @@ class Engine:
         await writer.flush()
         await self.store.record_humans(self.run_id, [fresh.carried.id], len(ctx.human_ids) - 1)
         self._account(fresh)
-        for receiver, delivery in deliveries(fresh, round_):
-            self._inboxes[receiver].deliver(delivery)
+        deliver_to(self._inboxes, fresh.node, fresh.carried, fresh.observed, round_)
         return [fresh]
 
     async def _run_agents(
@@ -454,11 +452,9 @@ class Engine:
 
     def _account_and_deliver(self, settled: list[Settled], round_: int) -> None:
         """Count and deliver stored messages, in a fixed order (never completion order)."""
-        inboxes = self._inboxes
         for item in settled:
             self._account(item)
-            for receiver, delivery in deliveries(item, round_):
-                inboxes[receiver].deliver(delivery)
+            deliver_to(self._inboxes, item.node, item.carried, item.observed, round_)
             self._pending.reached_all(item.observed)
 
     def _account(self, item: Settled) -> None:

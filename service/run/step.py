@@ -380,18 +380,3 @@ def _observations(
         )
         for r in receivers
     }
-
-
-def deliveries(settled: Settled, round_: int) -> list[tuple[str, Delivery]]:
-    """(receiver, delivery) for every out-neighbour of the sender. Receivers that saw the
-    same (shared, frozen) tags share one delivery: nothing changes a delivery once made."""
-    made: dict[int, Delivery] = {}
-    pairs = []
-    for receiver, observed in settled.observed.items():
-        delivery = made.get(id(observed))
-        if delivery is None:
-            delivery = made[id(observed)] = Delivery(
-                settled.node, settled.carried, observed, round_
-            )
-        pairs.append((receiver, delivery))
-    return pairs
