@@ -103,3 +103,11 @@ class WrappedBackend:
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+@runtime_checkable
+class ImmediateBackend(ChatBackend, Protocol):
+    """A backend that computes in process and never waits on I/O (null, synthetic): it also
+    answers synchronously, so a round's steps on it can run without a task or an await each."""
+
+    def complete_now(self, request: ChatRequest) -> Completion: ...

@@ -179,9 +179,9 @@ class ProvenanceStore:
             await pipe.execute()
 
     # messages -------------------------------------------------------------
-    async def write_messages(self, run_id: str, records: Iterable[tuple[str, str]]) -> int:
-        """Store serialised message records (id, JSON), one HSET field each, pipelined in
-        chunks. Returns how many."""
+    async def write_messages(self, run_id: str, records: Iterable[tuple[str, str | bytes]]) -> int:
+        """Store serialised message records (id, JSON as text or UTF-8 bytes), one HSET field
+        each, pipelined in chunks. Returns how many."""
         key = keys.messages(run_id)
         written = 0
         chunk: Fields = {}
