@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
+from agents.assembly import assemble
 from agents.backend import ChatBackend, ChatRequest, Completion
 from agents.persona import Persona
 from agents.tasks import InputText, render_prompt
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
+class Reply(NamedTuple):
     """An agent's answer with the exact prompt it was given."""
 
     completion: Completion
@@ -29,18 +30,23 @@ class Agent:
     max_tokens: int | None = None
 
     def request(self, inputs: list[InputText], *, seed: int | None = None) -> ChatRequest:
-        """The chat request this agent would send for `inputs` (no call is made)."""
-        return ChatRequest(
-            system=self.persona.system,
-            user=render_prompt(self.task, inputs),
-            inputs=tuple(item.text for item in inputs),
-            labels=tuple(item.label for item in inputs),
-            persona=self.persona,
-            task=self.task,
-            model=self.persona.model or self.model,
-            temperature=self.persona.temperature,
-            max_tokens=self.max_tokens or self.persona.max_tokens,
-            seed=seed,
+        """The chat request this agent would send for `inputs` (no call is made); every
+        value already has its type (the persona is validated), so none is validated again."""
+        persona = self.persona
+        return assemble(
+            ChatRequest,
+            {
+                "system": persona.system,
+                "user": render_prompt(self.task, inputs),
+                "inputs": tuple(item.text for item in inputs),
+                "labels": tuple(item.label for item in inputs),
+                "persona": persona,
+                "task": self.task,
+                "model": persona.model or self.model,
+                "temperature": float(persona.temperature),
+                "max_tokens": self.max_tokens or persona.max_tokens,
+                "seed": seed,
+            },
         )
 
     async def respond(self, inputs: list[InputText], *, seed: int | None = None) -> Reply:

@@ -91,3 +91,23 @@ class ChatBackend(Protocol):
     async def complete(self, request: ChatRequest) -> Completion: ...
 
     async def aclose(self) -> None: ...
+
+
+class WrappedBackend:
+    """Base of a backend that wraps another (retries, budget, call slots, cache): it has the
+    inner backend's name, and closing it closes the inner one."""
+
+    def __init__(self, inner: ChatBackend) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@runtime_checkable
+class ImmediateBackend(ChatBackend, Protocol):
+    """A backend that computes in process and never waits on I/O (null, synthetic): it also
+    answers synchronously, so a round's steps on it can run without a task or an await each."""
+
+    def complete_now(self, request: ChatRequest) -> Completion: ...

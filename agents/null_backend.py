@@ -12,12 +12,19 @@ from agents.backend import ChatRequest, Completion, Usage
 NULL_TEXT = "The null backend answers every request with this same sentence."
 
 
+NULL_COMPLETION = Completion(text=NULL_TEXT, model="null", usage=Usage(), finish_reason="stop")
+
+
 class NullBackend:
     name = "null"
 
     async def complete(self, request: ChatRequest) -> Completion:
         await asyncio.sleep(0)  # let the event loop run, as a backend that waits would
-        return Completion(text=NULL_TEXT, model="null", usage=Usage(), finish_reason="stop")
+        return self.complete_now(request)
+
+    def complete_now(self, request: ChatRequest) -> Completion:
+        """The one (frozen) completion, shared by every answer."""
+        return NULL_COMPLETION
 
     async def aclose(self) -> None:
         return None

@@ -9,7 +9,7 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from agents.backend import BackendError, ChatBackend, ChatRequest, Completion
+from agents.backend import BackendError, ChatBackend, ChatRequest, Completion, WrappedBackend
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ class CallFailed(BackendError):
         self.errors = errors
 
 
-class RetryingBackend:
+class RetryingBackend(WrappedBackend):
     """`inner` with the call policy applied; the completion records its attempts and errors."""
 
     def __init__(
@@ -46,8 +46,7 @@ class RetryingBackend:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        self.inner = inner
-        self.name = inner.name
+        super().__init__(inner)
         self.policy = policy
         self._sleep = sleep
         self._rng = rng or random.Random()  # jitter only: it never shapes a result
@@ -92,6 +91,3 @@ class RetryingBackend:
         if len(text) > limit:
             return completion.model_copy(update={"text": text[:limit], "truncated": True})
         return completion
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()

@@ -102,6 +102,10 @@ class SyntheticBackend:
 
     async def complete(self, request: ChatRequest) -> Completion:
         await asyncio.sleep(0)  # it never waits on I/O: let the event loop run (Redis writes)
+        return self.complete_now(request)
+
+    def complete_now(self, request: ChatRequest) -> Completion:
+        """The retelling, computed at once."""
         started = time.perf_counter()
         rng = random.Random(request.seed)
         text = retell(

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 TaskName = Literal["summarize", "rephrase", "retell", "inspire", "continue", "merge"]
 
@@ -36,8 +35,7 @@ MERGE_FOLLOW_UP: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class InputText:
+class InputText(NamedTuple):
     """One text an agent reads, with an optional label shown above it (e.g. its provenance)."""
 
     text: str
@@ -55,7 +53,7 @@ def render_prompt(task: str, inputs: list[InputText]) -> str:
     if len(inputs) == 1 and task != "merge":
         return f"{INSTRUCTIONS[task]}\n\n{guide}{_block(inputs[0])}"
     intro = MERGE_INTRO.format(n=len(inputs), instruction=MERGE_FOLLOW_UP[task])
-    blocks = "\n\n".join(f"Text {i}:\n{_block(item)}" for i, item in enumerate(inputs, start=1))
+    blocks = "\n\n".join([f"Text {i}:\n{_block(item)}" for i, item in enumerate(inputs, start=1)])
     return f"{intro}\n\n{guide}{blocks}"
 
 

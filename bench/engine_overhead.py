@@ -1,7 +1,8 @@
 """Engine overhead: the engine's own cost per message, with the null backend (a fixed text at
 once) and no embedder, against raw pipelined redis-py writes of the same records measured in
-the same run. Also: where the engine's CPU time per message goes (a profiled run, by
-component), and the synthetic channel's own throughput per core.
+the same run. Also: where the engine's CPU time per message goes (a profiled run, every
+function in a named bucket: bench.engine_profile), and the synthetic channel's own
+throughput per core.
 
     python -m bench.engine_overhead [--agents 2000] [--rounds 10] [--repeats 3]
 """
@@ -21,20 +22,12 @@ from redis.asyncio import Redis
 from agents.backend import ChatRequest
 from agents.personas import BUILTIN_PERSONAS
 from agents.synthetic import SyntheticBackend
+from bench import engine_profile
 from bench.common import SOURCE, fresh_redis, mixing_spec
 from service.experiment.experiment import load
 from service.provenance import keys
 from service.provenance.store import WRITE_CHUNK, ProvenanceStore
 from service.run.engine import Engine
-
-# Components of a message's cost, by the functions that do them (profiled cumulative time).
-COMPONENTS = {
-    "tags": ("model_tags", "human_tags", "root_bits"),
-    "observed tags": ("_observations",),
-    "metrics": ("text_metrics",),
-    "serialisation": ("model_dump_json",),
-    "writes": ("write_messages",),
-}
 
 
 async def engine_run(
@@ -69,21 +62,16 @@ async def raw_seconds(redis: Redis, source_run: str, run_id: str, rounds: int) -
 
 
 async def breakdown(redis: Redis, agents: int, rounds: int) -> dict[str, float]:
-    """Each component's share of the engine's profiled time."""
+    """Each bucket's share of the engine's profiled time (bench.engine_profile), largest
+    first."""
     profile = cProfile.Profile()
     profile.enable()
     await engine_run(redis, agents, rounds, "profiled")
     profile.disable()
-    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
-    total = sum(entry[2] for entry in stats.values())  # own time of every function
-    shares = {}
-    for component, names in COMPONENTS.items():
-        cumulative = sum(entry[3] for (_, _, name), entry in stats.items() if name in names)
-        shares[component] = cumulative / total
-    shares["everything else (policy, prompt, step and round bookkeeping)"] = 1 - sum(
-        shares.values()
-    )
-    return shares
+    seconds = engine_profile.breakdown(pstats.Stats(profile))
+    seconds.pop(engine_profile.IDLE, None)  # shares of CPU time, not of waiting
+    total = sum(seconds.values())
+    return {k: v / total for k, v in sorted(seconds.items(), key=lambda kv: -kv[1])}
 
 
 async def synthetic_per_core(calls: int = 3000) -> float:
@@ -133,8 +121,9 @@ async def main() -> None:
     cpu_us = statistics.median(cpu_per_message)
     print(f"median ratio engine/raw: {statistics.median(ratios):.3f}; CPU {cpu_us:.0f} µs/msg")
     shares = await breakdown(redis, args.agents, args.rounds)
-    parts = ", ".join(f"{k} {v * cpu_us:.0f} µs ({v:.0%})" for k, v in shares.items())
-    print(f"CPU per message by component (profiled shares): {parts}")
+    print("CPU per message by bucket (profiled shares of the median CPU):")
+    for bucket, share in shares.items():
+        print(f"  {bucket:40s} {share * cpu_us:5.1f} µs  {share:5.1%}")
     print(f"synthetic channel alone: {await synthetic_per_core():,.0f} retellings/s per core")
     await redis.flushdb()
     await redis.aclose()

@@ -97,10 +97,19 @@ class Client:
         return RunView.model_validate(await self._json("GET", _path("runs", run_id)))
 
     async def runs(
-        self, status: RunStatus | str | None = None, page_size: int = 100
+        self,
+        status: RunStatus | str | None = None,
+        page_size: int = 100,
+        fields: str | None = None,
     ) -> AsyncIterator[RunView]:
-        """Every run, newest first, page after page; only those with `status` when given."""
-        params = {"status": None if status is None else RunStatus(status).value, "limit": page_size}
+        """Every run, newest first, page after page; only those with `status` when given. Each
+        run's `record` is its summary, or the record fields `fields` names (`full,spec`: the
+        whole record)."""
+        params = {
+            "status": None if status is None else RunStatus(status).value,
+            "limit": page_size,
+            "fields": fields,
+        }
         async for item in self._pages("/v1/runs", params, RunPage):
             yield item
 

@@ -4,7 +4,6 @@ topology and the list of studies, through aiohttp's test client against the real
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from statistics import fmean
@@ -17,7 +16,7 @@ from service.api.models import TopologyPreview
 from service.provenance import keys
 from tests.conftest import spec_dict
 from tests.test_api import TOKEN, api, api_settings, finished, start
-from tests.test_api_events import FRESH, read_events, stub_spec
+from tests.test_api_events import read_events
 from tests.test_api_studies import post_study, study_dict, study_finished
 
 __all__ = ["api"]  # the fixture, imported from test_api
@@ -110,26 +109,6 @@ async def test_a_topology_is_not_kept_for_a_run_deleted_meanwhile(store, redis):
     it while the run was deleted leaves no key behind)."""
     await store.cache_topology("gone", "{}")
     assert not await redis.exists(keys.topology("gone"))
-
-
-async def test_a_running_runs_record_counts_its_rounds_done(api, openai_endpoint):
-    """While a run goes, its record (and its listing's summary) carries `rounds_done`, the
-    rounds finished so far, below `rounds` while it runs and equal to it at the end."""
-    await openai_endpoint(latency_s=0.05)
-    run_id = await start(api, stub_spec(rounds=12, **FRESH))
-    seen: set[int] = set()
-    for _ in range(600):
-        page = await (await api.get("/v1/runs", params={"fields": "summary"})).json()
-        listed = [item["record"] for item in page["items"] if item["id"] == run_id]
-        record = listed[0] if listed else {}  # not stored yet
-        if record.get("status") == "running" and "rounds_done" in record:
-            seen.add(record["rounds_done"])
-        if record.get("status") not in (None, "queued", "running"):
-            break
-        await asyncio.sleep(0.05)
-    assert seen and min(seen) < 12 and all(0 < done <= 12 for done in seen), seen
-    record = (await finished(api, run_id))["record"]
-    assert record["rounds_done"] == record["rounds"] == 12
 
 
 async def test_studies_are_listed(api):

@@ -18,9 +18,9 @@ from service.api.guards import WORK_ROUTES
 from service.api.routes import ROUTE_GROUPS
 from service.provenance import keys
 from service.provenance.redis_conn import masked
+from service.provenance.workers import announce
 from service.redaction import redact
 from service.run import distributed
-from service.run.worker_presence import announce
 from service.status import RunStatus
 from tests.conftest import free_port, spec_dict
 from tests.redis_process import RedisServer

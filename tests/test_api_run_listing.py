@@ -1,4 +1,5 @@
-"""GET /v1/runs?fields=: small summaries, the spec only on request, paged."""
+"""GET /v1/runs lists summaries by default; `fields=` asks for the spec, the whole record
+(`full`) or named fields; paged."""
 
 from __future__ import annotations
 
@@ -7,39 +8,85 @@ import pytest
 from service.api.app import create_app
 from service.api.run_fields import SUMMARY_FIELDS
 from tests.conftest import spec_dict
-from tests.test_api import api_settings
+from tests.test_api import api_settings, finished, start
+
+RUNS = 40
 
 
 @pytest.fixture
 async def api(aiohttp_client, store, tmp_path):
-    for index in range(3):
-        await store.create_run(f"run-{index}", spec_dict(name=f"exp{index}"), rounds=4)
-        await store.update_run(f"run-{index}", drift=[{"generation": g} for g in range(500)])
-    return await aiohttp_client(create_app(api_settings(tmp_path)))
+    """40 stored runs: one run by the server, 39 copies of its record under other ids."""
+    client = await aiohttp_client(create_app(api_settings(tmp_path)))
+    first = await start(client, spec_dict(rounds=3))
+    await finished(client, first)
+    record = await store.get_run(first)
+    spec = record.pop("spec")
+    kept = {k: v for k, v in record.items() if k not in ("id", "status", "created_at")}
+    for index in range(1, RUNS):
+        await store.create_run(f"copy-{index:02}", {**spec, "name": f"copy{index}"})
+        await store.update_run(f"copy-{index:02}", status=None, **kept)
+    return client
 
 
-async def test_summary_fields_only(api):
-    body = await (await api.get("/v1/runs", params={"fields": "summary"})).json()
-    assert [item["id"] for item in body["items"]] == ["run-2", "run-1", "run-0"]
-    for item in body["items"]:
-        assert set(item["record"]) <= set(SUMMARY_FIELDS)
-        assert int(item["record"]["rounds"]) == 4 and item["record"]["name"].startswith("exp")
-        assert "drift" not in item["record"] and "spec" not in item["record"]
+async def _listing(api, **params: str) -> tuple[list[dict], int]:
+    """The listing's items and the size of its body in bytes."""
+    response = await api.get("/v1/runs", params=params)
+    assert response.status == 200, await response.text()
+    body = await response.read()
+    return (await response.json())["items"], len(body)
+
+
+async def test_summaries_by_default_much_smaller_than_whole_records(api):
+    """Without `fields`: each record is its summary (no spec, no drift tables), carrying
+    what the dashboard's list shows; `full,spec` gives whole records, several times the
+    bytes."""
+    items, size = await _listing(api)
+    whole, whole_size = await _listing(api, fields="full,spec")
+    assert len(items) == len(whole) == RUNS
+    for item in items:
+        record = item["record"]
+        assert set(record) <= set(SUMMARY_FIELDS)
+        assert "spec" not in record and "drift" not in record
+        assert record["rounds"] == record["rounds_done"] == 3
+        assert record["counts"]["messages"] > 0 and record["backend"] == "synthetic"
+    for item in whole:
+        assert item["record"]["spec"]["rounds"] == 3 and len(item["record"]["drift"]) > 0
+    assert size * 5 < whole_size, (size, whole_size)
+
+
+async def test_full_is_the_old_default_and_spec_comes_on_request(api):
+    """`full`: every record field but the spec; `spec` alone, or beside the summary."""
+    items, _ = await _listing(api, fields="full")
+    assert all("spec" not in item["record"] and "drift" in item["record"] for item in items)
+    items, _ = await _listing(api, fields="summary,spec")
+    for item in items:
+        assert item["record"]["spec"]["name"] == item["record"]["name"]
+        assert set(item["record"]) <= {*SUMMARY_FIELDS, "spec"}
 
 
 async def test_spec_on_request_and_paging(api):
-    response = await api.get("/v1/runs", params={"fields": "status,spec", "limit": "2"})
-    body = await response.json()
-    assert len(body["items"]) == 2 and body["next_cursor"] is not None
-    assert body["items"][0]["record"]["spec"]["name"] == "exp2"
-    assert set(body["items"][0]["record"]) == {"status", "spec"}
-    rest = await (
-        await api.get("/v1/runs", params={"fields": "summary", "cursor": body["next_cursor"]})
-    ).json()
-    assert [item["id"] for item in rest["items"]] == ["run-0"]
+    """Pages of 15 give every run once, newest first; the fields asked for, no others."""
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        params = {"fields": "status,spec", "limit": "15", **({"cursor": cursor} if cursor else {})}
+        body = await (await api.get("/v1/runs", params=params)).json()
+        assert all(set(item["record"]) == {"status", "spec"} for item in body["items"])
+        seen += [item["id"] for item in body["items"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) == RUNS
+    assert seen[:2] == ["copy-39", "copy-38"]
 
 
-async def test_default_listing_is_unchanged(api):
-    """Without `fields`: the whole record but the spec, as before."""
-    item = (await (await api.get("/v1/runs")).json())["items"][0]
-    assert "spec" not in item["record"] and len(item["record"]["drift"]) == 500
+async def test_a_live_runs_rounds_done_come_from_its_last_event(store):
+    """A running run's record has no round times yet: its last event tells the rounds done."""
+    assert await store.rounds_announced("live") == 0
+    await store.add_event("live", {"type": "status", "status": "running"})
+    assert await store.rounds_announced("live") == 0
+    for round_ in range(3):
+        await store.add_event("live", {"type": "round_started", "round": round_})
+        assert await store.rounds_announced("live") == round_
+        await store.add_event("live", {"type": "round", "round": round_})
+        assert await store.rounds_announced("live") == round_ + 1

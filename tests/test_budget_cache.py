@@ -12,7 +12,7 @@ from agents.retrying import CallFailed, CallPolicy, RetryingBackend
 from service.experiment.experiment import load
 from service.provenance import keys
 from service.run.engine import Engine
-from service.run.response_cache import CachingBackend, cache_key
+from service.run.response_cache import CachingBackend, request_digest
 from service.status import RunStatus
 from tests.conftest import spec_dict
 from tests.test_cli import driftlab
@@ -115,7 +115,8 @@ async def test_errors_are_never_cached_and_the_key_holds_the_seed(aiohttp_server
     try:
         with pytest.raises(CallFailed):
             await chat.complete(request(seed=1))
-        assert await redis.get(cache_key("openai|stub|m", request(seed=1))) is None
+        digest = request_digest("openai|stub|m", request(seed=1))
+        assert await redis.get(keys.cached_completion(digest)) is None
         fresh = await chat.complete(request(seed=1))
         again = await chat.complete(request(seed=1))
         await chat.complete(request(seed=2))

@@ -15,7 +15,7 @@ from agents.personas import EDITOR, TABLOID
 from service.calibrate.curves import mean_curves, read_chains
 from service.calibrate.fit import FitSettings, fit
 from service.calibrate.simulate import simulate
-from service.calibrate.sources import DEFAULT_SOURCES, LIGHTHOUSE, MARKET
+from service.calibrate.sources import DEFAULT_SOURCES
 from service.cli import main
 from service.measure.metrics import words
 from tests.conftest import cli_process, cli_result
@@ -31,7 +31,7 @@ def test_fit_recovers_known_parameters():
     """'Real' chains simulated under a known channel (other seeds, more chains) are fitted
     back to that channel's grid point: a plateau (settled_change 0) and a steady decay
     (settled_change 1) are told apart, and the grid's worst point is far off."""
-    sources = {"lighthouse": LIGHTHOUSE, "market": MARKET}
+    sources = {name: DEFAULT_SOURCES[name] for name in ("lighthouse", "market")}
     personas = [EDITOR, TABLOID]
     settings = FitSettings(generations=6, replicates=3, seed=0, grid=GRID, refine_evaluations=0)
     for settled in (0.0, 1.0):
@@ -45,7 +45,7 @@ def test_fit_recovers_known_parameters():
 
 def test_fit_curves_start_at_the_source():
     """Every simulated curve starts at full retention, the source's length and distance 0."""
-    chains, texts = simulate(Channel(), {"market": MARKET}, [EDITOR], 3, 2)
+    chains, texts = simulate(Channel(), {"market": DEFAULT_SOURCES["market"]}, [EDITOR], 3, 2)
     curves = mean_curves(chains, 3)
     assert [curves[m][0] for m in ("fact_retention", "length_ratio", "cosine")] == [1, 1, 0]
     assert len(texts) == 2 and all(len(told) == 3 for told in texts.values())

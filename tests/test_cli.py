@@ -148,6 +148,16 @@ async def test_runs_lineage_export_delete(tmp_path, redis):
     [line] = [json.loads(text) for text in as_json.stdout.splitlines()]
     assert set(line) == {"id", "status", "created", "counts", "faults"}
     assert (line["id"], line["status"], line["counts"]["messages"]) == ("cli-run", "succeeded", 3)
+    shown = driftlab("show", "cli-r", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "cli-run" in shown.stdout and "2 of 2 rounds" in shown.stdout
+    assert "drift from the original" in shown.stdout
+    record = json.loads(driftlab("show", "latest", "--json", cwd=tmp_path).stdout)
+    assert (record["id"], record["counts"]["messages"], record["spec"]["rounds"]) == (
+        "cli-run",
+        3,
+        2,
+    )
     lineage = driftlab("lineage", "cli-run", "cli-run:0:1:a1", cwd=tmp_path)
     assert lineage.returncode == 0, lineage.stderr
     lines = lineage.stdout.splitlines()
@@ -160,6 +170,8 @@ async def test_runs_lineage_export_delete(tmp_path, redis):
     assert driftlab("delete", "cli-run", cwd=tmp_path).returncode == 0
     gone = driftlab("export", "cli-run", cwd=tmp_path)
     assert gone.returncode == 2 and "no run 'cli-run'" in gone.stderr
+    unknown = driftlab("show", "cli-run", cwd=tmp_path)
+    assert unknown.returncode == 2 and "no run 'cli-run'" in unknown.stderr
 
 
 async def test_overrides_from_the_command_line(tmp_path, redis):

@@ -47,8 +47,11 @@ async def test_run_waits_pages_messages_and_records(client):
     drift = await client.drift(created.id)
     assert isinstance(drift, Drift) and drift.run == created.id
     assert drift.drift == view.record["drift"] and len(drift.drift) >= 3
-    listed = [v.id async for v in client.runs(status="succeeded")]
-    assert listed == [created.id]
+    listed = [v async for v in client.runs(status="succeeded")]
+    assert [v.id for v in listed] == [created.id]
+    assert "drift" not in listed[0].record and listed[0].record["counts"] == view.record["counts"]
+    whole = [v async for v in client.runs(fields="full,spec")]
+    assert whole[0].record["drift"] == view.record["drift"] and "spec" in whole[0].record
     assert [v async for v in client.runs(status=RunStatus.FAILED)] == []
 
 

@@ -281,17 +281,20 @@ def test_open_a_study_comparison(page, server):
 
 
 def test_cancel_and_delete_a_run_from_the_list(page, server):
-    """The list shows a live run with its progress so far; Cancel (confirmed) stops it,
-    Delete (confirmed) removes it; the filter narrows the list to matching rows."""
-    spec = {**yaml.safe_load(RUN_YAML), "name": "to-cancel", **LIVE_FOR_MINUTES}
+    """The list shows a live run, its backend, size and progress from the listing's summaries;
+    Cancel (confirmed) stops it, Delete (confirmed) removes it; the filter narrows the list to
+    matching rows."""
+    spec = {**yaml.safe_load(RUN_YAML), "name": "to-cancel", "rounds": 300}
+    spec["topology"] = {"kind": "mixing", "n_agents": 10}  # cycles: it talks for minutes
     run_id = call(server, "POST", "/v1/runs", spec)["id"]
     page.on("dialog", lambda dialog: dialog.accept())
     page.goto(f"{server}/#/")
     row = page.locator(f"#runs tr[data-run='{run_id}']")
     playwright.expect(row.locator(".badge")).to_have_text("running", timeout=30_000)
-    bar = f"#runs tr[data-run='{run_id}'] progress"
-    page.wait_for_function(f'() => document.querySelector("{bar}").value > 0', timeout=30_000)
-    assert 0 < float(page.locator(bar).evaluate("(bar) => bar.value")) < 1
+    playwright.expect(row).to_contain_text("openai · 10 agents · 300 rounds")
+    progress = row.locator("progress")  # the summary's rounds_done over its rounds
+    playwright.expect(progress).not_to_have_attribute("value", "0", timeout=30_000)
+    assert 0 < float(progress.get_attribute("value") or 0) < 1
     shot(page, "runs")
     page.fill("#filter", run_id)
     playwright.expect(page.locator("#runs tr[data-run]")).to_have_count(1)

@@ -131,6 +131,17 @@ def test_run_figure_has_no_empty_panel_and_no_interval():
     assert "n = 4 messages" in caption and "no interval" in caption
 
 
+def test_a_long_title_fits_a_one_panel_figure():
+    """A run id over a single panel: the title's drawn extent stays inside the figure."""
+    rows = [{"round": r, "n": 1, "fact_retention": 1 - r / 10} for r in range(5)]
+    title = "run telephone-chain-20261203-131156-b7285a (synthetic)"
+    figure = drift_figure(rows, title=title, x="round")
+    assert len(panels(figure)) == 1
+    renderer = figure.canvas.get_renderer()
+    box = figure._suptitle.get_window_extent(renderer)
+    assert box.x0 >= 0 and box.x1 <= figure.bbox.width
+
+
 def test_files_are_png_at_300_dpi_and_svg(tmp_path: Path):
     written = save(study_figure(study_rows(), title="t"), tmp_path / "study.png")
     assert [p.name for p in written] == ["study.png", "study.svg"]
@@ -155,3 +166,9 @@ def test_redraw_reads_a_study_export(tmp_path: Path):
     assert sorted(p.name for p in written) == ["study.png", "study.svg"]
     with pytest.raises(BadInput, match="neither a study"):
         redraw(tmp_path)
+
+
+def test_redraw_of_a_missing_path_names_it(tmp_path: Path):
+    missing = tmp_path / "no-such-run"
+    with pytest.raises(BadInput, match=r"no exported run or study at .*no-such-run"):
+        redraw(missing)

@@ -25,8 +25,8 @@ from service.provenance import keys
 from service.provenance.message import Observed, TextMetrics
 from service.provenance.policies import Delivery
 from service.provenance.redis_conn import RedisUnavailable
+from service.provenance.step_queue import ensure_group
 from service.provenance.tags import Carried
-from service.run.distributed import ensure_group
 from service.run.step import Failed, Settled, Skipped
 from service.run.step_batch import StepInput
 from service.run.step_worker import StepWorker, WorkerOptions

@@ -108,6 +108,14 @@ async def test_parameters_bodies_and_answers(document):
     assert "interrupted" in status["enum"]
 
 
+async def test_the_run_listing_documents_summaries_by_default(document):
+    """`GET /v1/runs`: `fields` defaults to `summary`; its description names `full` and `spec`."""
+    listing = operation(document, "get", "/v1/runs")
+    fields = {p["name"]: p for p in listing["parameters"]}["fields"]
+    assert fields["schema"] == {"type": "string", "default": "summary"}
+    assert "`full`" in fields["description"] and "`spec`" in fields["description"]
+
+
 async def test_the_spec_example_starts_a_run(api, document):
     """The document's example spec is valid: posted, it starts a run."""
     example = document["components"]["schemas"]["ExperimentSpec"]["examples"][0]

@@ -10,12 +10,12 @@ from aiohttp.test_utils import TestClient
 
 from service.api.app import create_app
 from service.errors import RunNotFound
+from service.provenance.out_dirs import remember_out_dir, resume_out_dir
 from service.provenance.run_lookup import (
     AmbiguousRunId,
     resolve_run_id,
     shortest_unique_prefixes,
 )
-from service.terminal.out_dirs import remember_out_dir, resume_out_dir
 from tests.conftest import cli_process, cli_result, spec_dict
 from tests.test_api import api_settings
 

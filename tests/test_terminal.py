@@ -11,6 +11,7 @@ import networkx as nx
 import pytest
 from rich.console import Console
 
+from service.cli.display import ROUND_HEADERS
 from service.provenance.message import Message
 from service.terminal.lineage_views import lineage_document, render_tree, within_depth
 from service.terminal.tables import fitted_table, runs_table
@@ -69,6 +70,21 @@ def test_drift_table_fits_80_columns_and_drops_unmeasured_columns():
     assert max(len(line) for line in lines) <= 80
     assert "euclid" not in "\n".join(lines)
     assert sum("1234.568" in line for line in lines) == 30
+
+
+def test_columns_that_do_not_fit_are_left_out_whole_and_named():
+    """The by-round table's nine columns at 80: the last ones are left out (the caption says
+    which) rather than every header cut to an ellipsis; at 200 all are shown."""
+    rows = [{key: 1234.5 if key.startswith("pop") else 0.25 for key in ROUND_HEADERS} for _ in "ab"]
+    lines = rendered(fitted_table("by round", ROUND_HEADERS, rows, digits=2, width=80))
+    text = "\n".join(lines)
+    assert max(len(line) for line in lines) <= 80 and "…" not in text
+    shown = next(line.split() for line in lines if line.split()[:1] == ["round"])
+    left_out = text.split("left out at this width: ")[1].split()
+    assert shown == list(ROUND_HEADERS.values())[: len(shown)] and len(shown) < len(ROUND_HEADERS)
+    assert [name.strip(",") for name in left_out] == list(ROUND_HEADERS.values())[len(shown) :]
+    wide = "\n".join(rendered(fitted_table("by round", ROUND_HEADERS, rows, width=200), 200))
+    assert "left out" not in wide and all(header in wide for header in ROUND_HEADERS.values())
 
 
 def make_message(

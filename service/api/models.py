@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from agents.persona import Persona
 from service.provenance.message import Message
@@ -46,7 +46,11 @@ class RunView(BaseModel):
 
     id: str
     status: RunStatus
-    record: dict[str, Any] = {}
+    record: dict[str, Any] = Field(
+        {},
+        description="the stored record but its spec (GET /v1/runs/{run}); in GET /v1/runs, "
+        "the fields its `fields` parameter names, the run's summary by default",
+    )
 
 
 class MessagePage(Page[Message]):

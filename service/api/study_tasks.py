@@ -11,16 +11,17 @@ import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from agents.completion import run_to_completion
 from service.api.models import StudyCondition, StudyProgress, StudyRun, StudyView
 from service.api.runner import RunTasks
 from service.api.settings import ApiSettings
 from service.errors import Category, DriftlabError, LeaseHeld, RunNotFound, StudyIncomplete
-from service.lifecycle import Lease, RunControl, request_stop
-from service.provenance import keys
-from service.provenance.store import Fields, ProvenanceStore, as_text
+from service.lifecycle import Lease, RunControl
+from service.provenance.leases import request_stop, study_lease_keys
+from service.provenance.store import Fields, ProvenanceStore
+from service.provenance.studies import StudyRecords
 from service.status import RunStatus
 from service.study.run_study import run_study
 from service.study.runner import Prepared, StudyHooks
@@ -61,6 +62,7 @@ class StudyTasks:
 
     def __init__(self, store: ProvenanceStore, settings: ApiSettings, runs: RunTasks) -> None:
         self.store = store
+        self.records = StudyRecords(store)
         self.settings = settings
         self.runs = runs
         self.tasks: dict[str, asyncio.Task[None]] = {}
@@ -74,12 +76,11 @@ class StudyTasks:
         """Record the study and start it; TooManyRuns when the caller is at its run limit,
         StudyActive when the study is running already."""
         self.runs.admit(caller)
-        redis = self.store.redis
         lease = Lease(
-            redis,
+            self.store.redis,
             study_id,
             self.settings.lease_s,
-            keys_of=(keys.study_lease(study_id), keys.study_cancel(study_id), keys.study(study_id)),
+            leased=study_lease_keys(study_id),
         )
         if study_id in self.tasks:
             raise StudyActive(study_id)
@@ -106,11 +107,7 @@ class StudyTasks:
                 ]
             ),
         }
-        async with redis.pipeline(transaction=True) as pipe:
-            pipe.delete(keys.study(study_id))
-            pipe.hset(keys.study(study_id), mapping=record)
-            pipe.zadd(keys.STUDIES, {study_id: datetime.now(UTC).timestamp()})
-            await pipe.execute()
+        await self.records.start(study_id, record)
         self.runs.hold(caller, [item.planned.run_id for item in prepared])
         task = asyncio.create_task(
             self._run(study_id, study, prepared, lease), name=f"study {study_id}"
@@ -155,13 +152,13 @@ class StudyTasks:
 
     async def _finish(self, study_id: str, lease: Lease, status: RunStatus, error: str) -> None:
         fields: Fields = {"status": status.value, "error": error, "finished_at": _now()}
-        await self.store.redis.hset(keys.study(study_id), mapping=fields)
+        await self.records.update(study_id, fields)
         await lease.release()
 
     async def view(self, study_id: str) -> StudyView:
         """The study as stored; `running` without a live lease is `interrupted` (its server
         is gone; posting the study again resumes it)."""
-        record = await self.store.leased_record(keys.study(study_id), keys.study_lease(study_id))
+        record = await self.records.get(study_id)
         if record is None:
             raise StudyNotFound(study_id)
         status = RunStatus(record["status"])
@@ -199,9 +196,7 @@ class StudyTasks:
 
     async def is_live(self, study_id: str) -> bool:
         """Whether a server (this one or another sharing the Redis) runs the study now."""
-        return study_id in self.tasks or bool(
-            await self.store.redis.exists(keys.study_lease(study_id))
-        )
+        return study_id in self.tasks or await self.records.leased(study_id)
 
     async def cancel(self, study_id: str) -> bool:
         """Stop the study and wait until it has (it ends `cancelled`, its live runs too);
@@ -212,10 +207,10 @@ class StudyTasks:
             with contextlib.suppress(BaseException):
                 await task
             return True
-        if not await self.store.redis.exists(keys.study_lease(study_id)):
+        if not await self.records.leased(study_id):
             return False
-        lease = (keys.study_lease(study_id), keys.study_cancel(study_id))
-        await request_stop(self.store.redis, lease, self.settings.lease_s, f"study {study_id!r}")
+        leased = study_lease_keys(study_id)
+        await request_stop(self.store.redis, leased, self.settings.lease_s, f"study {study_id!r}")
         return True
 
     async def delete(self, study_id: str, *, force: bool = False) -> None:
@@ -231,24 +226,17 @@ class StudyTasks:
         for run in view.runs:
             with contextlib.suppress(RunNotFound):
                 await runs.delete(run.id, force=force)
-        async with self.store.redis.pipeline(transaction=True) as pipe:
-            pipe.unlink(
-                keys.study(study_id), keys.study_lease(study_id), keys.study_cancel(study_id)
-            )
-            pipe.zrem(keys.STUDIES, study_id)
-            await pipe.execute()
+        await self.records.delete(study_id)
 
     async def page(self, cursor: int, limit: int) -> tuple[list[StudyView], int]:
         """Studies newest first from position `cursor`, at most `limit`, and how many there
         are."""
-        redis = self.store.redis
-        total = await redis.zcard(keys.STUDIES)
-        ranked = await redis.zrevrange(keys.STUDIES, cursor, cursor + limit - 1)
+        ids, total = await self.records.page(cursor, limit)
         items = []
-        for one in cast(list[bytes], ranked):
+        for one in ids:
             with contextlib.suppress(StudyNotFound):  # deleted meanwhile
-                items.append(await self.view(as_text(one)))
-        return items, int(total)
+                items.append(await self.view(one))
+        return items, total
 
     async def _status(self, run_id: str) -> RunStatus:
         try:

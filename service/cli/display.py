@@ -62,6 +62,28 @@ def report(done: RunOutcome) -> int:
     return EXIT_OK
 
 
+def print_run_header(record: dict[str, Any], rounds_done: int) -> None:
+    """A stored run's identity, status, size, times and counts, one fact a line."""
+    counts = record.get("counts") or {}
+    lines = [
+        ("run", record["id"]),
+        ("status", record.get("status", "?")),
+        ("error", record.get("error")),
+        ("backend", f"{record.get('backend')} (embedder {record.get('embedder')})"),
+        ("size", f"{record.get('agents')} agents, {rounds_done} of {record.get('rounds')} rounds"),
+        ("created", record.get("created_at")),
+        ("finished", record.get("finished_at")),
+        ("counts", ", ".join(f"{kind} {n}" for kind, n in counts.items()) or None),
+        (
+            "faults",
+            ", ".join(f"{kind} {n}" for kind, n in sorted(record.get("faults", {}).items())),
+        ),
+    ]
+    for label, value in lines:
+        if value:
+            out.print(f"{label:<9} {value}", markup=False, soft_wrap=True)
+
+
 def print_start(run_id: str, experiment: Experiment) -> None:
     err.print(
         f"run [bold]{run_id}[/]: {len(experiment.agents)} agents, "
@@ -74,7 +96,8 @@ def print_drift(rows: list[dict[str, Any]]) -> None:
     headers = dict(DRIFT_HEADERS)
     if any(row.get("n_judged") for row in rows):
         headers |= {"judged_fact_retention": "judged", "invented_claims": "invented"}
-    out.print(fitted_table("drift from the original, by generation (means)", headers, rows))
+    title = "drift from the original, by generation (means)"
+    out.print(fitted_table(title, headers, rows, width=out.width))
 
 
 def print_rounds(rows: list[dict[str, Any]]) -> None:
@@ -85,8 +108,8 @@ def print_rounds(rows: list[dict[str, Any]]) -> None:
     shown = [row for row in rows if row["round"] % step == 0 or row is rows[-1]]
     title = "by round: means over the messages written (msg) and the whole population (pop)"
     if step > 1:
-        title += f"; every {step}th round, all in drift_by_round.csv"
-    out.print(fitted_table(title, ROUND_HEADERS, shown, digits=2))
+        title += f"; one round in {step}, all in drift_by_round.csv"
+    out.print(fitted_table(title, ROUND_HEADERS, shown, digits=2, width=out.width))
     last = rows[-1]
     out.print(
         f"last round: {last['spoke']} of {last['agents']} agents spoke "

@@ -74,6 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--wide", action="store_true", help="whole ids and times")
     runs.set_defaults(handler="runs:list_runs")
 
+    show = commands.add_parser(
+        "show", parents=[common], help="one stored run: status, counts and drift tables"
+    )
+    show.add_argument("run")
+    show.add_argument("--json", action="store_true", help="the whole stored record as JSON")
+    show.set_defaults(handler="runs:show")
+
     export = commands.add_parser("export", parents=[common], help="write a stored run's files")
     export.add_argument("run")
     export.add_argument("--out", type=Path)

@@ -1,4 +1,4 @@
-"""Commands on single runs: run, resume, runs, export, delete, lineage."""
+"""Commands on single runs: run, resume, runs, show, export, delete, lineage."""
 
 from __future__ import annotations
 
@@ -7,18 +7,26 @@ import json
 from pathlib import Path
 
 from service.cli.console import err, notice, out, with_store, writable_dir
-from service.cli.display import EXIT_OK, print_estimate, print_start, report
+from service.cli.display import (
+    EXIT_OK,
+    print_drift,
+    print_estimate,
+    print_rounds,
+    print_run_header,
+    print_start,
+    report,
+)
 from service.experiment.dry_run import estimate
 from service.experiment.experiment import apply_overrides, load
 from service.experiment.run_ids import check_run_id
 from service.experiment.settings import Settings
 from service.experiment.spec_file import read_spec_file
 from service.gc_tuning import fewer_collections
-from service.lifecycle import RunControl, RunHooks, new_run, resume_run, start_run
+from service.lifecycle import RunControl, RunHooks, RunStatus, new_run, resume_run, start_run
 from service.measure.export import export_run
+from service.provenance.out_dirs import forget_out_dir, remember_out_dir, resume_out_dir
 from service.provenance.store import ProvenanceStore
 from service.terminal.lineage_views import full_message_id, lineage_for_cli
-from service.terminal.out_dirs import forget_out_dir, remember_out_dir, resume_out_dir
 from service.terminal.progress import RunProgress, Ticker
 from service.terminal.tables import runs_table
 
@@ -108,6 +116,26 @@ async def list_runs(args: argparse.Namespace) -> int:
             out.print("no stored runs")
             return EXIT_OK
         out.print(runs_table(runs, width=out.width, wide=args.wide))
+        return EXIT_OK
+
+    return await with_store(args.settings, go)
+
+
+async def show(args: argparse.Namespace) -> int:
+    check_run_id(args.run, args.settings)
+
+    async def go(store: ProvenanceStore) -> int:
+        record = await store.get_run(args.run)
+        if args.json:
+            print(json.dumps(record, default=str), flush=True)
+            return EXIT_OK
+        rounds_done = len(record.get("round_seconds") or [])
+        if record.get("status") == RunStatus.RUNNING.value:
+            rounds_done = await store.rounds_announced(args.run)
+        print_run_header(record, rounds_done)
+        if record.get("drift"):
+            print_drift(record["drift"])
+        print_rounds(record.get("drift_by_round") or [])
         return EXIT_OK
 
     return await with_store(args.settings, go)

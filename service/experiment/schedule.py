@@ -39,6 +39,12 @@ class Pending:
     def reached(self, node: str) -> None:
         self._since.setdefault(node, self._turn)
 
+    def reached_all(self, nodes: Iterable[str]) -> None:
+        """`reached` for each of `nodes`."""
+        since, turn = self._since, self._turn
+        for node in nodes:
+            since.setdefault(node, turn)
+
     def __bool__(self) -> bool:
         return bool(self._since)
 

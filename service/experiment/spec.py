@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     ConfigDict,
     Field,
     JsonValue,
@@ -42,6 +43,16 @@ PolicyKind = Literal[
     "anchor",
     "label",
 ]
+
+
+def _at_least_one_or_all(value: int | str, info: ValidationInfo) -> int | str:
+    if isinstance(value, int) and value < 1:
+        raise ValueError(f"{info.field_name} must be at least 1 or 'all', got {value}")
+    return value
+
+
+SampleSize = Annotated[int | Literal["all"], AfterValidator(_at_least_one_or_all)]
+"""How many items a sample takes: a whole number of at least 1, or `all`."""
 
 
 class Fact(Strict):
@@ -177,20 +188,13 @@ class Judge(Strict):
     model: str | None = Field(None, min_length=1)
     base_url: str | None = Field(None, min_length=1)
     api_key_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    sample: int | Literal["all"] = 20  # model messages judged per generation
+    sample: SampleSize = 20  # model messages judged per generation
     max_tokens: int = Field(300, ge=1)
 
     @field_validator("base_url")
     @classmethod
     def _no_credentials(cls, url: str | None) -> str | None:
         return url if url is None else check_base_url(url)
-
-    @field_validator("sample")
-    @classmethod
-    def _positive_sample(cls, value: int | str) -> int | str:
-        if isinstance(value, int) and value < 1:
-            raise ValueError(f"sample must be at least 1 or 'all', got {value}")
-        return value
 
 
 class LocalModel(Strict):
@@ -280,7 +284,7 @@ class ExperimentSpec(Strict):
     base_url: str | None = Field(None, min_length=1)
     embedder: EmbedderKind | None = None
     embedder_model: str | None = None
-    embed_sample: int | Literal["all"] = 200
+    embed_sample: SampleSize = 200
     task: TaskName = "summarize"
     source: Source
     human_corpus: list[str] = Field(default_factory=list)
@@ -384,13 +388,6 @@ class ExperimentSpec(Strict):
             check_text(persona.system, settings, f"the system prompt of {persona.name!r}")
             check_text(persona.description, settings, f"the description of {persona.name!r}")
         return personas
-
-    @field_validator("embed_sample")
-    @classmethod
-    def _positive_sample(cls, value: int | str) -> int | str:
-        if isinstance(value, int) and value < 1:
-            raise ValueError(f"embed_sample must be at least 1 or 'all', got {value}")
-        return value
 
     @field_validator("human_corpus")
     @classmethod

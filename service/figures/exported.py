@@ -37,7 +37,7 @@ def redraw(
     """Draw the figure of the run or study exported in `target` (its directory, or a file in
     it) into `out_dir` (default: that directory); returns the files written."""
     folder = target if target.is_dir() else target.parent
-    if not folder.is_dir():
+    if not target.exists() or not folder.is_dir():
         raise BadInput(f"no exported run or study at {str(target)!r}")
     manifest = _manifest(folder)
     if (folder / "study.csv").is_file():

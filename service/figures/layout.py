@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 LEGEND_COLUMNS = 3
 MARGIN = 0.1  # inches below the caption and between caption and legend
 CHARS_PER_INCH = 17  # caption characters per inch of width at the caption's font size
+TITLE_EM_PER_CHAR = 0.6  # a title character's width, in ems (DejaVu Sans, mixed text)
 
 
 def framed(panels: int, legend_entries: int, caption: str) -> tuple[Figure, list[Axes], str]:
@@ -30,10 +31,17 @@ def framed(panels: int, legend_entries: int, caption: str) -> tuple[Figure, list
     return figure, axes, wrapped
 
 
+def title_size(title: str, width: float) -> float:
+    """The title's font size: the usual one, smaller when the title would not fit `width`
+    inches (a long run id over one panel), down to the caption's."""
+    fitting = width * 0.95 * 72 / (TITLE_EM_PER_CHAR * max(len(title), 1))
+    return max(FONT - 0.5, min(FONT + 2, fitting))
+
+
 def finish(figure: Figure, title: str, drawn: list[Line2D], caption: str) -> None:
     """Title on top; below the panels a legend of the series actually drawn (none for a
     single series) and the caption."""
-    figure.suptitle(title, fontsize=FONT + 2)
+    figure.suptitle(title, fontsize=title_size(title, figure.get_figwidth()))
     height = figure.get_figheight()
     caption_lines = caption.count("\n") + 1
     figure.text(

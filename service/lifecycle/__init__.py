@@ -6,10 +6,10 @@ queued -> running -> exporting -> succeeded (or failed, cancelled, budget_exceed
 from service.lifecycle.control import LocalRuns, RunControl
 from service.lifecycle.ids import NewRun, new_run
 from service.lifecycle.running import RunHooks, RunOutcome, resume_run, run_spec, start_run
-from service.run.lease import Lease, holder_name, request_stop
+from service.provenance.workers import live_workers
+from service.run.lease import Lease, holder_name
 from service.run.report import RoundReport, RunResult
 from service.run.step_worker import StepWorker, WorkerOptions
-from service.run.worker_presence import live_workers
 from service.status import RunStatus
 
 __all__ = [
@@ -27,7 +27,6 @@ __all__ = [
     "holder_name",
     "live_workers",
     "new_run",
-    "request_stop",
     "resume_run",
     "run_spec",
     "start_run",

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from service.errors import RunActive
+from service.provenance.leases import live_holder, request_cancel
 from service.provenance.store import ProvenanceStore
-from service.run.lease import live_holder, request_cancel
 
 
 class LocalRuns(Protocol):

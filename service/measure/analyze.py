@@ -4,7 +4,6 @@ round. No chat model is called."""
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -17,6 +16,7 @@ import numpy as np
 from agents.embedding import Embedder
 from service.errors import BadInput
 from service.experiment.spec import Fact
+from service.measure.csv_files import write_csv
 from service.measure.diversity import mean_pairwise_cosine, rms_pairwise_euclidean
 from service.measure.drift_table import METRICS as TABLE_METRICS
 from service.measure.metrics import cosine_distance, distance_to_parents, euclidean, text_metrics
@@ -168,12 +168,8 @@ def metric_table(
 
 
 def write_table_csv(rows: list[dict[str, Any]], path: Path) -> Path:
-    columns = list(dict.fromkeys(name for row in rows for name in row))
-    with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.DictWriter(out, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    """`rows` as CSV, with every column any row has, in order of first appearance."""
+    return write_csv(rows, path, dict.fromkeys(name for row in rows for name in row))
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ SHOWN_COLUMNS = (
 TEXT_METRICS = ("length_words", "unique_words", "type_token_ratio", "fact_retention")
 EMBEDDING_METRICS = ("euclidean", "cosine")
 TAIL_METRICS = ("length_chars", "rare_word_retention", "entropy_ratio")
+MEASURED_ON_TEXT = (*TEXT_METRICS, *TAIL_METRICS)
 CORE_METRICS = (*TEXT_METRICS, *EMBEDDING_METRICS)
 METRICS = (*CORE_METRICS, *TAIL_METRICS)
 JUDGED = ("judged_fact_retention", "invented_claims")  # from the optional fact judge
@@ -46,9 +47,14 @@ class DriftTable:
 
     def add_text_metrics(self, generation: int, drift: TextMetrics) -> None:
         """Count one message of `generation` with the metrics measured on its text."""
-        self.add(
-            generation, {name: getattr(drift, name) for name in (*TEXT_METRICS, *TAIL_METRICS)}
-        )
+        self._messages[generation] += 1
+        cells = self._cells
+        for name in MEASURED_ON_TEXT:
+            value = getattr(drift, name)
+            if value is not None:
+                cell = cells[generation, name]
+                cell.total += value
+                cell.count += 1
 
     def add_values(self, generation: int, values: Mapping[str, float | None]) -> None:
         """Add metrics measured later (embeddings) for an already counted message."""

@@ -4,7 +4,6 @@ flat CSV / Parquet."""
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from service.measure.choices import FORMATS
+from service.measure.csv_files import dump_csv, write_csv
 from service.measure.drift_table import CORE_METRICS, JUDGED, METRICS, TAIL_METRICS, DriftTable
 from service.measure.manifest import build_manifest
 from service.measure.plots import plot_drift
@@ -190,16 +190,7 @@ async def export_run_views(
 def write_drift_csv(
     rows: list[dict[str, Any]], path: Path, columns: Iterable[str] = DRIFT_COLUMNS
 ) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as out:
-        dump_csv(rows, out, columns)
-    return path
-
-
-def dump_csv(rows: Iterable[dict[str, Any]], out: IO[str], columns: Iterable[str]) -> None:
-    """`rows` as CSV with a header of `columns`, in that order."""
-    writer = csv.DictWriter(out, fieldnames=list(columns))
-    writer.writeheader()
-    writer.writerows(rows)
+    return write_csv(rows, path, columns)
 
 
 MAPS = frozenset({"observed"})

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agents.assembly import assemble
 from agents.backend import Usage
 
 Origin = Literal["human", "model"]
@@ -86,23 +87,21 @@ class Message(BaseModel):
 
 
 MAX_ROOTS_LISTED = 100
-MESSAGE_FIELDS = tuple(Message.model_fields)
-_MESSAGE_FIELD_SET = frozenset(MESSAGE_FIELDS)
 
 
 def complete_message(fields: dict[str, Any]) -> Message:
     """A Message from every one of its fields, each already of its type (the step builds
-    them): what `model_construct` does, without its per-field default handling, which costs
-    more than the rest of a step's bookkeeping. Fields keep the model's order (the stored
-    JSON does too). A missing or unknown field is a bug."""
-    if fields.keys() != _MESSAGE_FIELD_SET:
-        raise ValueError(f"message fields differ: {sorted(fields.keys() ^ _MESSAGE_FIELD_SET)}")
-    message = Message.__new__(Message)
-    object.__setattr__(message, "__dict__", {name: fields[name] for name in MESSAGE_FIELDS})
-    object.__setattr__(message, "__pydantic_fields_set__", set(_MESSAGE_FIELD_SET))
-    object.__setattr__(message, "__pydantic_extra__", None)
-    object.__setattr__(message, "__pydantic_private__", None)
-    return message
+    them); a missing or unknown field is a bug (see `assemble`)."""
+    return assemble(Message, fields)
+
+
+_SERIALISER = Message.__pydantic_serializer__
+
+
+def record_json(message: Message) -> bytes:
+    """The stored record: `message.model_dump_json()` as UTF-8 bytes, without decoding it to
+    text for Redis to encode it back."""
+    return _SERIALISER.to_json(message)
 
 
 def message_id(run: str, replicate: int, round_: int, node: str) -> str:

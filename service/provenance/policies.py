@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from service.experiment.spec import Policy
 from service.provenance.message import Observed
@@ -11,8 +11,7 @@ from service.provenance.observation import observed_share
 from service.provenance.tags import Carried
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
+class Delivery(NamedTuple):
     """A message as one receiver holds it: the message, the tags it saw, when it arrived."""
 
     sender: str
@@ -86,10 +85,18 @@ def select(
     raise ValueError(f"unknown policy {kind!r}")
 
 
+def draws(policy: Policy, inbox: list[Delivery], max_inputs: int) -> bool:
+    """Whether `select` may draw from its generator: not when `all` or `label` reads the
+    whole inbox (the step then need not seed one)."""
+    return policy.kind not in ("all", "label") or len(inbox) > max_inputs
+
+
 def _sample(items: list[Delivery], k: int, rng: random.Random) -> list[Delivery]:
+    """`k` of `items` in their order: `rng.sample` draws positions exactly as it draws the
+    items themselves."""
     if len(items) <= k:
         return list(items)
-    return _in_inbox_order(rng.sample(items, k), items)
+    return [items[i] for i in sorted(rng.sample(range(len(items)), k))]
 
 
 def _weighted_sample(

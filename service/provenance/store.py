@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -52,7 +52,7 @@ JSON_FIELDS = (
     "versions",
 )
 
-NUMBER_FIELDS = ("replicate", "rounds", "agents", "rounds_done")
+NUMBER_FIELDS = ("replicate", "rounds", "agents")
 """Record fields Redis keeps as text that are whole numbers (the record shows numbers)."""
 
 
@@ -105,6 +105,10 @@ class ProvenanceStore:
             mapping["status"] = status.value
         if mapping:
             await self.redis.hset(keys.run(run_id), mapping=mapping)
+
+    async def clear_error(self, run_id: str) -> None:
+        """A resumed run starts without the error of its earlier attempt."""
+        await self.redis.hdel(keys.run(run_id), "error")
 
     async def get_run(self, run_id: str) -> dict[str, Any]:
         """The run record; a `running` run whose lease expired (its process is gone) is
@@ -190,9 +194,9 @@ class ProvenanceStore:
         await self.redis.eval(CACHE_IF_STORED, 2, keys.run(run_id), keys.topology(run_id), text)
 
     # messages -------------------------------------------------------------
-    async def write_messages(self, run_id: str, records: Iterable[tuple[str, str]]) -> int:
-        """Store serialised message records (id, JSON), one HSET field each, pipelined in
-        chunks. Returns how many."""
+    async def write_messages(self, run_id: str, records: Iterable[tuple[str, str | bytes]]) -> int:
+        """Store serialised message records (id, JSON as text or UTF-8 bytes), one HSET field
+        each, pipelined in chunks. Returns how many."""
         key = keys.messages(run_id)
         written = 0
         chunk: Fields = {}
@@ -251,23 +255,24 @@ class ProvenanceStore:
         return sorted(steps, key=lambda f: (f.replicate, f.round, natural_key(f.node)))
 
     async def write_embeddings(self, run_id: str, distances: dict[str, dict[str, float]]) -> None:
-        if distances:
-            await self.redis.hset(
-                keys.embeddings(run_id), mapping={k: json.dumps(v) for k, v in distances.items()}
-            )
+        await self._write_json_hash(keys.embeddings(run_id), distances)
 
     async def embeddings(self, run_id: str) -> dict[str, dict[str, float]]:
-        raw = await self.redis.hgetall(keys.embeddings(run_id))
-        return {as_text(k): json.loads(v) for k, v in raw.items()}
+        return await self._json_hash(keys.embeddings(run_id))
 
     async def write_judgements(self, run_id: str, verdicts: dict[str, dict[str, Any]]) -> None:
-        if verdicts:
-            await self.redis.hset(
-                keys.judgements(run_id), mapping={k: json.dumps(v) for k, v in verdicts.items()}
-            )
+        await self._write_json_hash(keys.judgements(run_id), verdicts)
 
     async def judgements(self, run_id: str) -> dict[str, dict[str, Any]]:
-        raw = await self.redis.hgetall(keys.judgements(run_id))
+        return await self._json_hash(keys.judgements(run_id))
+
+    async def _write_json_hash(self, key: str, values: Mapping[str, Any]) -> None:
+        """Add `values` to the hash at `key`, each as JSON (nothing for none)."""
+        if values:
+            await self.redis.hset(key, mapping={k: json.dumps(v) for k, v in values.items()})
+
+    async def _json_hash(self, key: str) -> dict[str, Any]:
+        raw = await self.redis.hgetall(key)
         return {as_text(k): json.loads(v) for k, v in raw.items()}
 
     async def get_message(self, run_id: str, message_id: str) -> Message:
@@ -292,19 +297,13 @@ class ProvenanceStore:
 
     # events ---------------------------------------------------------------
     async def add_event(self, run_id: str, event: dict[str, Any]) -> str:
-        """Append a progress event; its stream id doubles as an SSE event id. A `round`
-        event also sets the record's `rounds_done` (its round + 1), in the same transaction,
-        so a run's progress can be read from its record while it runs."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(
-                keys.events(run_id),
-                {"data": json.dumps(event)},
-                maxlen=self.events_maxlen,
-                approximate=True,
-            )
-            if event.get("type") == "round":
-                pipe.hset(keys.run(run_id), "rounds_done", event["round"] + 1)
-            entry, *_ = await pipe.execute()
+        """Append a progress event; its stream id doubles as an SSE event id."""
+        entry = await self.redis.xadd(
+            keys.events(run_id),
+            {"data": json.dumps(event)},
+            maxlen=self.events_maxlen,
+            approximate=True,
+        )
         return as_text(entry)
 
     async def events(self, run_id: str, after: str = "-") -> list[tuple[str, dict[str, Any]]]:
@@ -313,6 +312,16 @@ class ProvenanceStore:
             await self.redis.xrange(keys.events(run_id), min=after),
         )
         return [(as_text(i), json.loads(f[b"data"])) for i, f in entries]
+
+    async def rounds_announced(self, run_id: str) -> int:
+        """Rounds a live run has finished, by its last event: a round's start or its end."""
+        entries = cast(
+            list[tuple[bytes, dict[bytes, bytes]]],
+            await self.redis.xrevrange(keys.events(run_id), count=1),
+        )
+        last = json.loads(entries[0][1][b"data"]) if entries else {}
+        ended = {"round_started": 0, "round": 1}.get(last.get("type", ""))
+        return 0 if ended is None else int(last["round"]) + ended
 
     async def read_events(
         self, run_id: str, after: str, *, block_ms: int | None = None, count: int = EVENTS_PAGE

@@ -6,11 +6,10 @@ a union is one OR however many human texts a network has mixed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Carried:
+class Carried(NamedTuple):
     """What the engine keeps of a delivered message: enough to tag its children and read it."""
 
     id: str
@@ -22,8 +21,7 @@ class Carried:
     round: int
 
 
-@dataclass(frozen=True, slots=True)
-class Tags:
+class Tags(NamedTuple):
     """True tags of a new message."""
 
     origin: str
@@ -47,14 +45,17 @@ def model_tags(parents: list[Carried]) -> Tags:
     """
     if not parents:
         raise ValueError("a model message needs at least one parent")
-    roots = 0
-    for parent in parents:
+    first = parents[0]
+    roots, generation, min_generation, humans = 0, first.generation, first.min_generation, 0
+    for parent in parents:  # one pass: a step tags every message it writes
         roots |= parent.roots
-    humans = sum(1 for p in parents if p.origin == "human")
+        generation = max(generation, parent.generation)
+        min_generation = min(min_generation, parent.min_generation)
+        humans += parent.origin == "human"
     return Tags(
         origin="model",
-        generation=1 + max(p.generation for p in parents),
-        min_generation=1 + min(p.min_generation for p in parents),
+        generation=1 + generation,
+        min_generation=1 + min_generation,
         parents=tuple(p.id for p in parents),
         roots=roots,
         human_input_share=humans / len(parents),

@@ -56,28 +56,31 @@ def bind_agents(
     response cache when the spec asks and a `scope` is given); and each node's backend kind."""
     spec = experiment.spec
     guarded: dict[BackendConfig, ChatBackend] = {}
+    bound: dict[int, tuple[Agent, str]] = {}  # by persona object: agents sharing one share all
     agents: dict[str, Agent] = {}
     backend_of: dict[str, str] = {}
     for node in experiment.agents:
         persona = experiment.persona_of[node]
-        kind = persona.backend or experiment.backend
-        model = spec.model if kind == experiment.backend else None
-        config = BackendConfig(
-            kind=kind,
-            model=persona.model or model or DEFAULT_CHAT_MODELS[kind],
-            base_url=persona.base_url or spec.base_url,
-            api_key_env=persona.api_key_env,
-            n_threads=spec.local.n_threads,
-            n_ctx=spec.local.n_ctx,
-            calls=call_policy(spec.calls, persona, kind),
-            channel=spec.channel if kind == "synthetic" else DEFAULT_CHANNEL,
-        )
-        if config not in guarded:
-            guarded[config] = _guard(pool.get(config), config, spec, scope)
-        agents[node] = Agent(
-            persona, guarded[config], spec.task, model=config.model, max_tokens=spec.max_tokens
-        )
-        backend_of[node] = kind
+        if id(persona) not in bound:
+            kind = persona.backend or experiment.backend
+            model = spec.model if kind == experiment.backend else None
+            config = BackendConfig(
+                kind=kind,
+                model=persona.model or model or DEFAULT_CHAT_MODELS[kind],
+                base_url=persona.base_url or spec.base_url,
+                api_key_env=persona.api_key_env,
+                n_threads=spec.local.n_threads,
+                n_ctx=spec.local.n_ctx,
+                calls=call_policy(spec.calls, persona, kind),
+                channel=spec.channel if kind == "synthetic" else DEFAULT_CHANNEL,
+            )
+            if config not in guarded:
+                guarded[config] = _guard(pool.get(config), config, spec, scope)
+            agent = Agent(
+                persona, guarded[config], spec.task, model=config.model, max_tokens=spec.max_tokens
+            )
+            bound[id(persona)] = (agent, kind)
+        agents[node], backend_of[node] = bound[id(persona)]
     return agents, backend_of
 
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from agents.backend import ChatBackend, ChatRequest, Completion
+from agents.backend import ChatBackend, ChatRequest, Completion, WrappedBackend
 from agents.retrying import CallFailed
 from service.errors import Category, DriftlabError
-from service.provenance import keys
+from service.provenance.run_limits import add_spending, reserve_call
 
 
 class BudgetExceeded(DriftlabError, RuntimeError):
@@ -28,31 +28,27 @@ class Budget:
     max_tokens: int | None = None
 
 
-class BudgetedBackend:
+class BudgetedBackend(WrappedBackend):
     """Reserves one call before each step (refusing it once the run has spent its budget)
     and adds the step's further attempts and its tokens after it."""
 
     def __init__(self, inner: ChatBackend, budget: Budget, redis: Redis, run_id: str) -> None:
-        self.inner = inner
-        self.name = inner.name
+        super().__init__(inner)
         self.budget = budget
         self.redis = redis
-        self.key = keys.budget(run_id)
+        self.run_id = run_id
 
     async def complete(self, request: ChatRequest) -> Completion:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hincrby(self.key, "calls", 1)
-            pipe.hget(self.key, "tokens")
-            calls, tokens = await pipe.execute()
-        spent = self._spent(calls, int(tokens or 0))
+        spent = self._spent(*await reserve_call(self.redis, self.run_id))
         if spent:
             raise BudgetExceeded(f"the run's budget is spent: {spent}")
         try:
             completion = await self.inner.complete(request)
         except CallFailed as exc:
-            await self._add(exc.attempts - 1, 0)
+            await add_spending(self.redis, self.run_id, exc.attempts - 1, 0)
             raise
-        await self._add(completion.attempts - 1, completion.usage.total_tokens)
+        tokens = completion.usage.total_tokens
+        await add_spending(self.redis, self.run_id, completion.attempts - 1, tokens)
         return completion
 
     def _spent(self, calls: int, tokens: int) -> str | None:
@@ -61,14 +57,3 @@ class BudgetedBackend:
         if self.budget.max_tokens is not None and tokens >= self.budget.max_tokens:
             return f"{tokens} tokens used, budget.max_tokens={self.budget.max_tokens}"
         return None
-
-    async def _add(self, calls: int, tokens: int) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            if calls:
-                pipe.hincrby(self.key, "calls", calls)
-            if tokens:
-                pipe.hincrby(self.key, "tokens", tokens)
-            await pipe.execute()
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()

@@ -1,5 +1,6 @@
 """Agent steps as durable units of work in Redis, for `driftlab worker` processes on any
-machine: the third step runner, on a Redis Streams consumer group (docs/scaling.md).
+machine: the third step runner, on a Redis Streams consumer group (docs/scaling.md; its
+Redis commands are the store's, service/provenance/step_queue.py).
 
 The engine adds a round's steps to the stream `driftlab:steps`; workers read them with
 XREADGROUP, run the step, and commit its message, its "done" mark (the outcome, keyed by
@@ -16,64 +17,16 @@ import time
 from collections.abc import AsyncIterator, Sequence
 
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
 
 from service.errors import WorkerFailed
-from service.provenance import keys
+from service.provenance.step_queue import clear_round, done_steps, enqueue_steps, ensure_group
+from service.provenance.store import Fields
+from service.provenance.workers import live_workers
 from service.run.step_batch import ContextRunner, Outcome, StepInput
 from service.run.wire import decode_outcomes, encode_steps
-from service.run.worker_presence import BEAT_S, SILENT_AFTER_S, live_workers
+from service.run.worker_presence import BEAT_S, SILENT_AFTER_S
 
 POLL_S = 0.02
-COMMIT = """
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
-    if ARGV[3] ~= '' then
-        redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
-    end
-    redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
-    redis.call('RPUSH', KEYS[3], ARGV[1])
-end
-redis.call('XACK', KEYS[4], ARGV[5], ARGV[6])
-redis.call('XDEL', KEYS[4], ARGV[6])
-"""  # KEYS: done, messages, done order, stream; ARGV: index, message id, message JSON
-# (empty for none), outcome, group, entry id
-
-
-async def ensure_group(redis: Redis) -> None:
-    """Create the workers' consumer group (and the stream) unless they exist."""
-    try:
-        await redis.xgroup_create(keys.STEPS, keys.STEP_WORKERS, id="0", mkstream=True)
-    except ResponseError as exc:
-        if "BUSYGROUP" not in str(exc):
-            raise
-
-
-async def commit_step(
-    redis: Redis,
-    run_id: str,
-    round_: int,
-    index: int,
-    message: tuple[str, str] | None,
-    outcome: bytes,
-    entry_id: str,
-) -> None:
-    """Store a step's message and done mark and acknowledge (and delete) its entry,
-    atomically; nothing but the acknowledgement when the step was done before."""
-    mid, payload = message or ("", "")
-    await redis.eval(
-        COMMIT,
-        4,
-        keys.done(run_id, round_),
-        keys.messages(run_id),
-        keys.done_order(run_id, round_),
-        keys.STEPS,
-        index,
-        mid,
-        payload,
-        outcome,
-        keys.STEP_WORKERS,
-        entry_id,
-    )
 
 
 class _Presence:
@@ -110,37 +63,30 @@ class DistributedRunner(ContextRunner):
         redis = self.store.redis
         run_id = self.ctx.run_id
         await ensure_group(redis)
-        done, order = keys.done(run_id, round_), keys.done_order(run_id, round_)
-        await redis.delete(done, order)
-        async with redis.pipeline(transaction=False) as pipe:
-            for index, item in enumerate(inputs):
-                pipe.xadd(
-                    keys.STEPS,
-                    {
-                        "run": run_id,
-                        "replicate": self.ctx.replicate,
-                        "round": round_,
-                        "index": index,
-                        "humans": len(human_ids),
-                        "input": encode_steps([item]),
-                    },
-                )
-            await pipe.execute()
+        steps: list[Fields] = [
+            {
+                "run": run_id,
+                "replicate": self.ctx.replicate,
+                "round": round_,
+                "index": index,
+                "humans": len(human_ids),
+                "input": encode_steps([item]),
+            }
+            for index, item in enumerate(inputs)
+        ]
+        await enqueue_steps(redis, run_id, round_, steps)
         seen = 0
         presence = _Presence(redis)
         try:
             while seen < len(inputs):
-                indexes = await redis.lrange(order, seen, -1)
-                if not indexes:
+                done = await done_steps(redis, run_id, round_, seen)
+                if not done:
                     await presence.check(round_)
                     await asyncio.sleep(POLL_S)
                     continue
-                seen += len(indexes)
-                for stored_index, raw in zip(
-                    indexes, await redis.hmget(done, indexes), strict=True
-                ):
-                    assert isinstance(raw, bytes), "a step in the order list has no outcome"
+                seen += len(done)
+                for index, raw in done:
                     [(_, outcome)] = decode_outcomes(raw)
-                    yield int(stored_index), outcome
+                    yield index, outcome
         finally:
-            await redis.delete(done, order)
+            await clear_round(redis, run_id, round_)

@@ -7,7 +7,6 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack
-from datetime import UTC, datetime
 
 from agents.backend import BackendError, Completion, Usage
 from agents.completion import run_to_completion
@@ -20,16 +19,18 @@ from service.experiment.rng import Purpose, derive_seed
 from service.experiment.schedule import Pending, source_emits, turn_rng
 from service.measure.drift_table import DriftTable
 from service.measure.manifest import versions
+from service.provenance.leases import cancel_requested
 from service.provenance.message import FailedStep, TextMetrics
 from service.provenance.store import ProvenanceStore
 from service.run.binding import RunScope, bound_context
 from service.run.budget import BudgetExceeded
+from service.run.clock import now_iso
 from service.run.embedding_sample import EmbeddingSample
-from service.run.inbox import holds_human, new_inbox
-from service.run.lease import Lease, cancel_requested, stop_if_asked
+from service.run.inbox import deliver_to, holds_human, new_inbox
+from service.run.lease import Lease, stop_if_asked
 from service.run.reach import ReachController, fresh_rng
 from service.run.record_writer import RecordWriter
-from service.run.replay import Replay, clear_error
+from service.run.replay import Replay
 from service.run.report import MESSAGE_COUNTS, RoundReport, RunResult
 from service.run.round_drift import round_drift
 from service.run.runners import StepRunner, open_runner
@@ -39,7 +40,6 @@ from service.run.step import (
     RunContext,
     Settled,
     Skipped,
-    deliveries,
     fault_kind,
     human_step,
 )
@@ -49,10 +49,6 @@ from service.status import RunStatus
 WrapUp = Callable[[RunResult], Awaitable[None]]
 WRAPPED_UP = (RunStatus.SUCCEEDED, RunStatus.BUDGET_EXCEEDED)  # the ends with exports
 UNFINISHED = (RunStatus.FAILED, RunStatus.CANCELLED)  # exported as far as they got
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 class Engine:
@@ -168,12 +164,12 @@ class Engine:
         )
 
     async def _mark_running(self) -> None:
-        now = _now()
+        now = now_iso()
         if self._replay is None:
             self._started = now
             await self.store.update_run(self.run_id, RunStatus.RUNNING, started_at=now)
         else:
-            await clear_error(self.store, self.run_id)
+            await self.store.clear_error(self.run_id)
             await self.store.update_run(self.run_id, RunStatus.RUNNING, resumed_at=now)
             self._started = (await self.store.get_run(self.run_id)).get("started_at", now)
         event = {"type": "status", "status": RunStatus.RUNNING.value}
@@ -246,7 +242,7 @@ class Engine:
             await self.store.update_run(self.run_id, error=describe_failure(exc))
         if self._status is RunStatus.BUDGET_EXCEEDED:
             await self.store.update_run(self.run_id, error=str(exc))
-        self._finished = _now()
+        self._finished = now_iso()
         wrapping_up = self.wrap_up is not None and self._status in WRAPPED_UP
         stored = RunStatus.EXPORTING if wrapping_up else self._status
         await self.store.update_run(
@@ -428,8 +424,7 @@ class Engine:
         await writer.flush()
         await self.store.record_humans(self.run_id, [fresh.carried.id], len(ctx.human_ids) - 1)
         self._account(fresh)
-        for receiver, delivery in deliveries(fresh, round_):
-            self._inboxes[receiver].deliver(delivery)
+        deliver_to(self._inboxes, fresh.node, fresh.carried, fresh.observed, round_)
         return [fresh]
 
     async def _run_agents(
@@ -459,9 +454,8 @@ class Engine:
         """Count and deliver stored messages, in a fixed order (never completion order)."""
         for item in settled:
             self._account(item)
-            for receiver, delivery in deliveries(item, round_):
-                self._inboxes[receiver].deliver(delivery)
-                self._pending.reached(receiver)
+            deliver_to(self._inboxes, item.node, item.carried, item.observed, round_)
+            self._pending.reached_all(item.observed)
 
     def _account(self, item: Settled) -> None:
         carried = item.carried

@@ -9,10 +9,13 @@ a turn, and what the cap holds back waits for the next turn.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from service.experiment.spec import ExperimentSpec
+from service.provenance.message import Observed
 from service.provenance.policies import Delivery
+from service.provenance.tags import Carried
 
 
 @dataclass(slots=True)
@@ -70,6 +73,24 @@ class Queue:
     def contents(self) -> list[Delivery]:
         """The oldest `cap` unread deliveries."""
         return [self.waiting[i] for i in range(min(self.cap, len(self.waiting)))]
+
+
+def deliver_to(
+    inboxes: Mapping[str, Inbox | Queue],
+    sender: str,
+    carried: Carried,
+    observed: Mapping[str, Observed],
+    round_: int,
+) -> None:
+    """Deliver a message to every receiver in `observed`, with the tags that receiver saw.
+    Receivers that saw the same (shared, frozen) tags share one delivery: nothing changes a
+    delivery once made, and a message reaches a few receivers with one or two tag values."""
+    made: dict[int, Delivery] = {}
+    for receiver, tags in observed.items():
+        delivery = made.get(id(tags))
+        if delivery is None:
+            delivery = made[id(tags)] = Delivery(sender, carried, tags, round_)
+        inboxes[receiver].deliver(delivery)
 
 
 def holds_human(inbox: Inbox | Queue) -> bool:

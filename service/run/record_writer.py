@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from service.provenance.message import record_json
 from service.provenance.store import WRITE_CHUNK, ProvenanceStore
 from service.run.step import Emitted, Settled
 
@@ -14,13 +15,19 @@ class RecordWriter:
     def __init__(self, store: ProvenanceStore, run_id: str) -> None:
         self.store = store
         self.run_id = run_id
-        self._pending: list[tuple[str, str]] = []
+        self._pending: list[tuple[str, bytes]] = []
 
     async def add(self, emitted: Emitted) -> Settled:
-        message = emitted.message
-        self._pending.append((message.id, message.model_dump_json()))
+        settled = self.keep(emitted)
         if len(self._pending) >= WRITE_CHUNK:
             await self.flush()
+        return settled
+
+    def keep(self, emitted: Emitted) -> Settled:
+        """Serialise the record for the next flush (the caller flushes at least every
+        WRITE_CHUNK records)."""
+        message = emitted.message
+        self._pending.append((message.id, record_json(message)))
         return Settled.of(emitted)
 
     async def flush(self) -> None:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from agents.backend import Completion
 from service.errors import BadInput
-from service.provenance import keys
 from service.provenance.message import FailedStep, Message, message_id
 from service.provenance.store import ProvenanceStore
 from service.run.step import KEPT_COMPLETION_FIELDS
@@ -81,8 +80,3 @@ def completion_of(message: Message) -> Completion:
     return Completion(
         text=message.text, model=message.model or "", errors=tuple(message.errors), **kept
     )
-
-
-async def clear_error(store: ProvenanceStore, run_id: str) -> None:
-    """A resumed run starts without the error of its earlier attempt."""
-    await store.redis.hdel(keys.run(run_id), "error")

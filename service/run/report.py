@@ -40,10 +40,14 @@ class RoundReport:
 
     def event(self) -> dict[str, Any]:
         """The `round` event: all but the call latencies, with the drift fields."""
-        fields = dataclasses.asdict(self)
-        del fields["latencies_ms"]
-        live_view = fields.pop("live_view")
-        return {"type": "round", **fields, **live_view}
+        shown = {name: getattr(self, name) for name in EVENT_FIELDS}
+        return {"type": "round", **shown, **self.live_view}
+
+
+EVENT_FIELDS = tuple(
+    f.name for f in dataclasses.fields(RoundReport) if f.name not in ("latencies_ms", "live_view")
+)
+"""The report's fields the `round` event shows as they are (shallow: no copy of the ids)."""
 
 
 @dataclass

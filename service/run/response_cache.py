@@ -10,12 +10,12 @@ import json
 
 from redis.asyncio import Redis
 
-from agents.backend import ChatBackend, ChatRequest, Completion
-from service.provenance import keys
+from agents.backend import ChatBackend, ChatRequest, Completion, WrappedBackend
+from service.provenance.response_cache import cached_completion, keep_completion
 
 
-def cache_key(endpoint: str, request: ChatRequest) -> str:
-    """The Redis key of a request's cached completion."""
+def request_digest(endpoint: str, request: ChatRequest) -> str:
+    """The digest a request's completion is cached under."""
     identity = json.dumps(
         {
             "endpoint": endpoint,
@@ -27,30 +27,26 @@ def cache_key(endpoint: str, request: ChatRequest) -> str:
         },
         sort_keys=True,
     )
-    return keys.cached_completion(hashlib.sha256(identity.encode()).hexdigest())
+    return hashlib.sha256(identity.encode()).hexdigest()
 
 
-class CachingBackend:
+class CachingBackend(WrappedBackend):
     """Answers a request seen before from Redis (attempts 0, `cached` set); otherwise asks
     `inner` and keeps the completion for `ttl_s` seconds."""
 
     def __init__(self, inner: ChatBackend, endpoint: str, redis: Redis, ttl_s: int) -> None:
-        self.inner = inner
-        self.name = inner.name
+        super().__init__(inner)
         self.endpoint = endpoint
         self.redis = redis
         self.ttl_s = ttl_s
 
     async def complete(self, request: ChatRequest) -> Completion:
-        key = cache_key(self.endpoint, request)
-        stored = await self.redis.get(key)
+        digest = request_digest(self.endpoint, request)
+        stored = await cached_completion(self.redis, digest)
         if stored is not None:
             return Completion.model_validate_json(stored).model_copy(
                 update={"attempts": 0, "errors": (), "cached": True, "latency_ms": 0.0}
             )
         completion = await self.inner.complete(request)
-        await self.redis.set(key, completion.model_dump_json(), ex=self.ttl_s)
+        await keep_completion(self.redis, digest, completion.model_dump_json(), self.ttl_s)
         return completion
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()

@@ -7,13 +7,13 @@ depend on which process runs it or in what order.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 from agents.agent import Agent, Reply
-from agents.backend import Completion, Usage
+from agents.backend import Completion, ImmediateBackend, Usage
 from agents.retrying import CallFailed
 from agents.tasks import InputText
 from service.experiment.experiment import Experiment
@@ -29,11 +29,13 @@ from service.provenance.message import (
     message_id,
 )
 from service.provenance.observation import label, observe, observed_tags
-from service.provenance.policies import Delivery, select
+from service.provenance.policies import Delivery, draws, select
 from service.provenance.tags import Carried, Tags, human_tags, model_tags, root_bits
 from service.run.budget import BudgetExceeded
+from service.run.clock import now_iso
 
 BUDGET_EXCEEDED = "budget_exceeded"
+NO_DRAWS = random.Random(0)  # passed where the policy draws nothing (`draws` is False)
 
 
 @dataclass(frozen=True)
@@ -49,21 +51,26 @@ class RunContext:
     human_ids: list[str]
 
     @cached_property
+    def immediate(self) -> bool:
+        """Whether every agent's backend answers at once (ImmediateBackend, with no budget,
+        cache or call slots around it): its steps can run without an await."""
+        backends = {id(agent.backend): agent.backend for agent in self.agents.values()}
+        return all(isinstance(backend, ImmediateBackend) for backend in backends.values())
+
+    @cached_property
     def meter(self) -> TextMeter:
         source = self.experiment.spec.source
         return TextMeter(source.facts, source.text)
 
 
-@dataclass(frozen=True, slots=True)
-class Emitted:
+class Emitted(NamedTuple):
     """A new message: the record to store and what receivers carry of it."""
 
     message: Message
     carried: Carried
 
 
-@dataclass(frozen=True, slots=True)
-class Settled:
+class Settled(NamedTuple):
     """What the engine keeps of a stored message until the round ends: enough to deliver and
     count it, without its prompt and the rest of the record."""
 
@@ -80,7 +87,7 @@ class Settled:
     @classmethod
     def of(cls, emitted: Emitted) -> Settled:
         message = emitted.message
-        faults = tuple(fault_kind(e) for e in message.errors)
+        faults = tuple(fault_kind(e) for e in message.errors) if message.errors else ()
         return cls(
             message.node,
             emitted.carried,
@@ -99,8 +106,7 @@ def fault_kind(error: str) -> str:
     return error.split(":", 1)[0]
 
 
-@dataclass(frozen=True, slots=True)
-class Skipped:
+class Skipped(NamedTuple):
     """An agent with something new that its policy left nothing to read."""
 
     node: str
@@ -147,15 +153,11 @@ async def agent_step(
     """An agent reads through its policy, asks its backend, and emits one message (or
     reports the step failed when its backend calls did). A `stored` completion (a resumed
     run replaying this step) stands in for the call."""
-    spec = ctx.experiment.spec
-    policy_rng = rng_for(spec.seed, ctx.replicate, round_, node, Purpose.POLICY)
-    chosen = select(spec.policy, inbox, anchor, spec.max_inputs, policy_rng)
-    if not chosen:
-        return Skipped(node, round_, f"policy {spec.policy.kind} left nothing to read")
-    show_labels = spec.policy.kind == "label"
-    inputs = [InputText(d.message.text, label(d.observed) if show_labels else None) for d in chosen]
+    read = _read(ctx, round_, node, inbox, anchor)
+    if isinstance(read, Skipped):
+        return read
+    chosen, inputs, seed = read
     agent = ctx.agents[node]
-    seed = backend_seed(spec.seed, ctx.replicate, round_, node)
     if stored is not None:
         request = agent.request(inputs, seed=seed)
         reply = Reply(stored, request.system, request.user)
@@ -166,6 +168,61 @@ async def agent_step(
             return _failed(ctx, round_, node, agent, str(exc), exc.kind, exc.attempts, exc.errors)
         except BudgetExceeded as exc:
             return _failed(ctx, round_, node, agent, str(exc), BUDGET_EXCEEDED, 0, ())
+    return _written(ctx, round_, node, chosen, agent, reply, seed)
+
+
+def agent_step_now(
+    ctx: RunContext,
+    round_: int,
+    node: str,
+    inbox: list[Delivery],
+    anchor: Delivery | None,
+    stored: Completion | None = None,
+) -> Emitted | Skipped:
+    """`agent_step` for a run whose agents all speak through immediate backends
+    (`RunContext.immediate`): the same result, computed without an await."""
+    read = _read(ctx, round_, node, inbox, anchor)
+    if isinstance(read, Skipped):
+        return read
+    chosen, inputs, seed = read
+    agent = ctx.agents[node]
+    request = agent.request(inputs, seed=seed)
+    backend = cast(ImmediateBackend, agent.backend)
+    completion = stored if stored is not None else backend.complete_now(request)
+    reply = Reply(completion, request.system, request.user)
+    return _written(ctx, round_, node, chosen, agent, reply, seed)
+
+
+def _read(
+    ctx: RunContext, round_: int, node: str, inbox: list[Delivery], anchor: Delivery | None
+) -> tuple[list[Delivery], list[InputText], int] | Skipped:
+    """What the agent reads (the deliveries its policy chose, as input texts) and the seed
+    of its backend call; Skipped when the policy left nothing."""
+    spec = ctx.experiment.spec
+    if draws(spec.policy, inbox, spec.max_inputs):
+        policy_rng = rng_for(spec.seed, ctx.replicate, round_, node, Purpose.POLICY)
+    else:
+        policy_rng = NO_DRAWS  # seeding a generator costs more than the rest of the choice
+    chosen = select(spec.policy, inbox, anchor, spec.max_inputs, policy_rng)
+    if not chosen:
+        return Skipped(node, round_, f"policy {spec.policy.kind} left nothing to read")
+    if spec.policy.kind == "label":
+        inputs = [InputText(d.message.text, label(d.observed)) for d in chosen]
+    else:
+        inputs = [InputText(d.message.text) for d in chosen]
+    return chosen, inputs, backend_seed(spec.seed, ctx.replicate, round_, node)
+
+
+def _written(
+    ctx: RunContext,
+    round_: int,
+    node: str,
+    chosen: list[Delivery],
+    agent: Agent,
+    reply: Reply,
+    seed: int,
+) -> Emitted:
+    """The model message the agent writes from `chosen` with `reply`."""
     mid = message_id(ctx.run_id, ctx.replicate, round_, node)
     tags = model_tags([d.message for d in chosen])
     shared = _shared_fields(ctx, round_, node, mid, tags, reply.completion.text)
@@ -207,21 +264,21 @@ def _model_message(
 ) -> Message:
     completion = reply.completion
     keep_prompt = ctx.experiment.spec.store_prompts
-    return complete_message(
-        shared
-        | dict(
-            agent=f"{agent.persona.name}-{node}",
-            persona=agent.persona.name,
-            backend=ctx.backend_of[node],
-            model=completion.model,
-            temperature=agent.persona.temperature,
-            seed=seed,
-            system=reply.system if keep_prompt else None,
-            prompt=reply.prompt if keep_prompt else None,
-            errors=list(completion.errors),
-        )
-        | {name: getattr(completion, name) for name in KEPT_COMPLETION_FIELDS}
+    persona = agent.persona
+    shared.update(
+        agent=f"{persona.name}-{node}",
+        persona=persona.name,
+        backend=ctx.backend_of[node],
+        model=completion.model,
+        temperature=persona.temperature,
+        seed=seed,
+        system=reply.system if keep_prompt else None,
+        prompt=reply.prompt if keep_prompt else None,
+        errors=list(completion.errors),
     )
+    for name in KEPT_COMPLETION_FIELDS:
+        shared[name] = getattr(completion, name)
+    return complete_message(shared)
 
 
 def _shared_fields(
@@ -250,7 +307,7 @@ def _shared_fields(
         "human_input_share": tags.human_input_share,
         "observed": _observations(ctx, round_, node, tags, receivers),
         "text": text,
-        "created_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "created_at": now_iso(),
         "drift": ctx.meter(text),
     }
 
@@ -290,7 +347,7 @@ def _failed(
             kind=kind,
             attempts=attempts,
             errors=list(errors),
-            created_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
+            created_at=now_iso(),
         )
     )
 
@@ -323,11 +380,3 @@ def _observations(
         )
         for r in receivers
     }
-
-
-def deliveries(settled: Settled, round_: int) -> list[tuple[str, Delivery]]:
-    """(receiver, delivery) for every out-neighbour of the sender."""
-    return [
-        (receiver, Delivery(settled.node, settled.carried, observed, round_))
-        for receiver, observed in settled.observed.items()
-    ]

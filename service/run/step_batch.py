@@ -5,18 +5,24 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Self
+from typing import NamedTuple, Self
 
 from agents.backend import Completion
 from service.provenance.policies import Delivery
-from service.provenance.store import ProvenanceStore
+from service.provenance.store import WRITE_CHUNK, ProvenanceStore
 from service.run.record_writer import RecordWriter
-from service.run.step import Emitted, Failed, RunContext, Settled, Skipped, agent_step
+from service.run.step import (
+    Emitted,
+    Failed,
+    RunContext,
+    Settled,
+    Skipped,
+    agent_step,
+    agent_step_now,
+)
 
 
-@dataclass(frozen=True, slots=True)
-class StepInput:
+class StepInput(NamedTuple):
     """What one agent reads in a round: its inbox (by sender) and its remembered human text;
     and, when a resumed run replays a stored step, the completion it got then."""
 
@@ -117,6 +123,14 @@ async def run_steps_stored(
     steps that succeeded are still written."""
     writer = RecordWriter(store, ctx.run_id)
     outcomes: list[Outcome] = []
+    if ctx.immediate:
+        try:
+            for first in range(0, len(inputs), WRITE_CHUNK):
+                _steps_now(ctx, round_, inputs, first, writer, outcomes, start)
+                await writer.flush()  # lets the event loop run between chunks
+        finally:
+            await writer.flush()
+        return outcomes
 
     async def keep(index: int, outcome: Emitted | Skipped | Failed) -> None:
         settled = await writer.add(outcome) if isinstance(outcome, Emitted) else outcome
@@ -127,3 +141,21 @@ async def run_steps_stored(
     finally:
         await writer.flush()
     return outcomes
+
+
+def _steps_now(
+    ctx: RunContext,
+    round_: int,
+    inputs: Sequence[StepInput],
+    first: int,
+    writer: RecordWriter,
+    outcomes: list[Outcome],
+    start: int,
+) -> None:
+    """The steps of one chunk of `inputs` (from `first`, at most WRITE_CHUNK), on immediate
+    backends: one after another, without a task or an await each; records kept by `writer`."""
+    for index in range(first, min(first + WRITE_CHUNK, len(inputs))):
+        item = inputs[index]
+        outcome = agent_step_now(ctx, round_, item.node, item.inbox, item.anchor, item.stored)
+        settled = writer.keep(outcome) if isinstance(outcome, Emitted) else outcome
+        outcomes.append((start + index, settled))

@@ -17,7 +17,6 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from redis.asyncio import Redis
 
@@ -25,11 +24,21 @@ from agents.pool import BackendPool
 from service.errors import RunNotFound, UnknownWireVersion
 from service.experiment.experiment import load
 from service.experiment.settings import Settings
-from service.provenance import keys
 from service.provenance.message import FailedStep
+from service.provenance.step_queue import (
+    claim_idle_steps,
+    commit_step,
+    dead_letter,
+    deliveries,
+    drop_step,
+    ensure_group,
+    keep_steps_claimed,
+    leave_group,
+    read_new_steps,
+    step_done,
+)
 from service.provenance.store import ProvenanceStore, as_text
 from service.run.binding import RunScope, bound_context
-from service.run.distributed import commit_step, ensure_group
 from service.run.lease import holder_name
 from service.run.step import Emitted, Failed, RunContext, Settled, Skipped, agent_step
 from service.run.wire import decode_steps, encode_outcomes
@@ -84,6 +93,7 @@ class StepWorker:
         await ensure_group(self.redis)
         keeper = asyncio.create_task(self._keep_claimed())
         beat = asyncio.create_task(keep_announcing(self.redis, self.name))
+        idle_ms, block_ms = round(self.options.redelivery_s * 1000), self.options.block_ms
         try:
             while not self._stopping.is_set():
                 free = self.options.concurrency - len(self._in_flight)
@@ -92,11 +102,13 @@ class StepWorker:
                         list(self._in_flight.values()), return_when=asyncio.FIRST_COMPLETED
                     )
                     continue
-                claimed = await self._claim_idle(free)
+                claimed = await claim_idle_steps(self.redis, self.name, idle_ms, free)
                 for entry_id, fields in claimed:
                     self._start(entry_id, fields, redelivered=True)
-                for entry_id, fields in [] if claimed else await self._read_new(free):
-                    self._start(entry_id, fields, redelivered=False)
+                if not claimed:
+                    fresh = await read_new_steps(self.redis, self.name, free, block_ms)
+                    for entry_id, fields in fresh:
+                        self._start(entry_id, fields, redelivered=False)
         finally:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -108,44 +120,14 @@ class StepWorker:
                 await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
             for state in self._runs.values():
                 await state.pool.aclose()
-            await self.redis.xgroup_delconsumer(keys.STEPS, keys.STEP_WORKERS, self.name)
-
-    async def _read_new(self, count: int) -> list[tuple[str, dict[bytes, bytes]]]:
-        reply: Any = await self.redis.xreadgroup(
-            keys.STEP_WORKERS,
-            self.name,
-            {keys.STEPS: ">"},
-            count=count,
-            block=self.options.block_ms,
-        )
-        return [(as_text(i), f) for _, entries in reply for i, f in entries if f]
-
-    async def _claim_idle(self, count: int) -> list[tuple[str, dict[bytes, bytes]]]:
-        """Entries another worker took and left idle past the redelivery time. The reply is
-        (next id, entries) from Redis 6.2, such as the embedded one, and Redis 7 adds the ids
-        of deleted entries."""
-        reply = await self.redis.xautoclaim(
-            keys.STEPS,
-            keys.STEP_WORKERS,
-            self.name,
-            min_idle_time=round(self.options.redelivery_s * 1000),
-            count=count,
-        )
-        return [(as_text(i), f) for i, f in reply[1] if f]
+            await leave_group(self.redis, self.name)
 
     async def _keep_claimed(self) -> None:
         """Reset the idle time of the steps in hand, so no one else claims them."""
         while True:
             await asyncio.sleep(self.options.redelivery_s / 3)
             if self._in_flight:
-                await self.redis.xclaim(
-                    keys.STEPS,
-                    keys.STEP_WORKERS,
-                    self.name,
-                    min_idle_time=0,
-                    message_ids=list(self._in_flight),
-                    justid=True,
-                )
+                await keep_steps_claimed(self.redis, self.name, list(self._in_flight))
 
     def _start(self, entry_id: str, fields: dict[bytes, bytes], *, redelivered: bool) -> None:
         task = asyncio.create_task(self._handle_reporting(entry_id, fields, redelivered))
@@ -175,7 +157,7 @@ class StepWorker:
         round_, index = int(fields[b"round"]), int(fields[b"index"])
         state = await self._run_state(run_id, int(fields[b"replicate"]))
         if state is None:  # the run is gone or over: its steps are dropped
-            await self._drop(entry_id)
+            await drop_step(self.redis, entry_id)
             return
         try:
             [item] = decode_steps(fields[b"input"])
@@ -192,13 +174,13 @@ class StepWorker:
             await self._dead_letter(state.ctx, round_, index, node, entry_id, reason)
             return
         if redelivered:
-            if await self.redis.hexists(keys.done(run_id, round_), index):
-                await self._drop(entry_id)
+            if await step_done(self.redis, run_id, round_, index):
+                await drop_step(self.redis, entry_id)
                 return
-            deliveries = await self._deliveries(entry_id)
-            if deliveries > self.options.max_deliveries:
+            delivered = await deliveries(self.redis, entry_id)
+            if delivered > self.options.max_deliveries:
                 reason = (
-                    f"step given up after {deliveries - 1} deliveries (workers died or "
+                    f"step given up after {delivered - 1} deliveries (workers died or "
                     "stalled while running it)"
                 )
                 await self._dead_letter(state.ctx, round_, index, item.node, entry_id, reason)
@@ -217,18 +199,6 @@ class StepWorker:
         payload = encode_outcomes([(index, kept)])
         await commit_step(self.redis, run_id, round_, index, message, payload, entry_id)
         self.steps_done += 1
-
-    async def _drop(self, entry_id: str) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.xack(keys.STEPS, keys.STEP_WORKERS, entry_id)
-            pipe.xdel(keys.STEPS, entry_id)
-            await pipe.execute()
-
-    async def _deliveries(self, entry_id: str) -> int:
-        pending = await self.redis.xpending_range(
-            keys.STEPS, keys.STEP_WORKERS, min=entry_id, max=entry_id, count=1
-        )
-        return int(pending[0]["times_delivered"]) if pending else 1
 
     async def _dead_letter(
         self,
@@ -253,7 +223,7 @@ class StepWorker:
             errors=[f"{DEAD_LETTER}: {reason}"],
             created_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
         )
-        await self.redis.rpush(keys.dead_letters(ctx.run_id), record.model_dump_json())
+        await dead_letter(self.redis, ctx.run_id, record.model_dump_json())
         payload = encode_outcomes([(index, Failed(record))])
         await commit_step(self.redis, ctx.run_id, round_, index, None, payload, entry_id)
 

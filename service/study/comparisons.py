@@ -9,10 +9,10 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from service.measure.stats import Summary
 from service.study.inference import (
     ALPHA,
     MAX_REPLICATES,
-    Mean,
     Paired,
     holm,
     paired_test,
@@ -30,7 +30,7 @@ MIN_RELIABLE_REPLICATES = 5
 class ConditionStats:
     condition: str
     runs: int
-    means: dict[str, Mean]
+    means: dict[str, Summary]
 
 
 @dataclass(frozen=True)

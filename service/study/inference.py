@@ -6,50 +6,34 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import stats
 
-LEVEL = 0.95
+from service.measure.stats import LEVEL, Summary, summarize
+
 ALPHA = 0.05
 POWER = 0.8
 MAX_REPLICATES = 1000  # the largest `replicates` a study accepts
 
 
-@dataclass(frozen=True)
-class Mean:
-    """The mean of one outcome over a condition's runs, with its 95% interval."""
-
-    n: int
-    mean: float | None
-    sd: float | None
-    ci_low: float | None
-    ci_high: float | None
-
-
-def replicate_mean(values: Sequence[float], *, bounded: bool, level: float = LEVEL) -> Mean:
-    """Mean, sd (ddof 1) and t interval of the mean over runs. For a proportion (`bounded`)
-    the interval is built on the logit scale (delta method: logit(m) +- t * se / (m (1 - m)))
-    and transformed back, so it stays inside (0, 1); a mean of exactly 0 or 1 keeps the plain
-    t interval clipped to [0, 1]. None where undefined (no runs; one run has no interval)."""
-    x = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=np.float64)
-    n = len(x)
-    if n == 0:
-        return Mean(0, None, None, None, None)
-    mean = float(x.mean())
-    if n == 1:
-        return Mean(1, mean, None, None, None)
-    sd = float(x.std(ddof=1))
-    t = float(stats.t.ppf((1 + level) / 2, n - 1))
-    se = sd / math.sqrt(n)
-    if not bounded:
-        return Mean(n, mean, sd, mean - t * se, mean + t * se)
+def replicate_mean(values: Sequence[float], *, bounded: bool, level: float = LEVEL) -> Summary:
+    """Mean, sd (ddof 1) and t interval of the mean over runs (`summarize` of the finite
+    values). For a proportion (`bounded`) the interval is built on the logit scale (delta
+    method: logit(m) +- t * se / (m (1 - m))) and transformed back, so it stays inside (0, 1);
+    a mean of exactly 0 or 1 keeps the plain t interval clipped to [0, 1]. None where
+    undefined (no runs; one run has no interval)."""
+    plain = summarize([v for v in values if v is not None and math.isfinite(v)], level)
+    if not bounded or plain.sd is None:
+        return plain
+    assert plain.mean is not None and plain.ci_low is not None and plain.ci_high is not None
+    mean, se = plain.mean, plain.sd / math.sqrt(plain.n)
     if 0.0 < mean < 1.0 and se > 0:
         centre = math.log(mean / (1 - mean))
-        half = t * se / (mean * (1 - mean))
-        return Mean(n, mean, sd, _expit(centre - half), _expit(centre + half))
-    return Mean(n, mean, sd, max(0.0, mean - t * se), min(1.0, mean + t * se))
+        half = float(stats.t.ppf((1 + level) / 2, plain.n - 1)) * se / (mean * (1 - mean))
+        return replace(plain, ci_low=_expit(centre - half), ci_high=_expit(centre + half))
+    return replace(plain, ci_low=max(0.0, plain.ci_low), ci_high=min(1.0, plain.ci_high))
 
 
 def _expit(x: float) -> float:

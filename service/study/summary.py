@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from service.measure.stats import Summary
 from service.study.attractor_section import attractor_section
 from service.study.comparisons import COMPARED, MIN_RELIABLE_REPLICATES, Comparison, StudyStats
-from service.study.inference import Mean
 from service.study.tables import AttractorRow
 
 NOTE = (
@@ -36,7 +36,7 @@ UNRELIABLE = (
 )
 
 
-def _mean(m: Mean, share: bool = False) -> str:
+def _mean(m: Summary, share: bool = False) -> str:
     if m.mean is None:
         return "-"
     value = f"{m.mean:.1%}" if share else f"{m.mean:.3f}"
@@ -47,7 +47,7 @@ def _mean(m: Mean, share: bool = False) -> str:
     return f"{value} [{m.ci_low:.3f}, {m.ci_high:.3f}]"
 
 
-def _share(m: Mean) -> str:
+def _share(m: Summary) -> str:
     return "-" if m.mean is None else f"{m.mean:.0%}"
 
 

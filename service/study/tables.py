@@ -3,7 +3,6 @@ and interval over runs) and its attractor fits."""
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from service.measure.attractor import Attractor, attractor
+from service.measure.csv_files import write_csv
 from service.study.inference import replicate_mean
 from service.study.outcomes import PROPORTIONS
 from service.study.results import METRICS, StudyData, metric
@@ -62,11 +62,7 @@ def curves(data: StudyData) -> list[dict[str, Any]]:
 
 
 def write_curves(rows: list[dict[str, Any]], path: Path) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.DictWriter(out, fieldnames=CURVE_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return write_csv(rows, path, CURVE_COLUMNS)
 
 
 @dataclass(frozen=True)

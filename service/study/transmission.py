@@ -5,11 +5,11 @@ observation). Exposure to human text is thus reported beside every effect a stud
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from service.measure.csv_files import write_csv
 from service.measure.stats import summarize
 from service.measure.transmission import RUN_OUTCOMES
 from service.provenance.store import ProvenanceStore
@@ -49,10 +49,7 @@ async def run_transmission(
 def write_transmission(rows: list[dict[str, Any]], out_dir: Path) -> list[Path]:
     """transmission.csv (per run) and transmission.md (per condition, over runs)."""
     per_run = out_dir / "transmission.csv"
-    with per_run.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.DictWriter(out, fieldnames=RUN_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(rows, per_run, RUN_COLUMNS)
     values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
         for name in SHOWN:

@@ -73,8 +73,9 @@ def render_tree(message_id: str, ancestors: dict[str, Message], depth: int | Non
     visit(message_id, 0)
     generations = max(m.generation for m in ancestors.values())
     humans = sum(1 for m in ancestors.values() if m.origin == "human")
+    texts = "human text" if humans == 1 else "human texts"
     summary = (
-        f"{len(ancestors) - 1} ancestors in all ({humans} human texts, generation "
+        f"{len(ancestors) - 1} ancestors in all ({humans} {texts}, generation "
         f"{generations} down to 0); {len(shown) - 1} shown"
     )
     if len(shown) < len(ancestors):

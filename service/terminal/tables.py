@@ -21,14 +21,22 @@ def fitted_table(
     headers: Mapping[str, str],
     rows: Sequence[Mapping[str, Any]],
     digits: int = 3,
+    width: int = 80,
 ) -> Table:
-    """Numbers right-aligned, one line per row; a column no row has a value for is left out."""
+    """Numbers right-aligned, one line per row; a column no row has a value for is left out,
+    and so are the last columns when they would not fit `width` (the caption names them)."""
     shown = {k: v for k, v in headers.items() if any(row.get(k) is not None for row in rows)}
-    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    cells = {k: [format_value(row.get(k), digits) for row in rows] for k in shown}
+    needed = {k: max(len(shown[k]), *map(len, cells[k])) + 3 for k in shown}
+    left_out: list[str] = []
+    while len(shown) > 1 and sum(needed[k] for k in shown) > width:
+        left_out.insert(0, shown.pop(list(shown)[-1]))
+    caption = f"left out at this width: {', '.join(left_out)}" if left_out else None
+    table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, pad_edge=False)
     for header in shown.values():
         table.add_column(header, justify="right", no_wrap=True, overflow="ellipsis")
-    for row in rows:
-        table.add_row(*(format_value(row.get(k), digits) for k in shown))
+    for index in range(len(rows)):
+        table.add_row(*(cells[k][index] for k in shown))
     return table
 
 

@@ -110,8 +110,7 @@ export function renderRuns(view) {
 function runRow(view) {
   const record = view.record || {};
   const rounds = record.rounds || 0;
-  // rounds_done: set by each round as it ends; a run that succeeded ran all it needed
-  const done = view.status === "succeeded" ? rounds : record.rounds_done ?? (record.round_seconds || []).length;
+  const done = api.FINAL.has(view.status) ? rounds : record.rounds_done || 0;
   const summary = [record.backend, record.agents && `${record.agents} agents`, rounds && `${rounds} rounds`,
     record.counts && `${record.counts.messages} messages`].filter(Boolean).join(" · ");
   return {

@@ -15,7 +15,8 @@ from service.api.models import Drift, ErrorBody
 from service.api.negotiation import preferred
 from service.api.routing import Routes, parse_query
 from service.api.state import json_response, run_view
-from service.measure.export import DRIFT_COLUMNS, dump_csv
+from service.measure.csv_files import dump_csv
+from service.measure.export import DRIFT_COLUMNS
 from service.measure.plots import render_drift
 from service.measure.transmission import TRANSMISSION_COLUMNS
 from service.measure.views import ANCESTRY_COLUMNS, MIN_GENERATION_COLUMNS, ROUND_COLUMNS

@@ -15,7 +15,7 @@ from service.api.middleware import error_response
 from service.api.models import ErrorBody, Health, RunCreated, RunPage, RunView
 from service.api.redis_watch import REDIS_WATCH
 from service.api.routing import Routes, parse_query
-from service.api.run_fields import FIELDS_HELP, listed_view, requested
+from service.api.run_fields import FIELDS_HELP, SUMMARY, listed_view, requested
 from service.api.runner import TooManyRuns
 from service.api.state import (
     RUNS,
@@ -41,7 +41,7 @@ IDEMPOTENCY_TTL_S = 24 * 3600
 
 class RunQuery(PageQuery):
     status: RunStatus | None = None
-    fields: str | None = Field(None, description=FIELDS_HELP)
+    fields: str = Field(SUMMARY, description=FIELDS_HELP)
 
 
 @routes.get("/v1/health", responses={200: Health, 503: Health})
@@ -107,8 +107,8 @@ def _created(run_id: str, status: RunStatus) -> web.Response:
 
 @routes.get("/v1/runs", query=RunQuery, responses={200: RunPage, 422: ErrorBody})
 async def list_runs(request: web.Request) -> web.Response:
-    """Runs, newest first (this server's queued runs before stored ones), by `status`;
-    `fields=summary` keeps each item small."""
+    """Runs, newest first (this server's queued runs before stored ones), by `status`; each
+    item's `record` is its summary unless `fields` asks for more (`full`, `spec`)."""
     query = parse_query(request, RunQuery)
     store = request.app[STORE]
     queued = [RunView(id=i, status=RunStatus.QUEUED) for i in request.app[RUNS].queued]
@@ -116,6 +116,8 @@ async def list_runs(request: web.Request) -> web.Response:
     stored = [listed_view(record, fields) for record in reversed(await store.list_runs())]
     for view in stored:
         view.status = request.app[RUNS].status(view.id, view.status)
+        if "rounds_done" in view.record and view.status is RunStatus.RUNNING:
+            view.record["rounds_done"] = await store.rounds_announced(view.id)
     seen = {view.id for view in stored}
     views = [v for v in queued if v.id not in seen] + stored
     views = [v for v in views if query.status is None or v.status == query.status]

@@ -8,6 +8,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from service.provenance import keys
+from service.provenance.store import as_text
 
 
 async def remember_out_dir(redis: Redis, run_id: str, out_dir: Path) -> None:
@@ -28,4 +29,4 @@ async def resume_out_dir(redis: Redis, run_id: str, given: Path | None) -> Path:
     remembered = await redis.get(keys.out_dir(run_id))
     if remembered is None:
         return Path("runs") / run_id
-    return Path(remembered.decode() if isinstance(remembered, bytes) else str(remembered))
+    return Path(as_text(remembered))
