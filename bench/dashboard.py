@@ -16,7 +16,9 @@ Playwright) opens the run's page as soon as the run is posted. Reported:
   meanwhile (time the page's main thread was busy);
 - baseline: the same page's frame gaps for `--idle` seconds after the run ended (graph drawn,
   no updates), measured in the same invocation; the streaming figures are also given as
-  ratios to it.
+  ratios to it;
+- first, the server's side of the topology request alone (`bench.topology_request`: as it
+  was built before it was kept, at a run's first request, read back), as ratios.
 
     python -m bench.dashboard [--quick] [--agents 5000] [--rounds 10] [--idle 3] [--repeats 3]
 
@@ -26,6 +28,7 @@ It writes to the benchmarks' Redis db (DRIFTLAB_BENCH_REDIS_URL, db 14) and flus
 from __future__ import annotations
 
 import argparse
+import asyncio
 import itertools
 import json
 import os
@@ -41,6 +44,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from bench import topology_request
 from bench.common import BENCH_REDIS_URL, mixing_spec
 from bench.concurrency import free_port
 
@@ -213,6 +217,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("needs Debian's chromium: apt-get install -y chromium")
     if args.quick:
         args.agents, args.rounds, args.idle = 300, 20, 1.0
+    print("\n".join(topology_request.report(asyncio.run(topology_request.measure(args.agents, 5)))))
     result = measure(args.agents, args.rounds, args.idle, args.repeats)
     streaming, idle = result["streaming"], result["idle"]
     print(f"graph: {result['nodes']:,} nodes, {result['edges']:,} edges; {result['rounds']} rounds")

@@ -4,6 +4,7 @@ topology and the list of studies, through aiohttp's test client against the real
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from statistics import fmean
 
@@ -11,6 +12,8 @@ import yaml
 from pydantic import SecretStr
 
 from service.api import create_app
+from service.api.models import TopologyPreview
+from service.provenance import keys
 from tests.conftest import spec_dict
 from tests.test_api import TOKEN, api, api_settings, finished, start
 from tests.test_api_events import read_events
@@ -75,15 +78,37 @@ async def test_examples_list_runs_and_studies_with_their_base_inline(api):
     assert yaml.safe_load(study["yaml"])["base"] == base
 
 
-async def test_a_stored_runs_topology_is_its_specs_preview(api):
-    """`GET /v1/runs/{id}/topology` gives the graph that previewing the run's spec gives."""
+async def test_a_stored_runs_topology_is_its_specs_preview_kept_with_the_run(api, redis):
+    """`GET /v1/runs/{id}/topology` gives the graph that previewing the run's spec gives (a
+    valid TopologyPreview); built at the first request, it is then read from the run's
+    keys, and removed with the run."""
     spec = spec_dict(rounds=1, topology=MIXING)
     run_id = await start(api, spec)
     await finished(api, run_id)
+    assert not await redis.exists(keys.topology(run_id))
     stored = await (await api.get(f"/v1/runs/{run_id}/topology")).json()
     preview = await (await api.post("/v1/topologies/preview", json=spec)).json()
     assert stored == preview and stored["human_sources"] == 2
+    assert TopologyPreview.model_validate(stored).model_dump() == stored
+    assert {node["persona"] for node in stored["nodes"] if node["role"] == "agent"} <= {
+        "editor",
+        "tabloid",
+    }
+    kept = json.loads(await redis.get(keys.topology(run_id)))
+    assert kept == stored
+    await redis.set(keys.topology(run_id), json.dumps(kept | {"agents": 99}))
+    assert (await (await api.get(f"/v1/runs/{run_id}/topology")).json())["agents"] == 99
+    assert (await api.delete(f"/v1/runs/{run_id}")).status == 204
+    assert not await redis.exists(keys.topology(run_id))
+    assert (await api.get(f"/v1/runs/{run_id}/topology")).status == 404
     assert (await api.get("/v1/runs/no-such-run/topology")).status == 404
+
+
+async def test_a_topology_is_not_kept_for_a_run_deleted_meanwhile(store, redis):
+    """Keeping a topology for a run no longer stored writes nothing (a request that built
+    it while the run was deleted leaves no key behind)."""
+    await store.cache_topology("gone", "{}")
+    assert not await redis.exists(keys.topology("gone"))
 
 
 async def test_studies_are_listed(api):

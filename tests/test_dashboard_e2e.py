@@ -55,6 +55,14 @@ source:
     - {name: twenty, patterns: ["20"]}
 """
 
+# 300 rounds with human text injected every round (without, a chain goes quiet and ends once
+# its last agent has spoken)
+LIVE_FOR_MINUTES = {
+    "rounds": 300,
+    "injection": {"rate": 1.0},
+    "human_corpus": ["Concorde flew from Toulouse at Mach 2 with 100 passengers."],
+}
+
 
 def _process(*args: str, **env: str) -> subprocess.Popen[bytes]:
     environment = {**os.environ, "PYTHONPATH": str(ROOT), **env}
@@ -299,3 +307,31 @@ def test_cancel_and_delete_a_run_from_the_list(page, server):
         call(server, "GET", f"/v1/runs/{run_id}")
     gone.value.close()
     assert gone.value.code == 404
+
+
+def test_cancel_and_delete_a_study_from_the_list(page, server):
+    """A live study's Cancel (confirmed) stops it and its runs; its Delete (confirmed)
+    removes it and its runs."""
+    base = {**yaml.safe_load(RUN_YAML), **LIVE_FOR_MINUTES}
+    study = study_dict(name="e2e-cancelled", base=base, grid={"provenance.tag_loss": [0, 0.5]})
+    study_id = call(server, "POST", "/v1/studies", study)["id"]
+    questions: list[str] = []
+    page.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+    page.goto(f"{server}/#/")
+    row = page.locator(f"#studies tr[data-study='{study_id}']")
+    playwright.expect(row.locator(".badge")).to_have_text("running", timeout=30_000)
+    row.locator("button:text('Cancel')").click()
+    playwright.expect(row.locator(".badge")).to_have_text("cancelled", timeout=60_000)
+    view = call(server, "GET", f"/v1/studies/{study_id}")
+    assert view["status"] == "cancelled"
+    assert not {run["status"] for run in view["runs"]} & {"running", "succeeded"}
+    shot(page, "study-cancelled")
+    row.locator("button:text('Delete')").click()
+    playwright.expect(row).to_have_count(0)
+    assert questions[0].startswith(f"cancel study {study_id}")
+    assert questions[1].startswith(f"delete study {study_id}")
+    for path in (f"/v1/studies/{study_id}", f"/v1/runs/{view['runs'][0]['id']}"):
+        with pytest.raises(urllib.error.HTTPError) as gone:
+            call(server, "GET", path)
+        gone.value.close()
+        assert gone.value.code == 404

@@ -34,6 +34,10 @@ class PageQuery(BaseModel):
     limit: int = Field(100, ge=1, le=MAX_PAGE, description="items per page")
 
 
+class DeleteQuery(BaseModel):
+    force: bool = Field(False, description="cancel it first when it is live")
+
+
 def caller(request: web.Request) -> str:
     """Who starts a run, for the per-caller run limit: a digest of the bearer token when the
     server has one, else anonymous."""

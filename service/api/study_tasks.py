@@ -18,8 +18,8 @@ from service.api.models import StudyCondition, StudyProgress, StudyRun, StudyVie
 from service.api.runner import RunTasks
 from service.api.settings import ApiSettings
 from service.errors import Category, DriftlabError, LeaseHeld, RunNotFound, StudyIncomplete
-from service.lifecycle import Lease
-from service.provenance.leases import study_lease_keys
+from service.lifecycle import Lease, RunControl
+from service.provenance.leases import request_stop, study_lease_keys
 from service.provenance.store import Fields, ProvenanceStore
 from service.provenance.studies import StudyRecords
 from service.status import RunStatus
@@ -45,7 +45,7 @@ class StudyActive(DriftlabError, RuntimeError):
     """The study is running now (in this server or another one sharing the Redis)."""
 
     category = Category.CONFLICT
-    template = "study {0!r} is running; wait for it to end"
+    template = "study {0!r} is running; wait for it to end, or cancel it first"
 
 
 def study_id(study: StudySpec, prepared: list[Prepared]) -> str:
@@ -193,6 +193,40 @@ class StudyTasks:
             started_at=record.get("started_at"),
             finished_at=record.get("finished_at"),
         )
+
+    async def is_live(self, study_id: str) -> bool:
+        """Whether a server (this one or another sharing the Redis) runs the study now."""
+        return study_id in self.tasks or await self.records.leased(study_id)
+
+    async def cancel(self, study_id: str) -> bool:
+        """Stop the study and wait until it has (it ends `cancelled`, its live runs too);
+        False when nothing runs it."""
+        task = self.tasks.get(study_id)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+            return True
+        if not await self.records.leased(study_id):
+            return False
+        leased = study_lease_keys(study_id)
+        await request_stop(self.store.redis, leased, self.settings.lease_s, f"study {study_id!r}")
+        return True
+
+    async def delete(self, study_id: str, *, force: bool = False) -> None:
+        """Remove the study and its runs' data: StudyNotFound for an unknown one,
+        StudyActive while it is live unless `force` (which cancels it first). Files it
+        wrote under the runs directory stay, as a deleted run's exports do."""
+        view = await self.view(study_id)
+        if await self.is_live(study_id):
+            if not force:
+                raise StudyActive(study_id)
+            await self.cancel(study_id)
+        runs = RunControl(self.store, self.settings.lease_s, self.runs)
+        for run in view.runs:
+            with contextlib.suppress(RunNotFound):
+                await runs.delete(run.id, force=force)
+        await self.records.delete(study_id)
 
     async def page(self, cursor: int, limit: int) -> tuple[list[StudyView], int]:
         """Studies newest first from position `cursor`, at most `limit`, and how many there

@@ -115,6 +115,12 @@ def out_dir(run_id: str) -> str:
     return f"{PREFIX}:run:{{{run_id}}}:out"
 
 
+def topology(run_id: str) -> str:
+    """String: the JSON of the graph the run's spec builds (`GET /v1/runs/{id}/topology`),
+    computed at its first request; a run's topology never changes."""
+    return f"{PREFIX}:run:{{{run_id}}}:topology"
+
+
 def all_for_run(run_id: str) -> list[str]:
     """Every key that belongs to one run."""
     return [
@@ -132,4 +138,5 @@ def all_for_run(run_id: str) -> list[str]:
         in_flight(run_id),
         events(run_id),
         out_dir(run_id),
+        topology(run_id),
     ]

@@ -82,9 +82,15 @@ async def live_holder(redis: Redis, run_id: str) -> str | None:
 async def request_cancel(redis: Redis, run_id: str, seconds: float) -> None:
     """Ask the process holding the run's lease to stop, and wait until it released it (or
     its lease expired)."""
-    await redis.set(keys.cancel(run_id), "1", px=max(1, round(seconds * 2000)))
+    await request_stop(redis, run_lease_keys(run_id), seconds, f"run {run_id!r}")
+
+
+async def request_stop(redis: Redis, leased: LeaseKeys, seconds: float, what: str) -> None:
+    """Ask the holder of a lease (a run's or a study's) to stop, and wait until it released
+    it (or it expired)."""
+    await redis.set(leased.cancel, "1", px=max(1, round(seconds * 2000)))
     deadline = asyncio.get_running_loop().time() + seconds * 2
-    while await redis.exists(keys.lease(run_id)):
+    while await redis.exists(leased.lease):
         if asyncio.get_running_loop().time() > deadline:
-            raise LeaseHeld(f"run {run_id!r} did not stop within {seconds * 2:g} s")
+            raise LeaseHeld(f"{what} did not stop within {seconds * 2:g} s")
         await asyncio.sleep(0.1)

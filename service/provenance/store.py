@@ -30,6 +30,11 @@ for i = 2, #ARGV do
     end
 end
 """
+CACHE_IF_STORED = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+    redis.call('SET', KEYS[2], ARGV[1])
+end
+"""
 LEASED = {status.value for status in RunStatus if status.leased}
 EVENTS_PAGE = 500  # events one XREAD returns at most
 JSON_FIELDS = (
@@ -177,6 +182,16 @@ class ProvenanceStore:
             pipe.unlink(*keys.all_for_run(run_id), *rounds)
             pipe.zrem(keys.RUNS, run_id)
             await pipe.execute()
+
+    async def topology(self, run_id: str) -> str | None:
+        """The run's topology JSON as `cache_topology` kept it, or None."""
+        cached = await self.redis.get(keys.topology(run_id))
+        return None if cached is None else as_text(cached)
+
+    async def cache_topology(self, run_id: str, text: str) -> None:
+        """Keep the run's topology JSON, unless the run was deleted meanwhile (its keys go
+        with it, so the cache never outlives the run)."""
+        await self.redis.eval(CACHE_IF_STORED, 2, keys.run(run_id), keys.topology(run_id), text)
 
     # messages -------------------------------------------------------------
     async def write_messages(self, run_id: str, records: Iterable[tuple[str, str | bytes]]) -> int:

@@ -33,6 +33,19 @@ class StudyRecords:
         `interrupted`."""
         return await self.store.leased_record(keys.study(study_id), keys.study_lease(study_id))
 
+    async def leased(self, study_id: str) -> bool:
+        """Whether a server holds the study's lease (runs it now)."""
+        return bool(await self.store.redis.exists(keys.study_lease(study_id)))
+
+    async def delete(self, study_id: str) -> None:
+        """Remove the study's record, lease and cancel request, and its index entry."""
+        async with self.store.redis.pipeline(transaction=True) as pipe:
+            pipe.unlink(
+                keys.study(study_id), keys.study_lease(study_id), keys.study_cancel(study_id)
+            )
+            pipe.zrem(keys.STUDIES, study_id)
+            await pipe.execute()
+
     async def page(self, cursor: int, limit: int) -> tuple[list[str], int]:
         """Study ids newest first from position `cursor`, at most `limit`, and how many
         there are."""

@@ -34,7 +34,8 @@ class Lease:
     """Held while a run executes (`async with`): taken with SET NX, renewed every third of
     `seconds` (re-taken after a Redis restart lost it), released at the end. When someone
     asks the run to stop, or the lease is lost, the task that entered the lease is cancelled
-    and the block ends with RunCancelled."""
+    and the block ends with RunCancelled; asked to stop, it keeps renewing the lease until
+    released, so a run (or study) winding down never reads `interrupted` meanwhile."""
 
     def __init__(
         self, redis: Redis, run_id: str, seconds: float, *, leased: LeaseKeys | None = None
@@ -98,15 +99,16 @@ class Lease:
                 state = await renew_lease(self.redis, self.leased, self.holder, self.millis)
             except RedisError:
                 continue  # the client reconnects with backoff; the run's own writes wait too
-            if state == 0:
-                continue
+            if state == 0 or (state == 1 and self._stop_reason is not None):
+                continue  # renewed; an owner asked to stop keeps its lease until it has
             self._stop_reason = (
                 f"run {self.run_id!r} was cancelled by `driftlab delete --force`"
                 if state == 1
                 else f"run {self.run_id!r} lost its lease (deleted, or taken by another process)"
             )
             owner.cancel()
-            return
+            if state == -1:
+                return
 
 
 def stop_if_asked() -> None:

@@ -43,6 +43,7 @@ export const get = (path) => request("GET", path);
 export const post = (path, body = {}) => request("POST", path, body);
 export const del = (path) => request("DELETE", path);
 export const run = (id) => `/v1/runs/${encodeURIComponent(id)}`;
+export const study = (id) => `/v1/studies/${encodeURIComponent(id)}`;
 
 /** A binary answer (a PNG) as an object URL, fetched with the token. */
 export async function blobUrl(path) {
@@ -74,15 +75,12 @@ export async function followEvents(runId, onEvent, signal) {
       const response = await send("GET", `${run(runId)}/events`, undefined, extra);
       if (response.status === 204) return;
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = "";
+      const frames = new FrameSplitter();
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
-        buffer = (buffer + value).replace(/\r\n|\r(?=.)/gs, "\n");
-        let end;
-        while ((end = buffer.indexOf("\n\n")) >= 0) {
-          const event = parseFrame(buffer.slice(0, end));
-          buffer = buffer.slice(end + 2);
+        for (const frame of frames.push(value)) {
+          const event = parseFrame(frame);
           if (!event) continue;
           last = event.id;
           onEvent(event);
@@ -94,6 +92,33 @@ export async function followEvents(runId, onEvent, signal) {
     }
     if (finished) return;
     await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+/** A text/event-stream cut into frames as its chunks arrive, each character looked at about
+ * once: a round event of 5,000 messages comes in many chunks. */
+class FrameSplitter {
+  constructor() {
+    this.buffer = "";
+    this.searched = 0; // the buffer before this is known to hold no frame's end
+    this.carry = ""; // a chunk's last "\r", which may begin a "\r\n"
+  }
+
+  push(chunk) {
+    let text = this.carry + chunk;
+    this.carry = text.endsWith("\r") ? "\r" : "";
+    if (this.carry) text = text.slice(0, -1);
+    this.buffer += text.replace(/\r\n?/g, "\n");
+    const frames = [];
+    let start = 0;
+    let end;
+    while ((end = this.buffer.indexOf("\n\n", Math.max(start, this.searched - 1))) >= 0) {
+      frames.push(this.buffer.slice(start, end));
+      start = end + 2;
+    }
+    this.buffer = this.buffer.slice(start);
+    this.searched = this.buffer.length;
+    return frames;
   }
 }
 

@@ -47,7 +47,7 @@ export async function renderStudy(view, studyId) {
   const load = async () => {
     let study;
     try {
-      study = await api.get(`/v1/studies/${encodeURIComponent(studyId)}`);
+      study = await api.get(api.study(studyId));
     } catch (error) {
       return header.replaceChildren(errorBox(error));
     }
@@ -93,7 +93,7 @@ async function drawStudy(body, study) {
   metric.addEventListener("change", draw);
   draw();
   try {
-    const table = summaryTable(await api.get(`/v1/studies/${encodeURIComponent(study.id)}/summary`));
+    const table = summaryTable(await api.get(`${api.study(study.id)}/summary`));
     summary.replaceChildren(table.note ? h("p", { class: "error" }, table.note) : "", h("table", { class: "summary" },
       h("tr", {}, ...table.columns.map((name) => h("th", {}, name))),
       ...table.rows.map((row) => h("tr", {}, ...row.map((cell) => h("td", { class: cell === "supported" ? "supported" : cell === "not supported" ? "unsupported" : "" }, cell))))));
@@ -101,7 +101,7 @@ async function drawStudy(body, study) {
     summary.replaceChildren(errorBox(error));
   }
   if (study.outputs.includes("phase.png")) {
-    phase.replaceChildren(h("h2", {}, "Phase diagram"), h("img", { alt: "phase diagram", src: await api.blobUrl(`/v1/studies/${encodeURIComponent(study.id)}/phase.png`) }));
+    phase.replaceChildren(h("h2", {}, "Phase diagram"), h("img", { alt: "phase diagram", src: await api.blobUrl(`${api.study(study.id)}/phase.png`) }));
   }
 }
 

@@ -6,6 +6,7 @@ const SILENT = "#c9ced6";
 const EDGE = "#dde1e7";
 const LIT = "#f08c00";
 const MAX_EDGES = 10000; // beyond this, only the edges of shortest paths from the sources
+const CHUNK = 1000; // nodes (and edges) recoloured in one animation frame
 
 /** Red (0) through yellow to green (1). */
 export function colour(value) {
@@ -94,54 +95,48 @@ export class LiveGraph {
     });
     this.sigma.on("clickNode", ({ node }) => onNode(node));
     this.sigma.once("afterRender", () => performance.mark("driftlab:graph-rendered"));
-    this.nodes = new Map();
+    this.nodeChanges = new Map(); // node -> {color, size} not drawn yet
+    this.edgeChanges = new Map(); // edge -> colour not drawn yet
     this.lit = new Set();
-    this.litBefore = new Set();
     this.frame = null;
   }
 
-  /** A round's messages: [{node, value, parents}]; drawn at the next animation frame. */
+  /** A round's messages: [{node, value, parents}]; the edges lit by the round before go
+   * dark. Drawn over the next animation frames, at most CHUNK nodes a frame. */
   update(messages) {
     const graph = this.graph;
-    for (const id of this.lit) this.litBefore.add(id);
+    for (const edge of this.lit) this.edgeChanges.set(edge, EDGE);
     this.lit = new Set();
     for (const message of messages) {
       if (!graph.hasNode(message.node)) continue;
       const human = graph.getNodeAttribute(message.node, "human");
-      this.nodes.set(message.node, {
+      this.nodeChanges.set(message.node, {
         color: human ? SOURCE : colour(message.value),
         size: (human ? 2 : message.parents.length > 1 ? 1.6 : 1) * this.base,
       });
       for (const parent of message.parents) {
         const edge = graph.edge(parent, message.node);
-        if (edge !== undefined) this.lit.add(edge);
+        if (edge === undefined) continue;
+        this.lit.add(edge);
+        this.edgeChanges.set(edge, LIT);
       }
     }
     this.frame ??= requestAnimationFrame(() => this.draw());
   }
 
-  /** Only colours change, unless a node's size does: sizes make sigma index the graph again. */
+  /** The next CHUNK changed nodes (and edges): their attributes are changed in place and
+   * only they are handed to sigma again (`refresh` with a partial graph), so a frame's
+   * work stays small however many nodes a round recolours. Events on the graph (a setter)
+   * would make sigma process every node and edge. */
   draw() {
-    this.frame = null;
-    const changed = this.nodes;
-    this.nodes = new Map();
-    const graph = this.graph;
-    const resized = [...changed].some(([node, { size }]) => graph.getNodeAttribute(node, "size") !== size);
-    graph.updateEachNodeAttributes(
-      (node, attributes) => (changed.has(node) ? { ...attributes, ...changed.get(node) } : attributes),
-      { attributes: resized ? ["color", "size"] : ["color"] },
-    );
-    const lit = this.lit;
-    const unlit = this.litBefore;
-    this.litBefore = new Set();
-    graph.updateEachEdgeAttributes(
-      (edge, attributes) => {
-        if (lit.has(edge)) return { ...attributes, color: LIT };
-        if (unlit.has(edge)) return { ...attributes, color: EDGE };
-        return attributes;
-      },
-      { attributes: ["color"] },
-    );
+    const nodes = take(this.nodeChanges, CHUNK);
+    const edges = take(this.edgeChanges, CHUNK);
+    for (const [node, change] of nodes) Object.assign(this.graph.getNodeAttributes(node), change);
+    for (const [edge, color] of edges) this.graph.getEdgeAttributes(edge).color = color;
+    const partialGraph = { nodes: nodes.map(([node]) => node), edges: edges.map(([edge]) => edge) };
+    this.sigma.refresh({ partialGraph, skipIndexation: true, schedule: true });
+    const more = this.nodeChanges.size || this.edgeChanges.size;
+    this.frame = more ? requestAnimationFrame(() => this.draw()) : null;
   }
 
   colourOf(node) {
@@ -152,4 +147,15 @@ export class LiveGraph {
     if (this.frame) cancelAnimationFrame(this.frame);
     this.sigma.kill();
   }
+}
+
+/** The first `count` entries of `map`, removed from it. */
+function take(map, count) {
+  const taken = [];
+  for (const entry of map) {
+    if (taken.length === count) break;
+    taken.push(entry);
+  }
+  for (const [key] of taken) map.delete(key);
+  return taken;
 }

@@ -65,7 +65,8 @@ export function renderRun(view, runId) {
       graph.update(state.latest(metric.value));
       view.dataset.graphReady = "true";
     } catch (error) {
-      canvas.replaceChildren(errorBox(error));
+      if (error.status === 404) loading = null; // not stored yet: asked again once running
+      else canvas.replaceChildren(errorBox(error));
     }
   };
   const onEvent = (event) => {
@@ -91,10 +92,8 @@ export function renderRun(view, runId) {
     charts.round.setData(state.curve("round"));
     view.dataset.rounds = String(state.rounds.length);
   }
-  api.get(api.run(runId)).then((run) => {
-    status.replaceChildren(badge(run.status));
-    if (run.status !== "queued") loadGraph();
-  }).catch((error) => view.append(errorBox(error)));
+  loadGraph(); // at once, beside the run's own request: the graph is most of the first render
+  api.get(api.run(runId)).then((run) => status.replaceChildren(badge(run.status))).catch((error) => view.append(errorBox(error)));
   api.followEvents(runId, onEvent, aborter.signal).catch((error) => aborter.signal.aborted || view.append(errorBox(error)));
   return () => {
     aborter.abort();

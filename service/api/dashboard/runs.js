@@ -58,13 +58,17 @@ export function renderRuns(view) {
     studiesTable.replaceChildren(
       h("tr", {}, ...["study", "status", "progress", "started", "conditions", ""].map((name) => h("th", {}, name))),
       ...studies.filter(keep).sort(order).map((row) =>
-        h("tr", {},
+        h("tr", { dataset: { study: row.id } },
           h("td", {}, h("a", { href: `#/study/${encodeURIComponent(row.id)}` }, row.id)),
           h("td", {}, badge(row.status)),
           h("td", {}, progress(row.progress)),
           h("td", {}, when(row.started)),
           h("td", {}, row.summary),
-          h("td", {}, h("a", { href: `#/study/${encodeURIComponent(row.id)}` }, "compare conditions")),
+          h("td", { class: "actions" },
+            h("a", { href: `#/study/${encodeURIComponent(row.id)}` }, "compare conditions"),
+            row.live && h("button", { onclick: () => act(`cancel study ${row.id} and its live runs?`, () => api.post(`${api.study(row.id)}/cancel`)) }, "Cancel"),
+            h("button", { class: "danger", onclick: () => act(`delete study ${row.id}${row.live ? " (cancelling it first)" : ""}? Its ${row.runs} runs and their messages are removed.`, () => api.del(`${api.study(row.id)}${row.live ? "?force=true" : ""}`)) }, "Delete"),
+          ),
         )),
     );
     runsTable.replaceChildren(
@@ -126,6 +130,8 @@ function studyRow(view) {
     id: view.id,
     status: view.status,
     started: view.started_at,
+    live: !api.FINAL.has(view.status),
+    runs: view.runs.length,
     progress: view.progress.fraction,
     summary,
     text: `${view.id} ${view.name} ${view.status} ${summary}`.toLowerCase(),

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from service.api.body import BodyError, read_json
 from service.api.guards import Checked, admit
@@ -21,6 +21,7 @@ from service.api.state import (
     RUNS,
     SETTINGS,
     STORE,
+    DeleteQuery,
     PageQuery,
     caller,
     control,
@@ -41,10 +42,6 @@ IDEMPOTENCY_TTL_S = 24 * 3600
 class RunQuery(PageQuery):
     status: RunStatus | None = None
     fields: str = Field(SUMMARY, description=FIELDS_HELP)
-
-
-class DeleteQuery(BaseModel):
-    force: bool = False
 
 
 @routes.get("/v1/health", responses={200: Health, 503: Health})

@@ -1,4 +1,5 @@
-"""Studies: start one (a background task, as `driftlab study`), its state, summary and plots."""
+"""Studies: start one (a background task, as `driftlab study`), its state, summary and
+plots; cancel and delete one."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from aiohttp import web
 
 from service.api.body import read_json
 from service.api.guards import Checked, admit
+from service.api.middleware import error_response
 from service.api.models import (
     ConditionFinal,
     ErrorBody,
@@ -21,7 +23,15 @@ from service.api.models import (
     StudyView,
 )
 from service.api.routing import Routes, parse_query
-from service.api.state import SETTINGS, STUDIES, PageQuery, caller, json_response, next_cursor
+from service.api.state import (
+    SETTINGS,
+    STUDIES,
+    DeleteQuery,
+    PageQuery,
+    caller,
+    json_response,
+    next_cursor,
+)
 from service.api.study_tasks import study_id
 from service.errors import Problem, SpecError
 from service.status import RunStatus
@@ -80,6 +90,36 @@ async def list_studies(request: web.Request) -> web.Response:
 async def get_study(request: web.Request) -> web.Response:
     """One study: status, conditions, its runs with their statuses, progress, outputs."""
     return json_response(await request.app[STUDIES].view(request.match_info["study"]))
+
+
+@routes.post(
+    "/v1/studies/{study}/cancel", responses={200: StudyView, 404: ErrorBody, 409: ErrorBody}
+)
+async def cancel_study(request: web.Request) -> web.Response:
+    """Cancel a live study, its live runs with it (and wait until it has stopped); 409
+    otherwise."""
+    studies = request.app[STUDIES]
+    study_id = request.match_info["study"]
+    view = await studies.view(study_id)
+    if not await studies.cancel(study_id):
+        return error_response(409, f"study {study_id!r} is {view.status.value}, not live")
+    return json_response(await studies.view(study_id))
+
+
+@routes.delete(
+    "/v1/studies/{study}", query=DeleteQuery, responses={204: "", 404: ErrorBody, 409: ErrorBody}
+)
+async def delete_study(request: web.Request) -> web.Response:
+    """Remove a study and its runs' data; 409 while it is live unless `?force=true` (cancels
+    it first)."""
+    query = parse_query(request, DeleteQuery)
+    studies = request.app[STUDIES]
+    study_id = request.match_info["study"]
+    await studies.view(study_id)
+    if not query.force and await studies.is_live(study_id):
+        return error_response(409, f"study {study_id!r} is live; cancel it or use ?force=true")
+    await studies.delete(study_id, force=query.force)
+    return web.Response(status=204)
 
 
 @routes.get("/v1/studies/{study}/summary", responses={200: StudySummary, 404: ErrorBody})
