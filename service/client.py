@@ -180,6 +180,15 @@ class Client:
     async def study(self, study_id: str) -> StudyView:
         return StudyView.model_validate(await self._json("GET", _path("studies", study_id)))
 
+    async def cancel_study(self, study_id: str) -> StudyView:
+        """Stop a live study and its live runs; ApiError 409 when it is not live."""
+        body = await self._json("POST", _path("studies", study_id, "cancel"))
+        return StudyView.model_validate(body)
+
+    async def delete_study(self, study_id: str, force: bool = False) -> None:
+        """Remove the study and its runs' data; `force` cancels a live study first."""
+        await self._json("DELETE", _path("studies", study_id), params={"force": force})
+
     async def wait_study(
         self, study_id: str, poll_s: float = 1.0, timeout_s: float | None = None
     ) -> StudyView:

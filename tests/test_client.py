@@ -202,6 +202,17 @@ async def test_study_starts_and_is_waited_for(client):
     with pytest.raises(ApiError) as missing:
         await client.study("no-such-study")
     assert missing.value.status == 404
+    with pytest.raises(ApiError) as not_live:
+        await client.cancel_study(created.id)
+    assert not_live.value.status == 409
+    await client.delete_study(created.id)
+    with pytest.raises(ApiError) as deleted:
+        await client.study(created.id)
+    assert deleted.value.status == 404
+    for run in view.runs:
+        with pytest.raises(ApiError) as run_gone:
+            await client.run(run.id)
+        assert run_gone.value.status == 404
 
 
 async def test_events_of_a_run_end_with_its_final_status(client):
