@@ -6,14 +6,16 @@
    ideal, limit / latency.
 
 Beside each: driftlab's CPU seconds per call (its process and step workers), and the bare
-client's (this process while it runs). The wall time is
-the rounds' own; half the agents have a human source, so every round keeps the limit busy,
-and each round holds several batches of `limit` calls. Each transport of the openai backend
-named by --transports (DRIFTLAB_OPENAI_TRANSPORT: `sdk`, `aiohttp`) is measured in turn, in
-the same run, against the same baseline. With --repeat N every case is measured N times in
-turn and the median ratio of each is printed at the end (a loaded machine moves single runs).
-With --burn the bare client runs a second time burning, after each answer, the CPU a call
-costs driftlab beyond the bare client: the ratio a client as costly as driftlab reaches.
+client's (this process while it runs). The wall time is the rounds' own; half the agents have
+a human source, so every round keeps the limit busy, and each round holds several batches of
+`limit` calls. Each transport of the openai backend named by --transports
+(DRIFTLAB_OPENAI_TRANSPORT: `sdk`, `aiohttp`) is measured in turn, in the same run, against
+the same baseline. The runs have the garbage-collector settings the CLI gives a run
+(`service.gc_tuning`); the bare client has Python's defaults. With --repeat N every case is
+measured N times in turn and the median ratio of each is printed at the end (a loaded machine
+moves single runs). With --burn the bare client runs a second time burning, after each
+answer, the CPU a call costs driftlab beyond the bare client: the ratio a client as costly as
+driftlab reaches.
 
     python -m bench.concurrency [--workers 1] [--batches 16] [--rounds 2]
         [--transports sdk,aiohttp] [--cases ceiling,ideal] [--repeat 1] [--burn]
@@ -36,6 +38,7 @@ import aiohttp
 
 from bench.common import fresh_redis, mixing_spec
 from service.experiment.experiment import load
+from service.gc_tuning import fewer_collections
 from service.provenance.store import ProvenanceStore
 from service.run.engine import Engine
 from service.worker import preload_backends
@@ -79,7 +82,8 @@ async def measure(limit: int, agents: int, rounds: int, workers: int) -> tuple[f
     redis = await fresh_redis()
     engine = Engine(load(spec), ProvenanceStore(redis), run_id=f"c{limit}")
     cpu_started = cpu_seconds()
-    result = await engine.run()
+    with fewer_collections():  # as the CLI runs it; the bare client runs with Python's own
+        result = await engine.run()
     cpu = cpu_seconds() - cpu_started
     wall = sum(result.round_seconds)
     await redis.flushdb()
