@@ -1,6 +1,10 @@
 """Chat through any OpenAI-compatible endpoint over one bare aiohttp session: the `openai`
 backend's lean transport (DRIFTLAB_OPENAI_TRANSPORT=aiohttp), with the SDK transport's
-request, error kinds, retry hints and timeouts, at a fraction of its CPU per call."""
+request, error kinds, retry hints and timeouts, at a fraction of its CPU per call.
+
+What a call costs besides aiohttp's own work is kept small: the URL is parsed and the headers
+set once per session, the body is encoded and the reply parsed and validated by pydantic-core
+(Rust) rather than the `json` module and Python-level validation."""
 
 from __future__ import annotations
 
@@ -12,13 +16,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+from pydantic_core import PydanticSerializationError, to_json
+from yarl import URL
 
 from agents.backend import BackendError, ChatRequest, Completion
 from agents.kinds import DEFAULT_OPENAI_CHAT_MODEL
 from agents.openai_protocol import (
     chat_body,
+    completion_from_json,
     completion_from_reply,
-    malformed_json,
     require_api_key,
     status_fault,
 )
@@ -48,6 +54,7 @@ class AiohttpChatBackend:
         self.model = model
         base = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
         self.url = f"{base.rstrip('/')}/chat/completions"
+        self._url = URL(self.url)
         self._headers = _headers(require_api_key(api_key))
         self._proxy = environment_proxy(self.url)
         self._timeout = aiohttp.ClientTimeout(
@@ -57,12 +64,10 @@ class AiohttpChatBackend:
 
     async def complete(self, request: ChatRequest) -> Completion:
         model = request.model or self.model
-        body = json.dumps(chat_body(request, model)).encode()
+        body = _encoded(chat_body(request, model))
         started = time.perf_counter()
         try:
-            async with self._open().post(
-                self.url, data=body, headers=self._headers, proxy=self._proxy
-            ) as response:
+            async with self._open().post(self._url, data=body, proxy=self._proxy) as response:
                 raw = await response.read()
                 status, headers = response.status, response.headers
         except TimeoutError as exc:
@@ -80,7 +85,9 @@ class AiohttpChatBackend:
         if status >= 400:
             raise status_fault(model, status, _error_message(status, raw), headers)
         latency_ms = (time.perf_counter() - started) * 1000
-        return completion_from_reply(_decoded(raw, headers, model), model, latency_ms)
+        if not _is_json(headers):  # its text, as the SDK returns it: not a chat completion
+            return completion_from_reply(raw.decode(errors="replace"), model, latency_ms)
+        return completion_from_json(raw, model, latency_ms)
 
     def _open(self) -> aiohttp.ClientSession:
         """The session, opened on first use (inside the event loop that will use it)."""
@@ -88,6 +95,7 @@ class AiohttpChatBackend:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS),
                 timeout=self._timeout,
+                headers=self._headers,
             )
         return self._session
 
@@ -124,16 +132,18 @@ def _headers(key: str) -> dict[str, str]:
     return headers
 
 
-def _decoded(raw: bytes, headers: Any, model: str) -> object:
-    """The JSON of a body with a JSON content type; otherwise its text (as the SDK returns
-    it, which then fails validation as not a chat completion)."""
-    content_type = headers.get("content-type", "*").split(";")[0]
-    if not content_type.endswith("json"):
-        return raw.decode(errors="replace")
+def _encoded(body: dict[str, Any]) -> bytes:
+    """The JSON of a request body; a text with a lone surrogate (which UTF-8 cannot carry)
+    is escaped by `json`, as the SDK's client sends it."""
     try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise malformed_json(model, exc) from exc
+        return to_json(body)
+    except PydanticSerializationError:
+        return json.dumps(body).encode()
+
+
+def _is_json(headers: Any) -> bool:
+    """Whether a response's content type is JSON (`application/json`, `...+json`)."""
+    return bool(headers.get("content-type", "*").split(";")[0].endswith("json"))
 
 
 def _error_message(status: int, raw: bytes) -> str:

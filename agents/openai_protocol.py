@@ -66,11 +66,33 @@ def completion_from_reply(response: object, model: str, latency_ms: float) -> Co
     try:
         reply = ChatReply.model_validate(response)
     except ValidationError as exc:
-        raise BackendError(
-            f"openai backend, model {model!r}: not a chat completion: {exc.errors()[0]['msg']}",
-            kind="malformed",
-            retryable=True,
-        ) from exc
+        raise _not_a_completion(model, exc) from exc
+    return _completion(reply, model, latency_ms)
+
+
+def completion_from_json(raw: bytes, model: str, latency_ms: float) -> Completion:
+    """`completion_from_reply` of a raw JSON body, parsed and validated in one pass (a third
+    of the CPU of `json.loads` then validation); a body that does not parse is
+    `malformed_json`, as it is when decoded first."""
+    try:
+        reply = ChatReply.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        if first["type"] == "json_invalid":
+            raise malformed_json(model, ValueError(first["msg"])) from exc
+        raise _not_a_completion(model, exc) from exc
+    return _completion(reply, model, latency_ms)
+
+
+def _not_a_completion(model: str, exc: ValidationError) -> BackendError:
+    return BackendError(
+        f"openai backend, model {model!r}: not a chat completion: {exc.errors()[0]['msg']}",
+        kind="malformed",
+        retryable=True,
+    )
+
+
+def _completion(reply: ChatReply, model: str, latency_ms: float) -> Completion:
     if not reply.choices:
         raise BackendError(
             f"openai backend, model {model!r}: the response had no choices",

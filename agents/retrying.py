@@ -62,6 +62,8 @@ class RetryingBackend(WrappedBackend):
                     raise CallFailed(fault, attempt, tuple(errors)) from fault
                 await self._sleep(self.delay(attempt, fault.retry_after_s))
             else:
+                if attempt == completion.attempts and not errors and not completion.errors:
+                    return completion  # its copy would hold the same values
                 return completion.model_copy(update={"attempts": attempt, "errors": tuple(errors)})
         raise AssertionError("unreachable: the last attempt returns or raises")
 
