@@ -32,6 +32,8 @@ NOT_WORK = {
     ("POST", "/v1/runs/{run}/cancel"),
     ("POST", "/v1/topologies/preview"),
     ("DELETE", "/v1/runs/{run}"),
+    ("POST", "/v1/studies/{study}/cancel"),
+    ("DELETE", "/v1/studies/{study}"),
 }
 
 

@@ -134,7 +134,13 @@ export class LiveGraph {
     for (const [node, change] of nodes) Object.assign(this.graph.getNodeAttributes(node), change);
     for (const [edge, color] of edges) this.graph.getEdgeAttributes(edge).color = color;
     const partialGraph = { nodes: nodes.map(([node]) => node), edges: edges.map(([edge]) => edge) };
-    this.sigma.refresh({ partialGraph, skipIndexation: true, schedule: true });
+    try {
+      this.sigma.refresh({ partialGraph, skipIndexation: true, schedule: true });
+    } catch {
+      // sigma has not indexed these yet (its first processing is still to come): a whole
+      // refresh indexes every node and edge with the attributes just set
+      this.sigma.refresh({ schedule: true });
+    }
     const more = this.nodeChanges.size || this.edgeChanges.size;
     this.frame = more ? requestAnimationFrame(() => this.draw()) : null;
   }
