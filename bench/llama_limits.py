@@ -80,8 +80,10 @@ def measure(
     try:
         context.decode(_prompt_rows(prompts[0], 0))  # warm-up
         context.clear()
-        alone = sum(context.decode(_prompt_rows(prompt, 0)) for prompt in prompts)
-        context.clear()
+        alone = 0.0
+        for prompt in prompts:
+            alone += context.decode(_prompt_rows(prompt, 0))
+            context.clear()
         seconds_one = 0.0
         for prompt in prompts[:solo]:
             context.decode(_prompt_rows(prompt, 0))
