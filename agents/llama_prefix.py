@@ -19,12 +19,8 @@ MIN_COPIED = 16  # prompt tokens a copy must save: fewer are cheaper to prefill 
 
 def shared_prefix(a: list[int], b: list[int]) -> int:
     """How many leading tokens `a` and `b` have in common."""
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
+    differ = (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y)
+    return next(differ, min(len(a), len(b)))
 
 
 @dataclass(frozen=True, slots=True)
