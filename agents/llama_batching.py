@@ -138,7 +138,7 @@ class BatchDecoder:
         slots: dict[int, _Slot] = {}
         stopping = False
         while not stopping or slots or self._deferred:
-            stopping = self._admit(slots) or stopping
+            stopping = self._admit(slots, may_wait=not stopping) or stopping
             for seq in [s for s, slot in slots.items() if slot.job.cancelled.is_set()]:
                 self._free(slots, seq)
             try:
@@ -156,15 +156,15 @@ class BatchDecoder:
             for seq in [s for s, slot in slots.items() if slot.logits_at >= 0]:
                 self._sample(slots, seq)
 
-    def _admit(self, slots: dict[int, _Slot]) -> bool:
-        """Move deferred, then queued generations into free slots (waiting for one when
-        idle); True once the stop signal has been read."""
+    def _admit(self, slots: dict[int, _Slot], *, may_wait: bool) -> bool:
+        """Move deferred, then queued generations into free slots (waiting for one when idle,
+        if `may_wait`); True once the stop signal has been read."""
         deferred, self._deferred = self._deferred, deque()
         for waiting in deferred:
             self._place(slots, waiting)
         while len(slots) < self.max_batch:
             try:
-                job = self._inbox.get(block=not slots and not self._deferred)
+                job = self._inbox.get(block=may_wait and not slots and not self._deferred)
             except queue.Empty:
                 return False
             if job is None:
