@@ -55,9 +55,10 @@ class LocalChatBackend:
     more, concurrent calls are decoded together by a BatchDecoder, up to `max_batch` sequences
     at once, each with its own KV cache of `n_ctx` tokens: more calls per second for
     `max_batch` times the KV cache's memory, and the texts of the one-at-a-time path for the
-    same seeds as far as measured (llama.cpp does not promise it for every batch). Batching
-    needs the chat template stored in the GGUF file (the bundled model has one); a model
-    without one runs one call at a time whatever `max_batch` says."""
+    same seeds as far as measured (llama.cpp does not promise it for every batch). A batched
+    prompt whose prefix a sequence already holds prefills only the rest (`reuse_prefixes`).
+    Batching needs the chat template stored in the GGUF file (the bundled model has one); a
+    model without one runs one call at a time whatever `max_batch` says."""
 
     name = "local"
 
@@ -68,6 +69,7 @@ class LocalChatBackend:
         n_threads: int | None = None,
         n_ctx: int = 2048,
         max_batch: int = 1,
+        reuse_prefixes: bool = True,
     ) -> None:
         if max_batch < 1:
             raise BackendError(f"max_batch must be at least 1, got {max_batch}")
@@ -77,6 +79,7 @@ class LocalChatBackend:
         self.n_threads = n_threads or os.cpu_count() or 1
         self.n_ctx = n_ctx
         self.max_batch = max_batch
+        self.reuse_prefixes = reuse_prefixes
         self._llama: Any = None
         self._decoder: BatchDecoder | None = None
         self._formatter: Any = None
@@ -101,6 +104,12 @@ class LocalChatBackend:
     def peak_batch(self) -> int:
         """The most calls decoded together so far (0 before the first batched call)."""
         return self._decoder.peak if self._decoder is not None else 0
+
+    @property
+    def reused_prompt_tokens(self) -> tuple[int, int]:
+        """Of the batched calls' prompt tokens so far, (taken from a cache, all)."""
+        decoder = self._decoder
+        return (decoder.reused_tokens, decoder.prompt_tokens) if decoder is not None else (0, 0)
 
     async def complete(self, request: ChatRequest) -> Completion:
         """One call: batched with its neighbours when `max_batch` > 1 and the model allows;
@@ -140,6 +149,11 @@ class LocalChatBackend:
             finish_reason=choice.get("finish_reason"),
         )
 
+    def prompt_tokens(self, request: ChatRequest) -> list[int]:
+        """The request's prompt as the batch decoder gets it (blocking; needs `max_batch` > 1
+        and a model with its own chat template)."""
+        return self._prepare(request)[1]
+
     def _prepare(self, request: ChatRequest) -> tuple[BatchDecoder | None, list[int], list[str]]:
         """The decoder (None when the model has no chat template of its own), and the
         request's prompt tokens and stop strings as `create_chat_completion` makes them."""
@@ -156,7 +170,11 @@ class LocalChatBackend:
                     stop_token_ids=[llama.token_eos()],
                 )
                 self._decoder = BatchDecoder(
-                    llama, max_batch=self.max_batch, n_ctx=self.n_ctx, n_threads=self.n_threads
+                    llama,
+                    max_batch=self.max_batch,
+                    n_ctx=self.n_ctx,
+                    n_threads=self.n_threads,
+                    reuse_prefixes=self.reuse_prefixes,
                 )
         if self._decoder is None:
             return None, [], []

@@ -15,10 +15,12 @@ import time
 from pathlib import Path
 
 from agents.agent import Agent
+from agents.llama_prefix import MIN_COPIED, shared_prefix
 from agents.local_chat import LocalChatBackend
 from agents.local_embedding import LocalEmbedder
 from agents.personas import BUILTIN_PERSONAS
 from agents.tasks import InputText
+from bench import llama_limits
 from bench.common import FACTS, SOURCE
 from service.experiment.spec import Fact
 from service.measure.metrics import facts_retained, words
@@ -108,49 +110,82 @@ def resident_mb() -> float:
 
 
 async def batched_round(agents: int, max_tokens: int, max_batch: int, seeds: int) -> None:
-    """Rounds of `agents` concurrent calls, one at a time (max_batch 1) against decoded
-    together (`max_batch`), alternating which goes first; calls per second, and the texts'
-    fact retention and length per seed on each side."""
+    """Rounds of `agents` concurrent calls one at a time (max_batch 1), decoded together with
+    every prompt prefilled whole, and decoded together reusing shared prefixes, alternating
+    which goes first; calls per second, and the texts' fact retention and length per seed on
+    each side; then llama.cpp's own limits on the round's prompts."""
     facts = [Fact.model_validate(f) for f in FACTS]
     rss_before = resident_mb()
-    sides = {"one at a time": LocalChatBackend(), "batched": LocalChatBackend(max_batch=max_batch)}
+    sides = {
+        "one at a time": LocalChatBackend(),
+        "batched, whole prompts": LocalChatBackend(max_batch=max_batch, reuse_prefixes=False),
+        "batched, prefixes reused": LocalChatBackend(max_batch=max_batch),
+    }
     for backend in sides.values():  # warm-up: load the model (and the batch context)
         await one_round(backend, requests(1, 8, backend))
     rss_after = resident_mb()
     seconds = dict.fromkeys(sides, 0.0)
     calls = dict.fromkeys(sides, 0)
+    answer_tokens = dict.fromkeys(sides, 0)
     retention: dict[str, list[float]] = {name: [] for name in sides}
     length: dict[str, list[float]] = {name: [] for name in sides}
-    identical = 0
+    identical = dict.fromkeys(sides, 0)
     for seed in range(seeds):
-        order = list(sides) if seed % 2 == 0 else list(reversed(sides))
+        order = list(sides)[seed % len(sides) :] + list(sides)[: seed % len(sides)]
         texts = {}
         for name in order:
             batch = requests(agents, max_tokens, sides[name], first_seed=1000 * seed)
             completions, took = await one_round(sides[name], batch)
             seconds[name] += took
             calls[name] += len(completions)
+            answer_tokens[name] += sum(c.usage.completion_tokens for c in completions)
             texts[name] = [c.text for c in completions]
             retention[name].append(
                 statistics.fmean(len(facts_retained(t, facts)) / len(facts) for t in texts[name])
             )
             length[name].append(statistics.fmean(len(words(t)) for t in texts[name]))
-        identical += sum(a == b for a, b in zip(*texts.values(), strict=True))
+        first = texts["one at a time"]
+        for name in sides:
+            identical[name] += sum(a == b for a, b in zip(texts[name], first, strict=True))
     rates = {name: calls[name] / seconds[name] for name in sides}
     print(
         f"round: {agents} agents x {seeds} seeds, max_tokens {max_tokens}, max_batch "
-        f"{max_batch}, {sides['batched'].n_threads} threads"
+        f"{max_batch}, {sides['one at a time'].n_threads} threads"
     )
     for name in sides:
         print(
-            f"  {name}: {rates[name]:.2f} calls/s; per seed fact retention "
+            f"  {name}: {rates[name]:.2f} calls/s ({rates[name] / rates['one at a time']:.2f}x), "
+            f"{answer_tokens[name] / calls[name]:.1f} answer tokens a call, identical texts "
+            f"{identical[name]} of {agents * seeds}; per seed fact retention "
             f"{[round(r, 3) for r in retention[name]]}, words {[round(w, 1) for w in length[name]]}"
         )
-    print(f"  ratio batched/one at a time: {rates['batched'] / rates['one at a time']:.2f}")
-    print(f"  identical texts: {identical} of {agents * seeds}")
-    print(f"  resident memory: {rss_before:.0f} MB before loading, {rss_after:.0f} MB with both")
-    for backend in sides.values():
-        await backend.aclose()
+    reused, prompt_tokens = sides["batched, prefixes reused"].reused_prompt_tokens
+    print(f"  prompt tokens taken from a cache when reusing prefixes: {reused} of {prompt_tokens}")
+    print(f"  resident memory: {rss_before:.0f} MB before loading, {rss_after:.0f} MB with all")
+    backend = sides["batched, prefixes reused"]
+    prompts = [backend.prompt_tokens(r) for r in requests(agents, max_tokens, backend)]
+    answer = answer_tokens["one at a time"] / calls["one at a time"]
+    for side in sides.values():
+        await side.aclose()
+    alone = LocalChatBackend()
+    try:
+        limits = llama_limits.measure(
+            alone.load(), prompts, generated=round(answer), n_threads=alone.n_threads
+        )
+    finally:
+        await alone.aclose()
+    llama_limits.report(limits, [len(p) for p in prompts], prefilled(prompts), answer)
+
+
+def prefilled(prompts: list[list[int]]) -> int:
+    """The prompt tokens left to prefill when each prompt reuses the longest prefix it shares
+    with an earlier one (as the batch decoder does)."""
+    total = 0
+    for i, prompt in enumerate(prompts):
+        shared = max((shared_prefix(prompt, p) for p in prompts[:i]), default=0)
+        shared = min(shared, len(prompt) - 1)
+        total += len(prompt) - (shared if shared >= MIN_COPIED else 0)
+    return total
 
 
 def embedding(texts: int) -> None:

@@ -138,6 +138,40 @@ async def test_batched_calls_decode_each_prompt_as_one_at_a_time():
     assert doomed.cancelled() and last.completion.usage.completion_tokens == 8
 
 
+async def test_batched_prompts_with_a_shared_prefix_are_prefilled_once():
+    """Two agents of each of two personas on the same input: the second of each pair starts
+    from the first's KV cache (all but the prompt's last token copied, not prefilled), and a
+    later call with the same prompt reuses the cells its sequence kept; each call still gets
+    its own prompt's tokens and the one-at-a-time first word for its seed."""
+    one, batched = LocalChatBackend(), LocalChatBackend(n_ctx=512, max_batch=4)
+    agents = [
+        Agent(BUILTIN_PERSONAS[name], backend, "summarize", max_tokens=8)
+        for backend in (one, batched)
+        for name in ("editor", "editor", "skeptic", "skeptic")
+    ]
+    try:
+        alone = [
+            await a.respond([InputText(SOURCE_TEXT)], seed=i) for i, a in enumerate(agents[:4])
+        ]
+        together = await asyncio.gather(
+            *(a.respond([InputText(SOURCE_TEXT)], seed=i) for i, a in enumerate(agents[4:]))
+        )
+        reused_in_round, prompt_tokens = batched.reused_prompt_tokens
+        again = await agents[4].respond([InputText(SOURCE_TEXT)], seed=0)
+        reused_after, _ = batched.reused_prompt_tokens
+    finally:
+        await one.aclose()
+        await batched.aclose()
+    lengths = [reply.completion.usage.prompt_tokens for reply in alone]
+    assert prompt_tokens == sum(lengths)
+    assert reused_in_round == (lengths[1] - 1) + (lengths[3] - 1)
+    assert reused_after - reused_in_round == lengths[0] - 1
+    for batch_reply, reply in zip([*together, again], [*alone, alone[0]], strict=True):
+        got, expected = batch_reply.completion, reply.completion
+        assert got.usage.prompt_tokens == expected.usage.prompt_tokens
+        assert got.text.split()[0] == expected.text.split()[0]
+
+
 async def test_unknown_gguf_path_is_a_clear_error():
     """A model that is neither the bundled name nor a file is refused by name."""
     with pytest.raises(BackendError, match=r"no-such\.gguf"):
