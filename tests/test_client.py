@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 
 import pytest
 from aiohttp import web
@@ -134,17 +134,20 @@ async def test_server_settings_limit_backends_embedders_and_workers(
         assert (await api.wait(created.id, poll_s=0.05)).status is RunStatus.SUCCEEDED
 
 
+async def refusal(call: Awaitable[object]) -> int:
+    """The HTTP status of the ApiError `call` must raise."""
+    with pytest.raises(ApiError) as refused:
+        await call
+    return refused.value.status
+
+
 async def test_cancel_and_delete(client):
     """Cancelling a finished run is a 409 ApiError; a deleted run is gone (404)."""
     created = await client.start_run(spec_dict(rounds=1))
     await client.wait(created.id, poll_s=0.05)
-    with pytest.raises(ApiError) as conflict:
-        await client.cancel(created.id)
-    assert conflict.value.status == 409
+    assert await refusal(client.cancel(created.id)) == 409
     await client.delete(created.id)
-    with pytest.raises(ApiError) as gone:
-        await client.run(created.id)
-    assert gone.value.status == 404
+    assert await refusal(client.run(created.id)) == 404
 
 
 async def test_token_is_sent(aiohttp_server, redis, tmp_path):
@@ -199,20 +202,12 @@ async def test_study_starts_and_is_waited_for(client):
     assert view.status is RunStatus.SUCCEEDED and view.id == created.id
     assert len(view.runs) == 2 and {r.status for r in view.runs} == {RunStatus.SUCCEEDED}
     assert (await client.study(created.id)) == view
-    with pytest.raises(ApiError) as missing:
-        await client.study("no-such-study")
-    assert missing.value.status == 404
-    with pytest.raises(ApiError) as not_live:
-        await client.cancel_study(created.id)
-    assert not_live.value.status == 409
+    assert await refusal(client.study("no-such-study")) == 404
+    assert await refusal(client.cancel_study(created.id)) == 409
     await client.delete_study(created.id)
-    with pytest.raises(ApiError) as deleted:
-        await client.study(created.id)
-    assert deleted.value.status == 404
+    assert await refusal(client.study(created.id)) == 404
     for run in view.runs:
-        with pytest.raises(ApiError) as run_gone:
-            await client.run(run.id)
-        assert run_gone.value.status == 404
+        assert await refusal(client.run(run.id)) == 404
 
 
 async def test_events_of_a_run_end_with_its_final_status(client):
