@@ -3,13 +3,13 @@ and frame times while that run streams its rounds to the page.
 
 A `driftlab serve` subprocess on loopback runs a synthetic small world (`--agents`, k = 6,
 p = 0.1, one human source, `--rounds` rounds); headless Chromium (Debian's, through
-Playwright) opens the run's page as soon as the run is posted. Reported:
+Playwright, its default flags: WebGL on Chromium's software renderer where no GPU is) opens
+the run's page as soon as the run is posted. Reported:
 
 - first render, of a finished run's page (`--repeats` fresh pages): from the page's navigation
-  start to sigma's first drawn frame of the graph (`performance.mark` on its first
-  `afterRender`), with the topology request (`GET /v1/runs/{id}/topology`, the server building
-  the graph from the spec) and the page's own part (from the topology's arrival to the first
-  frame: layout, sigma's set-up, drawing);
+  start to the graph's first frame (`performance.mark` at the animation frame after the graph
+  is first drawn), with the topology request (`GET /v1/runs/{id}/topology`) and the page's own
+  part (from the topology's arrival to the first frame: layout, set-up, drawing);
 - frames while streaming: a page opened on a second run of the same spec as soon as it is
   posted; the gaps between successive `requestAnimationFrame` callbacks from the graph's
   first frame to the run's final status, and the long tasks (> 50 ms) Chromium reported
@@ -18,9 +18,13 @@ Playwright) opens the run's page as soon as the run is posted. Reported:
   no updates), measured in the same invocation; the streaming figures are also given as
   ratios to it;
 - first, the server's side of the topology request alone (`bench.topology_request`: as it
-  was built before it was kept, at a run's first request, read back), as ratios.
+  was built before it was kept, at a run's first request, read back), as ratios;
+- with `--baseline CHECKOUT` (another checkout of driftlab, such as a `git worktree` of an
+  earlier commit), the same figures for that checkout's page and server, measured in the same
+  invocation after this one's, and this page's figures as ratios to them.
 
-    python -m bench.dashboard [--quick] [--agents 5000] [--rounds 10] [--idle 3] [--repeats 3]
+    python -m bench.dashboard [--quick] [--agents 5000] [--rounds 30] [--idle 3] [--repeats 3]
+                              [--baseline CHECKOUT]
 
 It writes to the benchmarks' Redis db (DRIFTLAB_BENCH_REDIS_URL, db 14) and flushes it.
 """
@@ -50,7 +54,6 @@ from bench.concurrency import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--enable-unsafe-swiftshader", "--use-angle=swiftshader", "--ignore-gpu-blocklist"]
 TOKEN = "bench-token-0123456789"  # tokens need 16 characters
 RENDERED = "() => performance.getEntriesByName('driftlab:graph-rendered').length"
 FRAME_RECORDER = """
@@ -65,16 +68,16 @@ window.sessionStorage.setItem("driftlab-token", "%s");
 """
 
 
-def _serve(port: int, runs_dir: str) -> subprocess.Popen[bytes]:
+def _serve(root: Path, port: int, runs_dir: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": str(root),
         "DRIFTLAB_REDIS_URL": BENCH_REDIS_URL,
         "DRIFTLAB_API_TOKEN": TOKEN,
         "DRIFTLAB_RUNS_DIR": runs_dir,
     }
     command = [sys.executable, "-m", "service.cli", "serve", "--port", str(port)]
-    return subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(command, cwd=root, env=env, stderr=subprocess.DEVNULL)
 
 
 def _call(url: str, method: str = "GET", body: bytes | None = None) -> bytes:
@@ -149,9 +152,12 @@ def _first_render(browser: Any, url: str, run_id: str) -> tuple[float, float, fl
     return float(rendered), float(arrived - started), float(rendered - arrived)
 
 
-def measure(agents: int, rounds: int, idle_s: float, repeats: int) -> dict[str, Any]:
+def measure(
+    agents: int, rounds: int, idle_s: float, repeats: int, root: Path = ROOT
+) -> dict[str, Any]:
     """First renders of a finished run's page (`repeats` fresh pages), then the frames of a
-    page following a second run of the same spec from its start to its end, then idle."""
+    page following a second run of the same spec from its start to its end, then idle; the
+    page and server of the checkout at `root`."""
     import redis
     from playwright.sync_api import sync_playwright
 
@@ -159,11 +165,11 @@ def measure(agents: int, rounds: int, idle_s: float, repeats: int) -> dict[str, 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as runs_dir:
-        server = _serve(port, runs_dir)
+        server = _serve(root, port, runs_dir)
         try:
             _until_up(url)
             with sync_playwright() as driver:
-                browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                browser = driver.chromium.launch(executable_path=CHROMIUM)
                 finished = _start_run(url, agents, rounds)
                 _wait_run(url, finished)
                 renders = [_first_render(browser, url, finished) for _ in range(repeats)]
@@ -205,44 +211,75 @@ def measure(agents: int, rounds: int, idle_s: float, repeats: int) -> dict[str, 
     }
 
 
+def report(result: dict[str, Any]) -> list[str]:
+    streaming, idle = result["streaming"], result["idle"]
+    lines = [f"graph: {result['nodes']:,} nodes, {result['edges']:,} edges; {result['rounds']} rounds"]
+    for render, topology, drawing in result["renders"]:
+        lines.append(
+            f"first render: {render:.0f} ms from navigation (topology request {topology:.0f} ms; "
+            f"from its arrival to the first frame {drawing:.0f} ms)"
+        )
+    lines += [
+        f"first render, median of {len(result['renders'])}: {_median_render(result):.0f} ms",
+        f"streaming: {result['streaming_s']:.1f} s from the graph's first frame to the end",
+        "frames      count  median ms  p99 ms  max ms  over 100 ms",
+    ]
+    for name, row in (("streaming", streaming), ("idle", idle)):
+        lines.append(
+            f"{name:<10} {row['frames']:>6} {row['median']:>10.1f} {row['p99']:>7.1f} "
+            f"{row['max']:>7.1f} {row['over_100ms']:>12}"
+        )
+    lines += [
+        f"long tasks while streaming: {result['long_tasks']}, "
+        f"longest {result['longest_task_ms']:.0f} ms",
+        f"streaming / idle: median {streaming['median'] / idle['median']:.2f}, "
+        f"p99 {streaming['p99'] / idle['p99']:.2f}, max {streaming['max'] / idle['max']:.2f}",
+    ]
+    return lines
+
+
+def _median_render(result: dict[str, Any]) -> float:
+    return statistics.median(render for render, _, _ in result["renders"])
+
+
+def against_baseline(result: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
+    """This page's figures as ratios to the baseline checkout's (below 1: this one is faster)."""
+    ours, theirs = result["streaming"], baseline["streaming"]
+    return [
+        f"first render / baseline: {_median_render(result) / _median_render(baseline):.2f} "
+        f"(medians {_median_render(result):.0f} / {_median_render(baseline):.0f} ms)",
+        f"streaming frames / baseline: median {ours['median'] / theirs['median']:.2f}, "
+        f"p99 {ours['p99'] / theirs['p99']:.2f}, max {ours['max'] / theirs['max']:.2f}; "
+        f"over 100 ms {ours['over_100ms']} of {ours['frames']} against "
+        f"{theirs['over_100ms']} of {theirs['frames']}",
+    ]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, default=5000)
-    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--idle", type=float, default=3.0, help="seconds of baseline frames")
     parser.add_argument("--repeats", type=int, default=3, help="first renders measured")
     parser.add_argument("--quick", action="store_true", help="300 agents, 20 rounds, 1 s idle")
+    parser.add_argument(
+        "--baseline", type=Path, help="another driftlab checkout, measured after this one"
+    )
     args = parser.parse_args(argv)
     if not Path(CHROMIUM).is_file():
         raise SystemExit("needs Debian's chromium: apt-get install -y chromium")
+    if args.baseline and not (args.baseline / "service" / "api" / "dashboard").is_dir():
+        raise SystemExit(f"--baseline {args.baseline}: not a driftlab checkout with a dashboard")
     if args.quick:
         args.agents, args.rounds, args.idle = 300, 20, 1.0
     print("\n".join(topology_request.report(asyncio.run(topology_request.measure(args.agents, 5)))))
     result = measure(args.agents, args.rounds, args.idle, args.repeats)
-    streaming, idle = result["streaming"], result["idle"]
-    print(f"graph: {result['nodes']:,} nodes, {result['edges']:,} edges; {result['rounds']} rounds")
-    for render, topology, drawing in result["renders"]:
-        print(
-            f"first render: {render:.0f} ms from navigation (topology request {topology:.0f} ms; "
-            f"from its arrival to the first frame {drawing:.0f} ms)"
-        )
-    median = statistics.median(render for render, _, _ in result["renders"])
-    print(f"first render, median of {len(result['renders'])}: {median:.0f} ms")
-    print(f"streaming: {result['streaming_s']:.1f} s from the graph's first frame to the end")
-    print("frames      count  median ms  p99 ms  max ms  over 100 ms")
-    for name, row in (("streaming", streaming), ("idle", idle)):
-        print(
-            f"{name:<10} {row['frames']:>6} {row['median']:>10.1f} {row['p99']:>7.1f} "
-            f"{row['max']:>7.1f} {row['over_100ms']:>12}"
-        )
-    print(
-        f"long tasks while streaming: {result['long_tasks']}, "
-        f"longest {result['longest_task_ms']:.0f} ms"
-    )
-    print(
-        f"streaming / idle: median {streaming['median'] / idle['median']:.2f}, "
-        f"p99 {streaming['p99'] / idle['p99']:.2f}, max {streaming['max'] / idle['max']:.2f}"
-    )
+    print("\n".join(report(result)))
+    if args.baseline:
+        baseline = measure(args.agents, args.rounds, args.idle, args.repeats, args.baseline)
+        print(f"baseline, {args.baseline.name}:")
+        print("\n".join(report(baseline)))
+        print("\n".join(against_baseline(result, baseline)))
 
 
 if __name__ == "__main__":

@@ -58,8 +58,8 @@ async def test_page_and_files_are_served_without_the_token(aiohttp_client, redis
     page = await client.get("/")
     assert page.status == 200 and "text/html" in page.headers["Content-Type"]
     html = await page.text()
-    assert 'src="ui/app.js"' in html and "ui/vendor/sigma.min.js" in html
-    for path in ("/ui/app.js", "/ui/vendor/sigma.min.js", "/ui/vendor/uPlot.min.css"):
+    assert 'src="ui/app.js"' in html and "ui/vendor/graphology.umd.min.js" in html
+    for path in ("/ui/app.js", "/ui/vendor/graphology.umd.min.js", "/ui/vendor/uPlot.min.css"):
         assert (await client.get(path)).status == 200, path
     missing = await client.get("/ui/nothing.js")
     assert missing.status == 404 and "nothing.js" in (await missing.json())["error"]

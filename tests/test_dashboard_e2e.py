@@ -30,8 +30,8 @@ pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).is_file(),
     reason="Debian's chromium is not installed (apt-get install -y chromium; .ci/run does)",
 )
-# WebGL (sigma.js) on a machine without a GPU: Chromium's software renderer
-CHROMIUM_ARGS = ["--enable-unsafe-swiftshader", "--use-angle=swiftshader", "--ignore-gpu-blocklist"]
+# the page draws with Canvas 2D only: WebGL is switched off to keep it that way
+CHROMIUM_ARGS = ["--disable-3d-apis"]
 OUTPUT = ROOT / "tests" / "output" / "dashboard"
 TOKEN = "e2e-token-0123456789"  # tokens need 16 characters
 SILENT = "#c9ced6"
@@ -229,7 +229,7 @@ def test_open_a_lineage_from_a_node_and_read_its_diff(page, server):
     last = call(server, "GET", f"/v1/runs/{run_id}/messages?round=4&origin=model")["items"][0]
     x, y = page.evaluate(
         "(node) => { const live = document.getElementById('graph').liveGraph;"
-        " const at = live.sigma.graphToViewport(live.graph.getNodeAttributes(node));"
+        " const at = live.viewportPosition(node);"
         " const box = document.getElementById('graph').getBoundingClientRect();"
         " return [box.left + at.x, box.top + at.y]; }",
         last["node"],
