@@ -15,6 +15,7 @@ from pydantic import SecretStr, ValidationError
 
 from service.api import ApiSettings, create_app
 from service.api.guards import WORK_ROUTES
+from service.api.redis_watch import PING_TIMEOUT_S, REDIS_WATCH
 from service.api.routes import ROUTE_GROUPS
 from service.provenance import keys
 from service.provenance.redis_conn import masked
@@ -390,6 +391,35 @@ async def test_a_request_waiting_on_redis_when_it_goes_answers_503_at_once(
         assert time.perf_counter() - started < 2.0
     finally:
         await server.kill()
+
+
+# Redis busy with a script for `ARGV[1]` ms: other clients wait, as behind a large pipeline
+BUSY_SCRIPT = """
+local start = redis.call('TIME')
+local now = start
+while (now[1] - start[1]) * 1000 + (now[2] - start[2]) / 1000 < tonumber(ARGV[1]) do
+  now = redis.call('TIME')
+end
+return 1
+"""
+
+
+async def test_a_busy_redis_is_not_taken_for_a_lost_one(api, redis):
+    """Redis answering later than the watch's ping timeout (busy with a large run's writes on
+    a loaded machine) is slow, not lost: a request waits for it and answers 200, and the
+    watch never reports it lost. A killed Redis is still noticed at once (above)."""
+    watch = api.server.app[REDIS_WATCH]
+    lost = asyncio.ensure_future(watch.lost.wait())
+    try:
+        for _ in range(2):
+            busy = asyncio.ensure_future(redis.eval(BUSY_SCRIPT, 0, 1000 * PING_TIMEOUT_S + 700))
+            await asyncio.sleep(0.1)  # the script holds Redis: the next ping waits behind it
+            assert (await api.get("/v1/runs")).status == 200
+            assert (await api.get("/v1/health")).status == 200
+            await busy
+        assert not lost.done(), "a busy Redis was reported as lost"
+    finally:
+        lost.cancel()
 
 
 # distributed runs over HTTP -----------------------------------------------------------------

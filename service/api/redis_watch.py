@@ -1,21 +1,26 @@
 """Whether the server's Redis answers, known before a request needs it: a ping every
 PING_EVERY_S on a client of its own that neither retries nor waits long, so that a route
-answers 503 within about a second of Redis going away instead of after the store client's
-reconnection attempts."""
+answers 503 within about a second of Redis going away (its connection refused or reset)
+instead of after the store client's reconnection attempts. A ping that only times out is a
+slow Redis (busy with a large run's writes, or this loop stalled by a chunk of steps on a
+loaded machine), not a lost one, until no ping has been answered for SILENT_LIMIT_S."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 from aiohttp import web
 from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeout
 
 PING_EVERY_S = 0.5
 PING_TIMEOUT_S = 1.0
+SILENT_LIMIT_S = 5.0
 RETRY_AFTER_S = 5
 
 
@@ -39,6 +44,7 @@ class RedisWatch:
         pool = ConnectionPool(connection_class=client.connection_pool.connection_class, **kwargs)
         self._probe = Redis.from_pool(pool)
         self.up = True
+        self.answered_at = time.monotonic()
         self.lost = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -46,11 +52,14 @@ class RedisWatch:
         self._task = asyncio.create_task(self._watch(), name="redis watch")
 
     async def check(self) -> bool:
-        """Ping now; whether Redis answered (and remember it)."""
+        """Ping now; whether Redis is up (and remember it): it answered, or it is only slow."""
         try:
             async with asyncio.timeout(PING_TIMEOUT_S):
                 self.up = bool(await self._probe.ping())
-        except (RedisError, OSError, TimeoutError):
+            self.answered_at = time.monotonic()
+        except (TimeoutError, RedisTimeout):
+            self.up = self.up and time.monotonic() - self.answered_at < SILENT_LIMIT_S
+        except (RedisError, OSError):
             self.up = False
         if self.up:
             self.lost.clear()
