@@ -78,15 +78,3 @@ async def test_spec_on_request_and_paging(api):
             break
     assert len(seen) == len(set(seen)) == RUNS
     assert seen[:2] == ["copy-39", "copy-38"]
-
-
-async def test_a_live_runs_rounds_done_come_from_its_last_event(store):
-    """A running run's record has no round times yet: its last event tells the rounds done."""
-    assert await store.rounds_announced("live") == 0
-    await store.add_event("live", {"type": "status", "status": "running"})
-    assert await store.rounds_announced("live") == 0
-    for round_ in range(3):
-        await store.add_event("live", {"type": "round_started", "round": round_})
-        assert await store.rounds_announced("live") == round_
-        await store.add_event("live", {"type": "round", "round": round_})
-        assert await store.rounds_announced("live") == round_ + 1

@@ -9,6 +9,7 @@ from service.experiment.experiment import load
 from service.measure.export import iter_records
 from service.provenance import keys
 from service.run.engine import Engine
+from service.status import RunStatus
 from service.terminal.lineage_views import render_tree
 from tests.conftest import spec_dict
 
@@ -75,6 +76,31 @@ async def test_list_and_delete_runs(store, redis):
     assert await store.count_messages("second") == 5
     with pytest.raises(RunNotFound):
         await store.delete_run("first")
+
+
+async def test_rounds_done_of_a_running_and_a_finished_run(store, redis):
+    """The rounds `driftlab show` and the run listing give: a running run's by its last event
+    (a round's start or its end), a finished or interrupted one's by its round times."""
+    await store.create_run("live", spec_dict(rounds=3))
+    await store.update_run("live", RunStatus.RUNNING)
+    await redis.set(keys.lease("live"), "test", px=60_000)
+
+    async def done() -> int:
+        return await store.rounds_done(await store.get_run("live"))
+
+    assert await done() == 0
+    await store.add_event("live", {"type": "status", "status": "running"})
+    assert await done() == 0
+    for round_ in range(3):
+        await store.add_event("live", {"type": "round_started", "round": round_})
+        assert await done() == round_
+        await store.add_event("live", {"type": "round", "round": round_})
+        assert await done() == round_ + 1
+    await store.update_run("live", round_seconds=[0.5, 0.5])
+    await redis.delete(keys.lease("live"))
+    assert (await store.get_run("live"))["status"] == "interrupted" and await done() == 2
+    await store.update_run("live", RunStatus.SUCCEEDED, round_seconds=[0.5] * 3)
+    assert await done() == 3
 
 
 async def test_keys_share_one_prefix(store, redis):

@@ -45,14 +45,16 @@ def requested(fields: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def listed_view(record: dict[str, Any], fields: tuple[str, ...]) -> RunView:
+def listed_view(
+    record: dict[str, Any], fields: tuple[str, ...], rounds_done: int | None
+) -> RunView:
     """The run as a listing shows it: the `fields` of its record (with `full`, every field but
-    the spec, and the others named)."""
+    the spec, and the others named), `rounds_done` the store's count (None when not asked)."""
     spec = record.get("spec")
     source = {
         **record,
         "name": spec.get("name") if isinstance(spec, dict) else None,
-        "rounds_done": len(record.get("round_seconds") or []),
+        "rounds_done": rounds_done,
     }
     view = record_view(dict(record))
     named = {name: source[name] for name in fields if source.get(name) is not None}

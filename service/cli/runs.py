@@ -22,7 +22,7 @@ from service.experiment.run_ids import check_run_id
 from service.experiment.settings import Settings
 from service.experiment.spec_file import read_spec_file
 from service.gc_tuning import fewer_collections
-from service.lifecycle import RunControl, RunHooks, RunStatus, new_run, resume_run, start_run
+from service.lifecycle import RunControl, RunHooks, new_run, resume_run, start_run
 from service.measure.export import export_run
 from service.provenance.out_dirs import forget_out_dir, remember_out_dir, resume_out_dir
 from service.provenance.store import ProvenanceStore
@@ -129,10 +129,7 @@ async def show(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(record, default=str), flush=True)
             return EXIT_OK
-        rounds_done = len(record.get("round_seconds") or [])
-        if record.get("status") == RunStatus.RUNNING.value:
-            rounds_done = await store.rounds_announced(args.run)
-        print_run_header(record, rounds_done)
+        print_run_header(record, await store.rounds_done(record))
         if record.get("drift"):
             print_drift(record["drift"])
         print_rounds(record.get("drift_by_round") or [])

@@ -313,11 +313,14 @@ class ProvenanceStore:
         )
         return [(as_text(i), json.loads(f[b"data"])) for i, f in entries]
 
-    async def rounds_announced(self, run_id: str) -> int:
-        """Rounds a live run has finished, by its last event: a round's start or its end."""
+    async def rounds_done(self, record: Mapping[str, Any]) -> int:
+        """Rounds the run of `record` (as `get_run` reads it) has finished: a running run's by
+        its last event (a round's start or its end), any other's by its round times."""
+        if record.get("status") != RunStatus.RUNNING:
+            return len(record.get("round_seconds") or [])
         entries = cast(
             list[tuple[bytes, dict[bytes, bytes]]],
-            await self.redis.xrevrange(keys.events(run_id), count=1),
+            await self.redis.xrevrange(keys.events(record["id"]), count=1),
         )
         last = json.loads(entries[0][1][b"data"]) if entries else {}
         ended = {"round_started": 0, "round": 1}.get(last.get("type", ""))

@@ -113,11 +113,13 @@ async def list_runs(request: web.Request) -> web.Response:
     store = request.app[STORE]
     queued = [RunView(id=i, status=RunStatus.QUEUED) for i in request.app[RUNS].queued]
     fields = requested(query.fields)
-    stored = [listed_view(record, fields) for record in reversed(await store.list_runs())]
+    counted = "rounds_done" in fields
+    stored = [
+        listed_view(record, fields, await store.rounds_done(record) if counted else None)
+        for record in reversed(await store.list_runs())
+    ]
     for view in stored:
         view.status = request.app[RUNS].status(view.id, view.status)
-        if "rounds_done" in view.record and view.status is RunStatus.RUNNING:
-            view.record["rounds_done"] = await store.rounds_announced(view.id)
     seen = {view.id for view in stored}
     views = [v for v in queued if v.id not in seen] + stored
     views = [v for v in views if query.status is None or v.status == query.status]
