@@ -213,7 +213,8 @@ def measure(
 
 def report(result: dict[str, Any]) -> list[str]:
     streaming, idle = result["streaming"], result["idle"]
-    lines = [f"graph: {result['nodes']:,} nodes, {result['edges']:,} edges; {result['rounds']} rounds"]
+    size = f"{result['nodes']:,} nodes, {result['edges']:,} edges; {result['rounds']} rounds"
+    lines = [f"graph: {size}"]
     for render, topology, drawing in result["renders"]:
         lines.append(
             f"first render: {render:.0f} ms from navigation (topology request {topology:.0f} ms; "
