@@ -19,8 +19,8 @@ from typing import Any
 
 from bench.common import fresh_redis, mixing_spec
 from service.api.models import LineageEdge, TopologyNode, TopologyPreview
-from service.api.routes.catalog import topology_json
 from service.experiment.experiment import Experiment, load
+from service.experiment.preview import topology_json
 from service.experiment.settings import Settings
 from service.provenance.store import ProvenanceStore
 from topologies import AGENT, HUMAN_SOURCE

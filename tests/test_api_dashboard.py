@@ -80,13 +80,15 @@ async def test_examples_list_runs_and_studies_with_their_base_inline(api):
 
 async def test_a_stored_runs_topology_is_its_specs_preview_kept_with_the_run(api, redis):
     """`GET /v1/runs/{id}/topology` gives the graph that previewing the run's spec gives (a
-    valid TopologyPreview); built at the first request, it is then read from the run's
-    keys, and removed with the run."""
+    valid TopologyPreview); the run keeps it from its start, a run stored without it has it
+    built at the first request and kept, and it is removed with the run."""
     spec = spec_dict(rounds=1, topology=MIXING)
     run_id = await start(api, spec)
     await finished(api, run_id)
-    assert not await redis.exists(keys.topology(run_id))
+    from_the_start = json.loads(await redis.get(keys.topology(run_id)))
+    await redis.delete(keys.topology(run_id))  # as a run stored before runs kept it
     stored = await (await api.get(f"/v1/runs/{run_id}/topology")).json()
+    assert stored == from_the_start
     preview = await (await api.post("/v1/topologies/preview", json=spec)).json()
     assert stored == preview and stored["human_sources"] == 2
     assert TopologyPreview.model_validate(stored).model_dump() == stored

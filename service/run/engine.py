@@ -15,6 +15,7 @@ from agents.pool import BackendPool
 from service.errors import RunFailed, describe_failure
 from service.experiment.corpus import FRESH_NODE, fresh_text, next_injection
 from service.experiment.experiment import Experiment
+from service.experiment.preview import topology_json
 from service.experiment.rng import Purpose, derive_seed
 from service.experiment.schedule import Pending, source_emits, turn_rng
 from service.measure.drift_table import DriftTable
@@ -162,6 +163,9 @@ class Engine:
             agents=len(self.experiment.agents),
             versions=versions(),
         )
+        # the graph it runs on, kept from the start: a dashboard draws it at once
+        graph = await asyncio.to_thread(topology_json, self.experiment)
+        await self.store.cache_topology(self.run_id, graph)
 
     async def _mark_running(self) -> None:
         now = now_iso()

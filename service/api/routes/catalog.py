@@ -4,7 +4,6 @@ spec, or of a stored run's spec)."""
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from aiohttp import web
@@ -16,9 +15,9 @@ from service.api.models import ErrorBody, PersonaPage, TopologyPreview
 from service.api.routing import Routes
 from service.api.state import SETTINGS, STORE, json_response
 from service.errors import Problem, SpecError
-from service.experiment.experiment import Experiment, load
+from service.experiment.experiment import load
+from service.experiment.preview import topology_json
 from service.experiment.spec import ExperimentSpec
-from topologies import AGENT, HUMAN_SOURCE
 
 routes = Routes("catalog")
 
@@ -45,9 +44,9 @@ async def preview_topology(request: web.Request) -> web.Response:
     responses={200: TopologyPreview, 404: ErrorBody, 422: ErrorBody},
 )
 async def run_topology(request: web.Request) -> web.Response:
-    """The nodes and edges a stored run's spec builds (422 when the spec no longer loads
-    here, e.g. a topology file this server cannot read); built at the first request, then
-    kept with the run."""
+    """The nodes and edges of a stored run's graph: kept with the run from its start; for a
+    run stored before runs kept it, built from its spec at the first request (422 when the
+    spec no longer loads here, e.g. a topology file this server cannot read), then kept."""
     store = request.app[STORE]
     run_id = request.match_info["run"]
     text = await store.topology(run_id)
@@ -57,24 +56,6 @@ async def run_topology(request: web.Request) -> web.Response:
         text = await asyncio.to_thread(lambda: topology_json(load(spec, settings)))
         await store.cache_topology(run_id, text)
     return web.json_response(text=text)
-
-
-def topology_json(experiment: Experiment) -> str:
-    """The experiment's graph as TopologyPreview's JSON, written without a pydantic model
-    per node and edge (a 5,000-agent small world has 30,000 edges)."""
-    persona = experiment.persona_of
-    preview = {
-        "nodes": [
-            {"id": node, "role": HUMAN_SOURCE, "persona": None} for node in experiment.sources
-        ]
-        + [
-            {"id": node, "role": AGENT, "persona": persona[node].name} for node in experiment.agents
-        ],
-        "edges": [{"source": str(u), "target": str(v)} for u, v in experiment.graph.edges],
-        "agents": len(experiment.agents),
-        "human_sources": len(experiment.sources),
-    }
-    return json.dumps(preview, separators=(",", ":"))
 
 
 @routes.get("/v1/personas", responses={200: PersonaPage})
