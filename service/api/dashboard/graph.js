@@ -95,6 +95,7 @@ export class LiveGraph {
     this.arrows = !big; // a chain or a small network reads better with its direction
     this.zoom = 1;
     this.lit = []; // [source, target] of the drawn edges the latest round's messages passed
+    this.selected = null; // the node last clicked, ringed
     this.container = container;
     this.edgeLayer = layer(container);
     this.nodeLayer = layer(container);
@@ -230,13 +231,22 @@ export class LiveGraph {
       }
       context.fill();
     }
+    if (this.selected) {
+      const attributes = this.graph.getNodeAttributes(this.selected);
+      const { x, y } = this.toScreen(attributes);
+      context.strokeStyle = "#1d2330";
+      context.lineWidth = 2;
+      context.beginPath();
+      context.arc(x, y, this.radius(attributes) + 3, 0, 2 * Math.PI);
+      context.stroke();
+    }
     context.fillStyle = "#333";
-    context.font = "11px system-ui, sans-serif";
+    context.font = "12px system-ui, sans-serif";
     this.graph.forEachNode((_, attributes) => {
       const r = this.radius(attributes);
       if (r < LABEL_RADIUS) return;
       const { x, y } = this.toScreen(attributes);
-      context.fillText(attributes.label, x + r + 3, y + 4);
+      context.fillText(attributes.label, x + r + 6, y + 4);
     });
   }
 
@@ -298,7 +308,11 @@ export class LiveGraph {
     target.addEventListener("pointerup", (event) => {
       if (drag && !drag.moved) {
         const node = this.nodeAt(event.clientX, event.clientY);
-        if (node) onNode(node);
+        if (node) {
+          this.selected = node;
+          this.schedule();
+          onNode(node);
+        }
       }
       drag = null;
     });
