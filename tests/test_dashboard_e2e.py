@@ -6,6 +6,7 @@ screenshots under tests/output/dashboard/."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import signal
@@ -212,8 +213,9 @@ def test_start_a_run_from_the_page_and_watch_nodes_change_colour(page, server):
 
 
 def test_open_a_lineage_from_a_node_and_read_its_diff(page, server):
-    """A click on the chain's last agent opens its message's lineage: one hop per generation
-    back to the human text, each with the words its retelling added and removed."""
+    """A click on the chain's last agent (after zooming about it and dragging the graph)
+    opens its message's lineage: one hop per generation back to the human text, each with
+    the words its retelling added and removed."""
     # every retelling changes its text (the fitted channel passes most short texts on as
     # they are: settled_change), so each hop has words to highlight
     spec = spec_dict(
@@ -227,14 +229,33 @@ def test_open_a_lineage_from_a_node_and_read_its_diff(page, server):
         " return view.dataset.rounds === '5' && view.dataset.graphReady === 'true'; }"
     )
     last = call(server, "GET", f"/v1/runs/{run_id}/messages?round=4&origin=model")["items"][0]
-    x, y = page.evaluate(
-        "(node) => { const live = document.getElementById('graph').liveGraph;"
-        " const at = live.viewportPosition(node);"
-        " const box = document.getElementById('graph').getBoundingClientRect();"
-        " return [box.left + at.x, box.top + at.y]; }",
-        last["node"],
-    )
-    page.mouse.click(x, y)
+    topology = call(server, "GET", f"/v1/runs/{run_id}/topology")
+    node = last["node"]
+    source = next(n["id"] for n in topology["nodes"] if n["role"] == "human_source")
+
+    def where(node: str) -> tuple[float, float]:
+        x, y = page.evaluate(
+            "(node) => { const at = document.getElementById('graph').liveGraph"
+            ".viewportPosition(node); const box = document.getElementById('graph')"
+            ".getBoundingClientRect(); return [box.left + at.x, box.top + at.y]; }",
+            node,
+        )
+        return float(x), float(y)
+
+    # the wheel zooms about the pointer (the node under it stays), a drag pans; events carry
+    # whole pixels, so the pointer sits within a pixel of the node
+    x, y = (round(at) for at in where(node))
+    apart = math.dist(where(node), where(source))
+    page.mouse.move(x, y)
+    page.mouse.wheel(0, -400)
+    page.wait_for_function("() => document.getElementById('graph').liveGraph.zoom > 1")
+    assert math.dist(where(node), (x, y)) < 5 and math.dist(where(node), where(source)) > 2 * apart
+    before = where(node)
+    page.mouse.down()
+    page.mouse.move(x - 60, y + 40, steps=6)
+    page.mouse.up()
+    assert math.dist(where(node), (before[0] - 60, before[1] + 40)) < 0.5
+    page.mouse.click(*where(node))
     hops = page.locator("#lineage .hop")
     playwright.expect(hops).to_have_count(last["generation"] + 1)
     assert "human text" in hops.first.inner_text()
