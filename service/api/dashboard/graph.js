@@ -77,7 +77,7 @@ export class LiveGraph {
     const graph = new graphology.DirectedGraph();
     const { positions, firstSender } = radialLayout(topology);
     const big = topology.nodes.length > 500;
-    this.edgesDrawn = topology.edges.length > MAX_EDGES ? "shortest paths from the sources" : "all";
+    const allEdges = topology.edges.length <= MAX_EDGES;
     this.base = big ? 2 : 5;
     for (const node of topology.nodes) {
       const human = node.role === "human_source";
@@ -89,7 +89,7 @@ export class LiveGraph {
         human,
       });
     }
-    const drawn = this.edgesDrawn === "all" ? topology.edges : topology.edges.filter((e) => firstSender.get(e.target) === e.source);
+    const drawn = allEdges ? topology.edges : topology.edges.filter((e) => firstSender.get(e.target) === e.source);
     for (const edge of drawn) graph.addEdge(edge.source, edge.target);
     this.graph = graph;
     this.arrows = !big; // a chain or a small network reads better with its direction
@@ -126,10 +126,6 @@ export class LiveGraph {
       for (const parent of message.parents) if (graph.hasEdge(parent, message.node)) this.lit.push([parent, message.node]);
     }
     this.schedule();
-  }
-
-  colourOf(node) {
-    return this.graph.getNodeAttribute(node, "color");
   }
 
   /** Where `node` is drawn, in CSS pixels from the container's top-left corner. */
