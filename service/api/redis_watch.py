@@ -8,7 +8,6 @@ loaded machine), not a lost one, until no ping has been answered for SILENT_LIMI
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 
 from aiohttp import web
@@ -46,6 +45,7 @@ class RedisWatch:
         self.up = True
         self.answered_at = time.monotonic()
         self.lost = asyncio.Event()
+        self._closing = False
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -68,15 +68,18 @@ class RedisWatch:
         return self.up
 
     async def _watch(self) -> None:
-        while True:
+        while not self._closing:
             await self.check()
             await asyncio.sleep(PING_EVERY_S)
 
     async def aclose(self) -> None:
+        """Stop pinging. The loop also ends at its next turn should a cancellation be lost on
+        the way (a known race in redis-py's asyncio client: a cancel that lands as a command
+        times out can be swallowed), so closing never waits longer than a ping."""
+        self._closing = True
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait({self._task}, timeout=PING_TIMEOUT_S + PING_EVERY_S + 1)
         await self._probe.aclose()
 
 
